@@ -1,0 +1,5 @@
+import sys
+
+from colornet.cli import main
+
+sys.exit(main())

@@ -1,0 +1,166 @@
+"""sRGB <-> CIE Lab in TensorFlow ops, and the normalization every model uses.
+
+The conversion follows scikit-image's `rgb2lab` / `lab2rgb` exactly (sRGB
+primaries, D65 white point, 2-degree observer), so values agree with
+`skimage.color` to well under 1e-3 Lab units. Because it is written in TF ops it
+runs inside a `tf.data` map, inside a Keras model, on CPU or GPU, on a single
+image `(h, w, 3)` or a batch `(..., h, w, 3)`.
+
+Value ranges (as in scikit-image):
+    RGB: float in [0, 1] (uint8 inputs are divided by 255)
+    L: [0, 100], a and b: roughly [-128, 127]
+
+Normalization for the networks (as in the article: ab / 128 to match tanh):
+    network input  = L / 50 - 1      in [-1, 1]
+    network target = ab / 128        in about [-1, 1]
+"""
+
+import numpy as np
+import tensorflow as tf
+
+# sRGB (linear) -> XYZ, the same matrix as skimage.color.colorconv.xyz_from_rgb.
+XYZ_FROM_RGB = np.array(
+    [
+        [0.412453, 0.357580, 0.180423],
+        [0.212671, 0.715160, 0.072169],
+        [0.019334, 0.119193, 0.950227],
+    ]
+)
+RGB_FROM_XYZ = np.linalg.inv(XYZ_FROM_RGB)
+# D65 white point, 2-degree observer.
+WHITE_D65 = np.array([0.95047, 1.0, 1.08883])
+
+L_MAX = 100.0
+AB_SCALE = 128.0
+
+_EPS = 1e-12
+
+
+def _as_float32(x):
+    """Cast any input (uint8, float16, bfloat16, float64) to float32; uint8 -> [0, 1]."""
+    x = tf.convert_to_tensor(x)
+    if x.dtype == tf.uint8:
+        return tf.cast(x, tf.float32) / 255.0
+    if x.dtype == tf.uint16:
+        return tf.cast(x, tf.float32) / 65535.0
+    return tf.cast(x, tf.float32)
+
+
+def _out_dtype(x):
+    x = tf.convert_to_tensor(x)
+    return x.dtype if x.dtype.is_floating else tf.float32
+
+
+def _matmul_last(x, matrix):
+    """Apply a 3x3 color matrix on the last axis: out[..., i] = sum_j m[i, j] x[..., j]."""
+    m = tf.constant(matrix.T, dtype=tf.float32)
+    return tf.tensordot(x, m, axes=[[-1], [0]])
+
+
+def rgb_to_lab(rgb):
+    """sRGB in [0, 1] (or uint8) -> CIE Lab, shape `(..., 3)`.
+
+    Computed in float32; float16 and bfloat16 inputs give outputs of the same
+    dtype. Matches `skimage.color.rgb2lab`.
+    """
+    out_dtype = _out_dtype(rgb)
+    rgb = _as_float32(rgb)
+    # sRGB gamma -> linear light
+    linear = tf.where(
+        rgb > 0.04045,
+        tf.pow((tf.maximum(rgb, 0.04045) + 0.055) / 1.055, 2.4),
+        rgb / 12.92,
+    )
+    xyz = _matmul_last(linear, XYZ_FROM_RGB) / tf.constant(WHITE_D65, tf.float32)
+    f = tf.where(
+        xyz > 0.008856,
+        tf.pow(tf.maximum(xyz, 0.008856), 1.0 / 3.0),
+        7.787 * xyz + 16.0 / 116.0,
+    )
+    fx, fy, fz = f[..., 0], f[..., 1], f[..., 2]
+    lab = tf.stack([116.0 * fy - 16.0, 500.0 * (fx - fy), 200.0 * (fy - fz)], axis=-1)
+    return tf.cast(lab, out_dtype)
+
+
+def lab_to_rgb(lab):
+    """CIE Lab -> sRGB in [0, 1], shape `(..., 3)`.
+
+    Colors outside the sRGB gamut are clipped to valid RGB (as
+    `skimage.color.lab2rgb` does, without its warning). Matches `lab2rgb`.
+    """
+    out_dtype = _out_dtype(lab)
+    lab = _as_float32(lab)
+    L, a, b = lab[..., 0], lab[..., 1], lab[..., 2]
+    fy = (L + 16.0) / 116.0
+    fx = a / 500.0 + fy
+    fz = tf.maximum(fy - b / 200.0, 0.0)  # negative Z is clipped to zero
+    f = tf.stack([fx, fy, fz], axis=-1)
+    xyz = tf.where(f > 0.2068966, f * f * f, (f - 16.0 / 116.0) / 7.787)
+    xyz = xyz * tf.constant(WHITE_D65, tf.float32)
+    linear = _matmul_last(xyz, RGB_FROM_XYZ)
+    rgb = tf.where(
+        linear > 0.0031308,
+        1.055 * tf.pow(tf.maximum(linear, 0.0031308), 1.0 / 2.4) - 0.055,
+        12.92 * linear,
+    )
+    return tf.cast(tf.clip_by_value(rgb, 0.0, 1.0), out_dtype)
+
+
+def rgb_to_gray(rgb):
+    """Desaturate: RGB -> RGB with the same L and a = b = 0."""
+    lab = rgb_to_lab(rgb)
+    return lab_to_rgb(tf.concat([lab[..., :1], tf.zeros_like(lab[..., 1:])], axis=-1))
+
+
+# --- normalization used by every model ------------------------------------------
+
+
+def normalize_l(L):
+    """L in [0, 100] -> network input in [-1, 1]."""
+    return L / (L_MAX / 2.0) - 1.0
+
+
+def denormalize_l(l_norm):
+    """Network input in [-1, 1] -> L in [0, 100]."""
+    return (l_norm + 1.0) * (L_MAX / 2.0)
+
+
+def normalize_ab(ab):
+    """ab in Lab units -> network target, ab / 128 (tanh's range)."""
+    return ab / AB_SCALE
+
+
+def denormalize_ab(ab_norm):
+    """Network output in [-1, 1] -> ab in Lab units."""
+    return ab_norm * AB_SCALE
+
+
+def rgb_to_model_io(rgb):
+    """RGB `(..., h, w, 3)` -> `(l_norm (..., h, w, 1), ab_norm (..., h, w, 2))`."""
+    lab = rgb_to_lab(rgb)
+    return normalize_l(lab[..., :1]), normalize_ab(lab[..., 1:])
+
+
+def lab_from_model_io(l_norm, ab_norm):
+    """Network input and output -> Lab `(..., h, w, 3)`."""
+    l_norm = tf.cast(l_norm, tf.float32)
+    ab_norm = tf.cast(ab_norm, tf.float32)
+    return tf.concat([denormalize_l(l_norm), denormalize_ab(ab_norm)], axis=-1)
+
+
+def model_io_to_rgb(l_norm, ab_norm):
+    """Merge the L channel with predicted ab into RGB in [0, 1] (out-of-gamut clipped)."""
+    return lab_to_rgb(lab_from_model_io(l_norm, ab_norm))
+
+
+def merge_l_ab(L, ab):
+    """Merge L in [0, 100] `(..., 1)` with ab in Lab units `(..., 2)` into RGB in [0, 1]."""
+    L = tf.cast(L, tf.float32)
+    ab = tf.cast(ab, tf.float32)
+    return lab_to_rgb(tf.concat([L, ab], axis=-1))
+
+
+def to_uint8(rgb):
+    """RGB float in [0, 1] (tensor or array) -> uint8 numpy array, rounded."""
+    rgb = np.asarray(rgb, dtype=np.float32)
+    return np.clip(np.round(rgb * 255.0), 0, 255).astype(np.uint8)

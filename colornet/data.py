@@ -1,0 +1,249 @@
+"""tf.data pipelines: a folder of photos -> batches of (L, ab) for the networks.
+
+Each step is a small function that can be tried on one sample before it is
+chained, as in the TensorFlow pix2pix tutorial:
+
+    decode_image(path)                     -> uint8 (h, w, 3)
+    resize_shorter_side(image, size)       -> uint8 (>= size, >= size, 3)
+    crop_square(image, size, seed)         -> uint8 (size, size, 3), random crop + flip
+    augment_batch(images, seed)            -> float (b, size, size, 3), rotation/zoom/shear
+    to_model_io(images)                    -> (L (b, s, s, 1), ab (b, s, s, 2)), normalized
+
+`make_dataset` chains them: files are checked once, decoded and resized images
+are cached, and the random crop, the augmentation and the Lab conversion run per
+epoch on whole batches in graph ops, which is what makes the pipeline fast.
+"""
+
+import math
+
+import numpy as np
+import tensorflow as tf
+
+from colornet.color import rgb_to_model_io
+from colornet.images import ImageError, filter_readable, find_images
+
+AUTOTUNE = tf.data.AUTOTUNE
+
+
+def list_images(source, on_error: str = "raise") -> list[str]:
+    """All readable photos under `source` (a folder, file, glob, or list of them).
+
+    Raises:
+        ImageError: `source` has no images, or (with on_error="raise") a bad file.
+    """
+    try:
+        paths = find_images(source)
+    except FileNotFoundError as err:
+        raise ImageError(str(err)) from None
+    if not paths:
+        raise ImageError(
+            f"{source}: no images (jpg, png, bmp, gif) found; put photos there or point to another folder."
+        )
+    paths = filter_readable(paths, on_error=on_error)
+    if not paths:
+        raise ImageError(f"{source}: none of the images could be read; see the warnings above.")
+    return paths
+
+
+def decode_image(path):
+    """Read and decode one file -> uint8 RGB `(h, w, 3)`.
+
+    Grayscale, palette, RGBA and 16-bit PNGs become 8-bit RGB; a GIF gives
+    its first frame.
+    """
+    data = tf.io.read_file(path)
+    image = tf.io.decode_image(data, channels=3, expand_animations=False, dtype=tf.uint8)
+    image.set_shape([None, None, 3])
+    return image
+
+
+def resize_shorter_side(image, size: int):
+    """Resize so the shorter side is `size`, keeping the aspect ratio -> uint8."""
+    shape = tf.shape(image)
+    h, w = tf.cast(shape[0], tf.float32), tf.cast(shape[1], tf.float32)
+    scale = tf.cast(size, tf.float32) / tf.minimum(h, w)
+    new_h = tf.maximum(size, tf.cast(tf.round(h * scale), tf.int32))
+    new_w = tf.maximum(size, tf.cast(tf.round(w * scale), tf.int32))
+    resized = tf.image.resize(image, [new_h, new_w], method="bilinear", antialias=True)
+    return tf.cast(tf.clip_by_value(tf.round(resized), 0, 255), tf.uint8)
+
+
+def crop_square(image, size: int, seed=None):
+    """Square crop of `size`: random crop and random horizontal flip when `seed`
+    (a shape-(2,) int tensor) is given, the center crop otherwise."""
+    shape = tf.shape(image)
+    if seed is None:
+        top = (shape[0] - size) // 2
+        left = (shape[1] - size) // 2
+        return image[top : top + size, left : left + size, :]
+    image = tf.image.stateless_random_crop(image, [size, size, 3], seed=seed)
+    return tf.image.stateless_random_flip_left_right(image, seed=seed + 1)
+
+
+def affine_params(batch_size, seed, rotation: float = 20.0, zoom: float = 0.2, shear: float = 0.2):
+    """Random rotation (degrees), zoom and shear per image, as in the article's
+    `ImageDataGenerator(rotation_range=20, zoom_range=0.2, shear_range=0.2)`."""
+    u = tf.random.stateless_uniform([4, batch_size], seed=seed, minval=-1.0, maxval=1.0)
+    angle = u[0] * rotation * math.pi / 180.0
+    shear_angle = u[1] * shear  # radians, as Keras 2 did
+    zoom_x = 1.0 + u[2] * zoom
+    zoom_y = 1.0 + u[3] * zoom
+    return angle, shear_angle, zoom_x, zoom_y
+
+
+def augment_batch(images, seed, rotation: float = 20.0, zoom: float = 0.2, shear: float = 0.2):
+    """One affine warp per image (rotation, shear, zoom about the center), reflect-padded.
+
+    Args:
+        images: `(b, h, w, 3)` uint8 or float.
+        seed: shape-(2,) int tensor; the same seed gives the same warps.
+
+    Returns:
+        float32 `(b, h, w, 3)` in [0, 1].
+    """
+    images = tf.image.convert_image_dtype(images, tf.float32)
+    shape = tf.shape(images)
+    b, h, w = shape[0], tf.cast(shape[1], tf.float32), tf.cast(shape[2], tf.float32)
+    angle, shear_angle, zx, zy = affine_params(b, seed, rotation, zoom, shear)
+    cos, sin = tf.cos(angle), tf.sin(angle)
+    sh_sin, sh_cos = tf.sin(shear_angle), tf.cos(shear_angle)
+    cx, cy = (w - 1.0) / 2.0, (h - 1.0) / 2.0
+    # Output pixel (x, y) -> input pixel: rotate, shear and zoom about the center,
+    #   [a0 a1] = R(angle) @ [[1, -sin(s)], [0, cos(s)]] @ diag(zx, zy)
+    a0 = cos * zx
+    a1 = (-cos * sh_sin - sin * sh_cos) * zy
+    b0 = sin * zx
+    b1 = (-sin * sh_sin + cos * sh_cos) * zy
+    a2 = cx - a0 * cx - a1 * cy
+    b2 = cy - b0 * cx - b1 * cy
+    zeros = tf.zeros_like(a0)
+    transforms = tf.stack([a0, a1, a2, b0, b1, b2, zeros, zeros], axis=1)  # (b, 8)
+    warped = tf.raw_ops.ImageProjectiveTransformV3(
+        images=images,
+        transforms=transforms,
+        output_shape=shape[1:3],
+        fill_value=0.0,
+        interpolation="BILINEAR",
+        fill_mode="REFLECT",
+    )
+    return tf.clip_by_value(warped, 0.0, 1.0)
+
+
+def to_model_io(images):
+    """uint8 or float RGB batch -> (L normalized `(b, h, w, 1)`, ab normalized `(b, h, w, 2)`)."""
+    return rgb_to_model_io(tf.image.convert_image_dtype(images, tf.float32))
+
+
+def make_dataset(
+    source,
+    size: int = 128,
+    batch_size: int = 16,
+    *,
+    training: bool = True,
+    augment: bool = True,
+    seed: int = 42,
+    cache: bool | str = True,
+    on_error: str = "raise",
+    extras=None,
+    drop_remainder: bool = False,
+    paths: list[str] | None = None,
+) -> tf.data.Dataset:
+    """A dataset of `(L, ab)` batches from a folder (recursive) of photos.
+
+    Args:
+        source: folder, file, glob, or a list of them.
+        size: side of the square crops, in pixels (a multiple of 8 for the models).
+        batch_size: photos per batch.
+        training: shuffle, random crop and flip; otherwise center crops in file order.
+        augment: with `training`, also the article's rotation/zoom/shear.
+        seed: makes shuffling, crops and augmentation reproducible.
+        cache: keep decoded, resized photos in memory (True), in a file (a path), or not (False).
+        on_error: "raise" on the first unreadable file, or "skip" them with a counted warning.
+        extras: optional array `(n_files, ...)` aligned with the file list (for example
+            image embeddings); batches are then `((L, extra), ab)`.
+        drop_remainder: drop the last incomplete batch.
+        paths: an already checked file list to use instead of listing `source`.
+
+    Returns:
+        A `tf.data.Dataset` of `(L, ab)` with L `(b, size, size, 1)` in [-1, 1]
+        and ab `(b, size, size, 2)` divided by 128.
+
+    Example:
+        >>> ds = make_dataset("data/Train", size=128, batch_size=8)
+        >>> l, ab = next(iter(ds))
+    """
+    if size % 8:
+        raise ValueError(f"size must be a multiple of 8 for the models, got {size}.")
+    if paths is None:
+        paths = list_images(source, on_error=on_error)
+    n = len(paths)
+    ds = tf.data.Dataset.from_tensor_slices(paths)
+    if extras is not None:
+        extras = np.asarray(extras, dtype=np.float32)
+        if len(extras) != n:
+            raise ValueError(f"extras has {len(extras)} rows but there are {n} images.")
+        ds = tf.data.Dataset.zip(ds, tf.data.Dataset.from_tensor_slices(extras))
+    else:
+        ds = ds.map(lambda p: (p, tf.zeros([0])))
+
+    ds = ds.map(lambda p, e: (resize_shorter_side(decode_image(p), size), e), num_parallel_calls=AUTOTUNE)
+    if cache:
+        ds = ds.cache(cache if isinstance(cache, str) else "")
+
+    if training:
+        ds = ds.shuffle(min(n, 4096), seed=seed, reshuffle_each_iteration=True)
+        seeds = tf.data.Dataset.random(seed=seed, rerandomize_each_iteration=True).batch(2)
+        ds = tf.data.Dataset.zip(ds, seeds)
+        ds = ds.map(lambda item, s: (crop_square(item[0], size, s), item[1], s), num_parallel_calls=AUTOTUNE)
+    else:
+        ds = ds.map(
+            lambda im, e: (crop_square(im, size), e, tf.zeros([2], tf.int64)), num_parallel_calls=AUTOTUNE
+        )
+
+    ds = ds.batch(batch_size, drop_remainder=drop_remainder, num_parallel_calls=AUTOTUNE)
+
+    def finish(images, extra, seeds):
+        if training and augment:
+            images = augment_batch(images, seeds[0])
+        l, ab = to_model_io(images)
+        if extras is not None:
+            return (l, extra), ab
+        return l, ab
+
+    ds = ds.map(finish, num_parallel_calls=AUTOTUNE)
+    return ds.prefetch(AUTOTUNE)
+
+
+# --- single photos ------------------------------------------------------------
+
+
+def pad_to_multiple(rgb, multiple: int = 8, mode: str = "reflect"):
+    """Pad `(h, w, c)` at the bottom/right to a multiple of `multiple`; returns (padded, (h, w))."""
+    rgb = np.asarray(rgb)
+    h, w = rgb.shape[:2]
+    ph, pw = (-h) % multiple, (-w) % multiple
+    if ph or pw:
+        pad = [(0, ph), (0, pw)] + [(0, 0)] * (rgb.ndim - 2)
+        rgb = np.pad(rgb, pad, mode=mode if min(h, w) > 1 else "edge")
+    return rgb, (h, w)
+
+
+def crop_to_multiple(rgb, multiple: int = 8):
+    """Center-crop `(h, w, c)` to the largest multiple of `multiple` on each side."""
+    h, w = rgb.shape[:2]
+    nh, nw = h - h % multiple, w - w % multiple
+    if nh == 0 or nw == 0:
+        raise ImageError(
+            f"image of {w}x{h} pixels is smaller than {multiple}x{multiple}; use a larger photo."
+        )
+    top, left = (h - nh) // 2, (w - nw) // 2
+    return rgb[top : top + nh, left : left + nw]
+
+
+def photo_to_batch(rgb, multiple: int = 8, fit: str = "crop"):
+    """One RGB photo `(h, w, 3)` in [0, 1] -> a batch of one `(L (1, H, W, 1), ab (1, H, W, 2))`
+    with H, W multiples of `multiple` (`fit` = "crop" or "pad")."""
+    rgb = np.asarray(rgb, dtype=np.float32)
+    rgb = crop_to_multiple(rgb, multiple) if fit == "crop" else pad_to_multiple(rgb, multiple)[0]
+    l, ab = rgb_to_model_io(tf.constant(rgb[None]))
+    return l, ab

@@ -1,0 +1,234 @@
+"""Finding and reading photos: every loader in the project goes through here.
+
+`find_images` walks files, folders (recursively) and globs; `load_image` reads one
+photo at full resolution as float RGB in [0, 1], whatever it was on disk
+(grayscale, palette, RGBA, 16-bit, EXIF-rotated); `check_image` is the cheap
+validity test the data pipeline runs before decoding in TensorFlow. Errors a
+user can cause are `ImageError`s: one line that names the file and says what to do.
+"""
+
+import glob
+import os
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+from colornet.errors import ColornetError
+
+IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".gif")
+
+
+class ImageError(ColornetError, ValueError):
+    """A photo that cannot be used; the message names the file and what to do."""
+
+
+@dataclass
+class Photo:
+    """A decoded photo.
+
+    Attributes:
+        rgb: float32 array `(h, w, 3)` in [0, 1] (grayscale files are replicated).
+        alpha: float32 array `(h, w)` in [0, 1], or None when the file has none.
+        is_gray: True when the file had no color (a grayscale mode, or R = G = B).
+        path: where it was read from, or None for in-memory images.
+    """
+
+    rgb: np.ndarray
+    alpha: np.ndarray | None = None
+    is_gray: bool = False
+    path: str | None = None
+
+
+def is_image_file(path) -> bool:
+    return Path(path).suffix.lower() in IMAGE_EXTENSIONS
+
+
+def find_images(inputs, recursive: bool = True) -> list[str]:
+    """Expand files, folders and glob patterns into a sorted list of image paths.
+
+    Args:
+        inputs: a path or a list of paths, folders or glob patterns.
+        recursive: walk folders recursively.
+
+    Returns:
+        Image paths (jpg, jpeg, png, bmp, gif), sorted, without duplicates. A
+        file named explicitly is kept whatever its extension, so that a bad file
+        is reported rather than silently ignored.
+
+    Raises:
+        FileNotFoundError: an input that does not exist and matches nothing.
+    """
+    if isinstance(inputs, (str, os.PathLike)):
+        inputs = [inputs]
+    found = []
+    for item in inputs:
+        item = str(item)
+        if os.path.isdir(item):
+            pattern = "**/*" if recursive else "*"
+            found += [str(p) for p in sorted(Path(item).glob(pattern)) if p.is_file() and is_image_file(p)]
+        elif os.path.exists(item):
+            found.append(item)
+        else:
+            matches = sorted(glob.glob(item, recursive=True))
+            if not matches:
+                raise FileNotFoundError(f"{item}: no such file, folder or matching pattern.")
+            found += [m for m in matches if os.path.isfile(m)]
+    return list(dict.fromkeys(found))
+
+
+def _open(path) -> Image.Image:
+    path = str(path)
+    if not os.path.exists(path):
+        raise ImageError(f"{path}: file not found; check the path.")
+    if os.path.isdir(path):
+        raise ImageError(f"{path}: is a folder, not an image file.")
+    if os.path.getsize(path) == 0:
+        raise ImageError(f"{path}: empty file (0 bytes); replace it with a real photo or remove it.")
+    try:
+        return Image.open(path)
+    except UnidentifiedImageError:
+        raise ImageError(
+            f"{path}: not an image file that can be read (jpg, png, bmp, gif); remove it or convert it."
+        ) from None
+    except OSError as err:
+        raise ImageError(f"{path}: cannot be opened ({err}); check its permissions.") from None
+
+
+def check_image(path) -> None:
+    """Raise `ImageError` if `path` is not a readable image (header and structure check)."""
+    with _open(path) as im:
+        try:
+            im.verify()
+        except Exception as err:  # PIL raises many types for corrupt data
+            raise ImageError(f"{path}: corrupt image data ({err}); re-export or remove it.") from None
+
+
+def filter_readable(paths, on_error: str = "raise") -> list[str]:
+    """Check every file; raise on the first bad one, or skip bad ones with one counted warning.
+
+    Args:
+        paths: image paths.
+        on_error: "raise" (default) or "skip".
+    """
+    if on_error not in ("raise", "skip"):
+        raise ValueError(f"on_error must be 'raise' or 'skip', not {on_error!r}.")
+    good, bad = [], []
+    for p in paths:
+        try:
+            check_image(p)
+            good.append(p)
+        except ImageError as err:
+            if on_error == "raise":
+                raise
+            bad.append(str(err))
+    if bad:
+        warnings.warn(
+            f"skipped {len(bad)} unreadable file(s) of {len(paths)}: "
+            + "; ".join(bad[:3])
+            + (" ..." if len(bad) > 3 else ""),
+            stacklevel=2,
+        )
+    return good
+
+
+def _to_float(im: Image.Image):
+    """PIL image in any mode -> (rgb float32 (h, w, 3), alpha or None, is_gray)."""
+    mode = im.mode
+    if mode in ("I;16", "I;16B", "I;16L", "I;16N", "I"):
+        arr = np.asarray(im, dtype=np.float64)
+        top = 65535.0 if arr.max() > 255 or mode.startswith("I;16") else 255.0
+        gray = np.clip(arr / top, 0, 1).astype(np.float32)
+        return np.repeat(gray[..., None], 3, axis=-1), None, True
+    if mode == "F":
+        gray = np.clip(np.asarray(im, dtype=np.float32), 0, 1)
+        return np.repeat(gray[..., None], 3, axis=-1), None, True
+    if mode in ("1", "L"):
+        gray = np.asarray(im.convert("L"), dtype=np.float32) / 255.0
+        return np.repeat(gray[..., None], 3, axis=-1), None, True
+    if mode == "LA" or (mode == "P" and "transparency" in im.info) or mode == "PA":
+        im = im.convert("RGBA")
+        mode = "RGBA"
+    if mode == "RGBA":
+        arr = np.asarray(im, dtype=np.float32) / 255.0
+        rgb, alpha = arr[..., :3], arr[..., 3]
+    else:
+        rgb = np.asarray(im.convert("RGB"), dtype=np.float32) / 255.0
+        alpha = None
+    is_gray = bool(np.all(rgb[..., 0] == rgb[..., 1]) and np.all(rgb[..., 1] == rgb[..., 2]))
+    return np.ascontiguousarray(rgb), alpha, is_gray
+
+
+def load_image(path, max_pixels: int | None = 200_000_000) -> Photo:
+    """Read one photo at full resolution, EXIF orientation applied.
+
+    Grayscale, palette, RGBA and 16-bit files all come back as float RGB in
+    [0, 1]; transparency is returned separately as `alpha`. GIFs give their
+    first frame.
+
+    Raises:
+        ImageError: missing, empty, non-image, corrupt or absurdly large files.
+    """
+    im = _open(path)
+    with im:
+        w, h = im.size
+        if max_pixels and w * h > max_pixels:
+            raise ImageError(f"{path}: {w}x{h} is larger than {max_pixels} pixels; downscale it first.")
+        try:
+            im.seek(0)
+            im.load()
+            im = ImageOps.exif_transpose(im)
+            rgb, alpha, is_gray = _to_float(im)
+        except ImageError:
+            raise
+        except Exception as err:
+            raise ImageError(
+                f"{path}: corrupt or truncated image data ({err}); re-export or remove it."
+            ) from None
+    return Photo(rgb=rgb, alpha=alpha, is_gray=is_gray, path=str(path))
+
+
+def as_photo(image) -> Photo:
+    """Accept a path, a `Photo`, or an array (uint8, uint16 or float in [0, 1]; gray, RGB or RGBA)."""
+    if isinstance(image, Photo):
+        return image
+    if isinstance(image, (str, os.PathLike)):
+        return load_image(image)
+    arr = np.asarray(image)
+    if arr.dtype == np.uint8:
+        arr = arr.astype(np.float32) / 255.0
+    elif arr.dtype == np.uint16:
+        arr = arr.astype(np.float32) / 65535.0
+    else:
+        arr = arr.astype(np.float32)
+        if arr.size and arr.max() > 1.0 + 1e-6:
+            raise ImageError("float images must be in [0, 1]; divide by 255 for 8-bit values.")
+    alpha = None
+    if arr.ndim == 3 and arr.shape[-1] == 1:
+        arr = arr[..., 0]
+    if arr.ndim == 2:
+        return Photo(rgb=np.repeat(arr[..., None], 3, axis=-1), is_gray=True)
+    if arr.ndim != 3 or arr.shape[-1] not in (3, 4):
+        raise ImageError(f"expected an image of shape (h, w), (h, w, 3) or (h, w, 4), got {arr.shape}.")
+    if arr.shape[-1] == 4:
+        arr, alpha = arr[..., :3], arr[..., 3]
+    is_gray = bool(np.all(arr[..., 0] == arr[..., 1]) and np.all(arr[..., 1] == arr[..., 2]))
+    return Photo(rgb=np.ascontiguousarray(arr), alpha=alpha, is_gray=is_gray)
+
+
+def save_image(path, rgb, alpha=None, quality: int = 95) -> None:
+    """Write float RGB in [0, 1] (and optional alpha) as PNG or JPEG, chosen by extension."""
+    from colornet.color import to_uint8
+
+    arr = to_uint8(rgb)
+    ext = Path(path).suffix.lower()
+    if alpha is not None and ext == ".png":
+        arr = np.concatenate([arr, to_uint8(alpha)[..., None]], axis=-1)
+    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+    im = Image.fromarray(arr)
+    if ext in (".jpg", ".jpeg"):
+        im.save(path, quality=quality)
+    else:
+        im.save(path)

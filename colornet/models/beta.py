@@ -1,0 +1,66 @@
+"""Beta: the article's encoder/decoder that colors photos it has never seen.
+
+Emil Wallner, "Coloring B&W portraits with neural networks" (2017), Beta version,
+https://blog.floydhub.com/colorizing-b-w-photos-with-neural-networks/
+"""
+
+import keras
+from keras import layers
+
+
+def _conv(x, filters, name, strides=1, batch_norm=False):
+    x = layers.Conv2D(
+        filters, 3, strides=strides, padding="same", activation=None if batch_norm else "relu", name=name
+    )(x)
+    if batch_norm:
+        x = layers.BatchNormalization(name=f"{name}_bn")(x)
+        x = layers.Activation("relu", name=f"{name}_relu")(x)
+    return x
+
+
+def build_beta(
+    input_size: int | None = None, width: float = 1.0, batch_norm: bool = False, name: str = "beta"
+) -> keras.Model:
+    """3x3 convolutions with stride 2 instead of pooling, upsampling back, tanh ab out.
+
+    Args:
+        input_size: side of the square input, a multiple of 8, or None for any
+            size (height and width each a multiple of 8).
+        width: multiplies every layer's filter count (1.0 is the article's network).
+        batch_norm: batch normalization after each hidden convolution.
+        name: model name, also the prefix of every layer name.
+
+    Returns:
+        A `keras.Model` mapping L `(b, h, w, 1)` in [-1, 1] to ab `(b, h, w, 2)` / 128.
+
+    Example:
+        >>> model = build_beta(width=0.5)
+        >>> model.output_shape
+        (None, None, None, 2)
+    """
+    if input_size is not None and input_size % 8:
+        raise ValueError(f"input_size must be a multiple of 8, got {input_size}.")
+    if width <= 0:
+        raise ValueError(f"width must be positive, got {width}.")
+
+    def f(n):
+        return max(1, int(round(n * width)))
+
+    inputs = keras.Input((input_size, input_size, 1), name=f"{name}_l")  # (b, h, w, 1)
+    x = _conv(inputs, f(64), f"{name}_conv1", batch_norm=batch_norm)
+    x = _conv(x, f(64), f"{name}_conv2", strides=2, batch_norm=batch_norm)  # (b, h/2, w/2, 64)
+    x = _conv(x, f(128), f"{name}_conv3", batch_norm=batch_norm)
+    x = _conv(x, f(128), f"{name}_conv4", strides=2, batch_norm=batch_norm)  # (b, h/4, w/4, 128)
+    x = _conv(x, f(256), f"{name}_conv5", batch_norm=batch_norm)
+    x = _conv(x, f(256), f"{name}_conv6", strides=2, batch_norm=batch_norm)  # (b, h/8, w/8, 256)
+    x = _conv(x, f(512), f"{name}_conv7", batch_norm=batch_norm)  # (b, h/8, w/8, 512)
+    x = _conv(x, f(256), f"{name}_conv8", batch_norm=batch_norm)
+    x = _conv(x, f(128), f"{name}_conv9", batch_norm=batch_norm)
+    x = layers.UpSampling2D(2, name=f"{name}_up1")(x)  # (b, h/4, w/4, 128)
+    x = _conv(x, f(64), f"{name}_conv10", batch_norm=batch_norm)
+    x = layers.UpSampling2D(2, name=f"{name}_up2")(x)  # (b, h/2, w/2, 64)
+    x = _conv(x, f(32), f"{name}_conv11", batch_norm=batch_norm)
+    x = layers.Conv2D(2, 3, padding="same", activation="tanh", name=f"{name}_ab")(x)  # (b, h/2, w/2, 2)
+    # Bilinear rather than the article's nearest upsampling: same weights, no 2x2 color blocks.
+    ab = layers.UpSampling2D(2, interpolation="bilinear", name=f"{name}_up3")(x)  # (b, h, w, 2)
+    return keras.Model(inputs, ab, name=name)
