@@ -61,6 +61,5 @@ def build_beta(
     x = layers.UpSampling2D(2, name=f"{name}_up2")(x)  # (b, h/2, w/2, 64)
     x = _conv(x, f(32), f"{name}_conv11", batch_norm=batch_norm)
     x = layers.Conv2D(2, 3, padding="same", activation="tanh", name=f"{name}_ab")(x)  # (b, h/2, w/2, 2)
-    # Bilinear rather than the article's nearest upsampling: same weights, no 2x2 color blocks.
-    ab = layers.UpSampling2D(2, interpolation="bilinear", name=f"{name}_up3")(x)  # (b, h, w, 2)
+    ab = layers.UpSampling2D(2, name=f"{name}_up3")(x)  # (b, h, w, 2)
     return keras.Model(inputs, ab, name=name)

@@ -1,0 +1,120 @@
+"""Full: the article's encoder/decoder with a global image embedding fused in the middle.
+
+Emil Wallner, "Coloring B&W portraits with neural networks" (2017), Full version,
+https://blog.floydhub.com/colorizing-b-w-photos-with-neural-networks/
+which follows Baldassarre et al., "Deep Koalarization: Image Colorization using
+CNNs and Inception-ResNet-v2" (2017), https://arxiv.org/abs/1712.03400
+and the fusion layer of Iizuka et al., "Let there be Color!" (SIGGRAPH 2016),
+https://iizuka.cs.tsukuba.ac.jp/projects/colorization/en/
+"""
+
+import keras
+from keras import layers, ops
+
+
+@keras.saving.register_keras_serializable(package="colornet")
+class RepeatOverGrid(layers.Layer):
+    """Copy a vector to every position of a feature map's spatial grid.
+
+    Called on `[grid (b, h, w, c), vector (b, d)]`, returns `(b, h, w, d)`. The
+    grid size is read from the feature map at run time, so one model works for
+    any input size (the article hard-codes `RepeatVector(32 * 32)` for 256 px).
+    """
+
+    def call(self, inputs):
+        grid, vector = inputs
+        shape = ops.shape(grid)
+        vector = ops.cast(vector, grid.dtype)[:, None, None, :]  # (b, 1, 1, d)
+        return ops.broadcast_to(vector, (shape[0], shape[1], shape[2], ops.shape(vector)[-1]))
+
+    def compute_output_shape(self, input_shapes):
+        grid_shape, vector_shape = input_shapes
+        return (grid_shape[0], grid_shape[1], grid_shape[2], vector_shape[-1])
+
+
+def _conv(x, filters, name, strides=1, batch_norm=False, kernel_size=3):
+    x = layers.Conv2D(
+        filters,
+        kernel_size,
+        strides=strides,
+        padding="same",
+        activation=None if batch_norm else "relu",
+        name=name,
+    )(x)
+    if batch_norm:
+        x = layers.BatchNormalization(name=f"{name}_bn")(x)
+        x = layers.Activation("relu", name=f"{name}_relu")(x)
+    return x
+
+
+def build_fusion(
+    input_size: int | None = None,
+    embed_dim: int = 1000,
+    name: str = "full",
+    width: float = 1.0,
+    batch_norm: bool = False,
+) -> keras.Model:
+    """Encoder, fusion with a global embedding, decoder: the article's Full network.
+
+    The encoder brings L down to 1/8 of its size; the embedding (Inception-ResNet-v2's
+    1000 ImageNet class probabilities, see `colornet.embed`) is repeated over that
+    grid, concatenated with the encoder's 256 feature maps and mixed by a 1x1
+    convolution, so that every position knows what the whole picture shows.
+
+    Args:
+        input_size: side of the square input, a multiple of 8, or None for any
+            size (height and width each a multiple of 8).
+        embed_dim: length of the global embedding (1000 for ImageNet classes).
+        name: model name, also the prefix of every layer name.
+        width: multiplies every layer's filter count (1.0 is the article's network).
+        batch_norm: batch normalization after each hidden convolution.
+
+    Returns:
+        A `keras.Model` mapping `[L (b, h, w, 1) in [-1, 1], embedding (b, embed_dim)]`
+        to ab `(b, h, w, 2)` / 128.
+
+    Example:
+        >>> model = build_fusion(input_size=64)
+        >>> [tuple(t.shape) for t in model.inputs]
+        [(None, 64, 64, 1), (None, 1000)]
+        >>> model.output_shape
+        (None, 64, 64, 2)
+    """
+    if input_size is not None and input_size % 8:
+        raise ValueError(f"input_size must be a multiple of 8, got {input_size}.")
+    if width <= 0:
+        raise ValueError(f"width must be positive, got {width}.")
+    if embed_dim < 1:
+        raise ValueError(f"embed_dim must be positive, got {embed_dim}.")
+
+    def f(n):
+        return max(1, int(round(n * width)))
+
+    l_input = keras.Input((input_size, input_size, 1), name=f"{name}_l")  # (b, h, w, 1)
+    embed_input = keras.Input((embed_dim,), name=f"{name}_embedding")  # (b, 1000)
+
+    # Encoder
+    x = _conv(l_input, f(64), f"{name}_enc1", strides=2, batch_norm=batch_norm)  # (b, h/2, w/2, 64)
+    x = _conv(x, f(128), f"{name}_enc2", batch_norm=batch_norm)
+    x = _conv(x, f(128), f"{name}_enc3", strides=2, batch_norm=batch_norm)  # (b, h/4, w/4, 128)
+    x = _conv(x, f(256), f"{name}_enc4", batch_norm=batch_norm)
+    x = _conv(x, f(256), f"{name}_enc5", strides=2, batch_norm=batch_norm)  # (b, h/8, w/8, 256)
+    x = _conv(x, f(512), f"{name}_enc6", batch_norm=batch_norm)
+    x = _conv(x, f(512), f"{name}_enc7", batch_norm=batch_norm)  # (b, h/8, w/8, 512)
+    encoded = _conv(x, f(256), f"{name}_enc8", batch_norm=batch_norm)  # (b, h/8, w/8, 256)
+
+    # Fusion: the embedding at every grid position, then a 1x1 convolution mixes it in
+    repeated = RepeatOverGrid(name=f"{name}_repeat")([encoded, embed_input])  # (b, h/8, w/8, 1000)
+    x = layers.Concatenate(axis=-1, name=f"{name}_concat")([encoded, repeated])  # (b, h/8, w/8, 1256)
+    x = _conv(x, f(256), f"{name}_fusion", kernel_size=1, batch_norm=batch_norm)  # (b, h/8, w/8, 256)
+
+    # Decoder
+    x = _conv(x, f(128), f"{name}_dec1", batch_norm=batch_norm)  # (b, h/8, w/8, 128)
+    x = layers.UpSampling2D(2, name=f"{name}_up1")(x)  # (b, h/4, w/4, 128)
+    x = _conv(x, f(64), f"{name}_dec2", batch_norm=batch_norm)
+    x = layers.UpSampling2D(2, name=f"{name}_up2")(x)  # (b, h/2, w/2, 64)
+    x = _conv(x, f(32), f"{name}_dec3", batch_norm=batch_norm)
+    x = _conv(x, f(16), f"{name}_dec4", batch_norm=batch_norm)  # (b, h/2, w/2, 16)
+    x = layers.Conv2D(2, 3, padding="same", activation="tanh", name=f"{name}_ab")(x)  # (b, h/2, w/2, 2)
+    ab = layers.UpSampling2D(2, name=f"{name}_up3")(x)  # (b, h, w, 2)
+    return keras.Model([l_input, embed_input], ab, name=name)

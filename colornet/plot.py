@@ -1,0 +1,110 @@
+"""Pictures for the notebooks: batches, side-by-side strips, loss curves, Lab channels."""
+
+import matplotlib.pyplot as plt
+import numpy as np
+
+from colornet.color import model_io_to_rgb, rgb_to_lab
+
+
+def _numpy(x):
+    return np.asarray(x, dtype=np.float32)
+
+
+def show_batch(l_norm, ab_norm, n: int = 6, title: str | None = None):
+    """Show the first `n` photos of an `(L, ab)` batch: gray above, truth below.
+
+    Args:
+        l_norm: normalized L `(b, h, w, 1)`; ab_norm: normalized ab `(b, h, w, 2)`.
+
+    Returns:
+        The matplotlib figure.
+    """
+    l_norm, ab_norm = _numpy(l_norm)[:n], _numpy(ab_norm)[:n]
+    gray = _numpy(model_io_to_rgb(l_norm, np.zeros_like(ab_norm)))
+    color = _numpy(model_io_to_rgb(l_norm, ab_norm))
+    n = len(l_norm)
+    fig, axes = plt.subplots(2, n, figsize=(2 * n, 4.3), squeeze=False)
+    for i in range(n):
+        for row, images, label in ((0, gray, "gray (input)"), (1, color, "truth")):
+            axes[row, i].imshow(images[i])
+            axes[row, i].axis("off")
+            if i == 0:
+                axes[row, i].set_title(label, loc="left", fontsize=9)
+    if title:
+        fig.suptitle(title)
+    fig.tight_layout()
+    return fig
+
+
+def show_strips(rows, titles=("gray", "colorized", "original"), size: float = 3.0):
+    """Show images side by side, one row per photo.
+
+    Args:
+        rows: a list of rows, each a list of RGB arrays in [0, 1] (same height).
+        titles: column titles.
+
+    Returns:
+        The matplotlib figure.
+    """
+    rows = [list(r) for r in rows]
+    n_cols = max(len(r) for r in rows)
+    fig, axes = plt.subplots(len(rows), n_cols, figsize=(size * n_cols, size * len(rows)), squeeze=False)
+    for i, row in enumerate(rows):
+        for j in range(n_cols):
+            ax = axes[i, j]
+            ax.axis("off")
+            if j < len(row):
+                ax.imshow(np.clip(_numpy(row[j]), 0, 1))
+            if i == 0 and j < len(titles):
+                ax.set_title(titles[j])
+    fig.tight_layout()
+    return fig
+
+
+def strip(images, gap: int = 4) -> np.ndarray:
+    """Concatenate same-height RGB images left to right with white gaps -> one array."""
+    images = [np.clip(_numpy(im), 0, 1) for im in images]
+    h = images[0].shape[0]
+    spacer = np.ones((h, gap, 3), np.float32)
+    parts = []
+    for im in images:
+        parts += [im, spacer]
+    return np.concatenate(parts[:-1], axis=1)
+
+
+def plot_history(history: dict, title: str = "loss", log: bool = True):
+    """Plot training curves from a Keras `History.history`-style dict of lists."""
+    fig, ax = plt.subplots(figsize=(6, 3.5))
+    for key in ("loss", "val_loss"):
+        if key in history and len(history[key]):
+            epochs = np.arange(1, len(history[key]) + 1)
+            ax.plot(epochs, history[key], marker="." if len(epochs) < 50 else None, label=key)
+    ax.set_xlabel("epoch")
+    ax.set_ylabel("loss")
+    if log:
+        ax.set_yscale("log")
+    ax.set_title(title)
+    ax.legend()
+    fig.tight_layout()
+    return fig
+
+
+def show_lab(rgb):
+    """Show a photo and its L, a and b channels, each with its own color map."""
+    lab = _numpy(rgb_to_lab(_numpy(rgb)))
+    fig, axes = plt.subplots(1, 4, figsize=(14, 3.6))
+    axes[0].imshow(rgb)
+    axes[0].set_title("RGB photo")
+    panels = (
+        (lab[..., 0], "gray", (0, 100), "L: lightness, 0 (black) to 100 (white)"),
+        (lab[..., 1], "PiYG_r", (-80, 80), "a: green (-) to magenta (+)"),
+        (lab[..., 2], "cividis", (-80, 80), "b: blue (-) to yellow (+)"),
+    )
+    for ax, (channel, cmap, (lo, hi), title) in zip(axes[1:], panels):
+        im = ax.imshow(channel, cmap=cmap, vmin=lo, vmax=hi)
+        ax.set_title(title, fontsize=9)
+        fig.colorbar(im, ax=ax, fraction=0.046)
+    for ax in axes:
+        ax.axis("off")
+    fig.tight_layout()
+    return fig

@@ -1,0 +1,119 @@
+"""The tf.data pipeline: shapes, ranges, determinism, augmentation, bad input."""
+
+import numpy as np
+import pytest
+import tensorflow as tf
+from PIL import Image
+
+from colornet import data
+from colornet.color import rgb_to_model_io
+from colornet.images import ImageError
+
+
+def first_batches(ds, n=2):
+    return [tuple(np.asarray(t) for t in batch) for batch in ds.take(n)]
+
+
+def test_batches_have_the_right_shapes_and_ranges(photo_folder):
+    ds = data.make_dataset(photo_folder, size=32, batch_size=5)
+    l, ab = next(iter(ds))
+    assert l.shape == (5, 32, 32, 1) and ab.shape == (5, 32, 32, 2)
+    assert l.dtype == tf.float32 and -1 <= float(tf.reduce_min(l)) and float(tf.reduce_max(l)) <= 1
+    assert float(tf.reduce_max(tf.abs(ab))) <= 1
+    assert float(tf.math.reduce_std(ab)) > 0.01  # real color in the targets
+    assert sum(int(b[0].shape[0]) for b in ds) == 12
+
+
+def test_same_seed_same_batches_other_seed_other_batches(photo_folder):
+    a = first_batches(data.make_dataset(photo_folder, size=32, batch_size=4, seed=3))
+    b = first_batches(data.make_dataset(photo_folder, size=32, batch_size=4, seed=3))
+    c = first_batches(data.make_dataset(photo_folder, size=32, batch_size=4, seed=4))
+    assert all(np.array_equal(x[1], y[1]) for x, y in zip(a, b))
+    assert not np.array_equal(a[0][1], c[0][1])
+
+
+def test_epochs_differ_but_evaluation_is_fixed(photo_folder):
+    ds = data.make_dataset(photo_folder, size=32, batch_size=12)
+    e1, e2 = first_batches(ds, 1)[0], first_batches(ds, 1)[0]
+    assert not np.array_equal(e1[1], e2[1])
+    ev = data.make_dataset(photo_folder, size=32, batch_size=12, training=False)
+    f1, f2 = first_batches(ev, 1)[0], first_batches(ev, 1)[0]
+    assert np.array_equal(f1[0], f2[0])
+
+
+def test_augment_without_range_is_identity_and_warps_otherwise():
+    images = tf.random.uniform((3, 24, 40, 3), seed=0)
+    same = data.augment_batch(images, tf.constant([1, 2]), rotation=0, zoom=0, shear=0)
+    np.testing.assert_allclose(same.numpy(), images.numpy(), atol=1e-6)
+    warped = data.augment_batch(images, tf.constant([1, 2]))
+    assert warped.shape == images.shape and np.abs(warped.numpy() - images.numpy()).mean() > 0.01
+
+
+def test_zoom_only_rescales_about_the_center():
+    # A centered white square grows or shrinks but stays centered.
+    im = np.zeros((1, 41, 41, 3), np.float32)
+    im[:, 15:26, 15:26] = 1
+    out = data.augment_batch(im, tf.constant([5, 6]), rotation=0, zoom=0.2, shear=0).numpy()[0, ..., 0]
+    ys, xs = np.nonzero(out > 0.5)
+    assert abs(ys.mean() - 20) < 0.6 and abs(xs.mean() - 20) < 0.6
+
+
+def test_extras_travel_with_their_photos(photo_folder):
+    paths = data.list_images(photo_folder)
+    extras = np.arange(len(paths), dtype=np.float32)[:, None] * np.ones((1, 3), np.float32)
+    ds = data.make_dataset(None, paths=paths, extras=extras, size=32, batch_size=12, training=False)
+    (l, extra), ab = next(iter(ds))
+    assert extra.shape == (12, 3)
+    # Without shuffling, the extras come out in file order, row for row.
+    np.testing.assert_array_equal(extra.numpy()[:, 0], np.arange(12))
+
+
+def test_formats_become_rgb_in_the_pipeline(tmp_path):
+    rgb = (np.random.default_rng(0).random((20, 30, 3)) * 255).astype(np.uint8)
+    Image.fromarray(rgb[..., 0]).save(tmp_path / "gray.png")
+    Image.fromarray(rgb).convert("P", palette=Image.ADAPTIVE).save(tmp_path / "pal.png")
+    Image.fromarray(np.dstack([rgb, rgb[..., :1]])).save(tmp_path / "rgba.png")
+    Image.fromarray(rgb[..., 0].astype(np.uint16) * 257).save(tmp_path / "g16.png")
+    Image.fromarray(rgb).save(tmp_path / "a.gif")
+    Image.fromarray(rgb).save(tmp_path / "a.bmp")
+    ds = data.make_dataset(tmp_path, size=16, batch_size=6, training=False)
+    l, ab = next(iter(ds))
+    assert l.shape == (6, 16, 16, 1)
+    gray_rows = [i for i, p in enumerate(data.list_images(tmp_path)) if p.split("/")[-1].startswith("g")]
+    for i in gray_rows:  # gray.png and g16.png have no color
+        assert float(tf.reduce_max(tf.abs(ab[i]))) < 1e-3
+
+
+def test_empty_folder_and_folder_without_images(tmp_path):
+    with pytest.raises(ImageError, match="no images"):
+        data.make_dataset(tmp_path)
+    (tmp_path / "notes.txt").write_text("hello")
+    with pytest.raises(ImageError, match="no images"):
+        data.make_dataset(tmp_path)
+
+
+def test_corrupt_file_is_named_or_skipped_and_counted(photo_folder, tmp_path):
+    bad = tmp_path / "photos" / "broken.jpg"
+    bad.write_bytes(b"not a jpeg at all")
+    with pytest.raises(ImageError, match="broken.jpg"):
+        data.make_dataset(photo_folder)
+    with pytest.warns(UserWarning, match=r"skipped 1 unreadable file\(s\) of 13"):
+        ds = data.make_dataset(photo_folder, size=16, batch_size=20, on_error="skip", training=False)
+    assert next(iter(ds))[0].shape[0] == 12
+
+
+def test_size_must_be_a_multiple_of_8(photo_folder):
+    with pytest.raises(ValueError, match="multiple of 8"):
+        data.make_dataset(photo_folder, size=30)
+
+
+def test_photo_to_batch_crops_or_pads_to_multiple_of_8():
+    rgb = np.random.default_rng(1).random((37, 50, 3)).astype(np.float32)
+    l, ab = data.photo_to_batch(rgb)
+    assert l.shape == (1, 32, 48, 1)
+    l, ab = data.photo_to_batch(rgb, fit="pad")
+    assert l.shape == (1, 40, 56, 1)
+    l_ref, _ = rgb_to_model_io(rgb[None])
+    np.testing.assert_allclose(l.numpy()[0, :37, :50], l_ref.numpy()[0], atol=1e-5)
+    with pytest.raises(ImageError, match="smaller than 8x8"):
+        data.photo_to_batch(rgb[:5, :5])

@@ -1,0 +1,98 @@
+"""Training runs on tiny models and tiny photos: loss goes down, runs resume, fine-tuning starts from weights."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+
+from colornet.cli import main as cli_main
+from colornet.models import WeightsError, build_model
+from colornet.train import RunError, train
+
+TINY = {"width": 0.125}
+
+
+def tiny_run(folder, out, epochs, **kwargs):
+    options = dict(size=32, batch_size=4, epochs=epochs, out=str(out), model_options=TINY, verbose=0, lr=2e-3)
+    options.update(kwargs)
+    return train("beta", data=folder, **options)
+
+
+def test_two_epochs_lower_the_loss_and_write_the_run(photo_folder, tmp_path):
+    result = tiny_run(photo_folder, tmp_path / "run", epochs=2, augment=False)
+    loss = result.history["loss"]
+    assert len(loss) == 2 and loss[1] < loss[0]
+    assert len(result.history["val_loss"]) == 2
+    run = tmp_path / "run"
+    for name in ("last.keras", "best.weights.h5", "best.json", "state.json", "history.csv"):
+        assert (run / name).exists(), name
+    assert sorted(os.listdir(run / "samples")) == ["epoch_001.png", "epoch_002.png"]
+    assert len((run / "history.csv").read_text().strip().splitlines()) == 3
+    assert os.listdir(run / "logs")  # TensorBoard
+    assert json.loads((run / "best.json").read_text())["options"] == TINY
+
+
+def test_resume_continues_at_the_next_epoch(photo_folder, tmp_path):
+    first = tiny_run(photo_folder, tmp_path / "run", epochs=1)
+    weights_after_1 = [w.copy() for w in first.model.get_weights()]
+    again = tiny_run(photo_folder, tmp_path / "run", epochs=3)
+    assert again.epochs_run == 2
+    assert len(again.history["loss"]) == 3
+    assert json.loads((tmp_path / "run" / "state.json").read_text())["epoch"] == 3
+    assert (tmp_path / "run" / "history.csv").read_text().count("\n") == 4  # header + 3 epochs
+    assert any(not np.array_equal(a, b) for a, b in zip(weights_after_1, again.model.get_weights()))
+    done = tiny_run(photo_folder, tmp_path / "run", epochs=3)
+    assert done.epochs_run == 0
+
+
+def test_resume_after_kill_9(photo_folder, tmp_path):
+    """A run killed mid-training restarts from its last finished epoch."""
+    out = tmp_path / "run"
+    cmd = [sys.executable, "-m", "colornet", "train", "beta", "--data", photo_folder, "--size", "32",
+           "--batch-size", "2", "--epochs", "50", "--width", "0.125", "--out", str(out), "--verbose", "0"]
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.time() + 120
+    while time.time() < deadline and not (out / "state.json").exists():
+        time.sleep(0.2)
+    time.sleep(1.0)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    finished = json.loads((out / "state.json").read_text())["epoch"]
+    assert 1 <= finished < 50
+    result = tiny_run(photo_folder, out, epochs=finished + 1, batch_size=2)
+    assert result.epochs_run == 1
+    assert json.loads((out / "state.json").read_text())["epoch"] == finished + 1
+
+
+def test_init_fine_tunes_from_weights_and_refuses_other_models(photo_folder, tmp_path):
+    base = tiny_run(photo_folder, tmp_path / "base", epochs=1)
+    tuned = tiny_run(photo_folder, tmp_path / "tuned", epochs=1, init=str(base.best_weights))
+    assert tuned.epochs_run == 1
+    with pytest.raises(WeightsError, match="best.weights.h5"):
+        tiny_run(photo_folder, tmp_path / "wide", epochs=1, init=str(base.best_weights), model_options={"width": 0.25})
+
+
+def test_resuming_another_model_is_refused(photo_folder, tmp_path):
+    tiny_run(photo_folder, tmp_path / "run", epochs=1)
+    with pytest.raises(RunError, match="use another --out"):
+        tiny_run(photo_folder, tmp_path / "run", epochs=2, model_options={"width": 0.25})
+
+
+def test_schedules_and_early_stopping_run(photo_folder, tmp_path):
+    result = tiny_run(photo_folder, tmp_path / "cos", epochs=2, schedule="cosine", early_stopping=1, loss="mae")
+    assert len(result.history["loss"]) >= 1
+    model = build_model("beta", **TINY)
+    assert model.count_params() > 0
+
+
+def test_command_line_errors_are_one_line(photo_folder, tmp_path, capsys):
+    code = cli_main(["train", "beta", "--data", str(tmp_path / "missing"), "--out", str(tmp_path / "r")])
+    err = capsys.readouterr().err.strip()
+    assert code == 2 and "missing" in err and len(err.splitlines()) == 1
+    code = cli_main(["train", "beta", "--data", photo_folder, "--size", "30", "--out", str(tmp_path / "r")])
+    assert code == 2 and "multiple of 8" in capsys.readouterr().err
