@@ -6,6 +6,7 @@ import tensorflow as tf
 from skimage import color as skcolor
 
 from colornet import color
+
 from conftest import bundled_photo
 
 

@@ -5,6 +5,7 @@ import pytest
 from PIL import Image
 
 from colornet.images import ImageError, as_photo, check_image, filter_readable, find_images, load_image
+
 from conftest import bundled_photo
 
 
