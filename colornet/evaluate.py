@@ -1,0 +1,425 @@
+"""Evaluate colorization models against the gray baseline on a folder of photos.
+
+Every photo is resized so its shorter side is `size` and center-cropped to
+`size` x `size` (the steps `colornet.data` uses), its L channel is colored by
+each model, and the 8-bit results are compared with the real photo by the
+metrics of `colornet.metrics`. The gray baseline (a = b = 0: the photo's own
+lightness, no color) is what any model has to beat.
+
+    python -m colornet evaluate --model beta --data photos/ --json out.json --grid out.png
+
+Example (in a notebook):
+    >>> results = evaluate({"beta": model}, "data/val", size=128, limit=200)
+    >>> print(format_table(results))
+"""
+
+import json
+import math
+import os
+import sys
+from pathlib import Path
+
+import numpy as np
+
+from colornet.errors import ColornetError
+from colornet.images import ImageError, find_images, load_image
+from colornet.metrics import METRICS, colorfulness, image_metrics
+
+GRAY = "gray"
+TRUTH = "truth"
+LABELS = {
+    "psnr": "PSNR (dB)",
+    "ssim": "SSIM",
+    "ab_auc": "AuC ab",
+    "colorfulness": "colorfulness",
+    "colorfulness_gap": "colorfulness gap",
+}
+DIGITS = {"psnr": 2, "ssim": 4, "ab_auc": 4, "colorfulness": 2, "colorfulness_gap": 2}
+
+
+class EvaluateError(ColornetError, ValueError):
+    """An evaluation that cannot run as asked; the message says what to change."""
+
+
+# --- photos and predictions -----------------------------------------------------
+
+
+def select_paths(data, limit: int | None = None) -> list[str]:
+    """The image files under `data`; with `limit`, that many spread evenly over the
+    sorted list (so that every subfolder is represented), not just the first ones."""
+    try:
+        paths = find_images(data)
+    except FileNotFoundError as err:
+        raise ImageError(str(err)) from None
+    if not paths:
+        raise ImageError(f"{data}: no images (jpg, png, bmp, gif) found; point --data to a folder of photos.")
+    if limit is not None:
+        if limit < 1:
+            raise EvaluateError(f"--limit must be at least 1, got {limit}.")
+        if limit < len(paths):
+            picks = np.unique(np.round(np.linspace(0, len(paths) - 1, limit)).astype(int))
+            paths = [paths[i] for i in picks]
+    return paths
+
+
+def load_crop(path, size: int) -> np.ndarray:
+    """One photo -> uint8 RGB `(size, size, 3)`: shorter side resized to `size`, center crop.
+
+    Raises:
+        ImageError: a file that cannot be read.
+    """
+    import tensorflow as tf
+
+    from colornet.color import to_uint8
+    from colornet.data import crop_square, resize_shorter_side
+
+    photo = load_image(path)
+    image = resize_shorter_side(tf.constant(to_uint8(photo.rgb)), size)
+    return crop_square(image, size).numpy()
+
+
+def colorize_crops(model, crops, embedder=None) -> np.ndarray:
+    """uint8 RGB `(b, h, w, 3)` -> the model's colorization of their L channel, uint8.
+    `model` None gives the gray baseline (a = b = 0)."""
+    from colornet.color import model_io_to_rgb, to_uint8
+    from colornet.data import to_model_io
+    from colornet.models import predict_ab
+
+    l_norm, _ = to_model_io(crops)  # (b, h, w, 1)
+    if model is None:
+        ab_norm = np.zeros(l_norm.shape[:-1] + (2,), np.float32)
+    else:
+        ab_norm = predict_ab(model, l_norm, embedder=embedder)  # (b, h, w, 2)
+    return to_uint8(model_io_to_rgb(l_norm, ab_norm))
+
+
+def model_name(spec) -> str:
+    """`beta` -> `beta`; `runs/a/best.weights.h5` -> `best`; a keras.Model -> its name."""
+    if not isinstance(spec, (str, os.PathLike)):
+        return spec.name
+    name = Path(spec).name
+    for suffix in (".weights.h5", ".h5", ".keras"):
+        if name.endswith(suffix):
+            return name[: -len(suffix)]
+    return name
+
+
+def load_models(specs) -> dict:
+    """Names or paths of weights (or keras.Models, or a dict name -> either) -> dict name -> keras.Model.
+
+    Names are made unique (`beta`, `beta-2`); loading goes through `colornet.weights.load_model`.
+    """
+    from colornet.weights import load_model
+
+    if isinstance(specs, dict):
+        items = list(specs.items())
+    else:
+        if isinstance(specs, (str, os.PathLike)) or hasattr(specs, "predict"):
+            specs = [specs]
+        items = [(model_name(s), s) for s in specs]
+    if not items:
+        raise EvaluateError("no model to evaluate; pass --model NAME or a weights path.")
+    models, taken = {}, {GRAY, TRUTH}
+    for name, spec in items:
+        unique, i = str(name), 2
+        while unique in taken:
+            unique, i = f"{name}-{i}", i + 1
+        taken.add(unique)
+        models[unique] = load_model(spec) if isinstance(spec, (str, os.PathLike)) else spec
+    return models
+
+
+# --- evaluation -------------------------------------------------------------------
+
+
+def _stats(values) -> dict:
+    values = np.asarray(values, dtype=np.float64)
+    return {"mean": float(np.mean(values)), "median": float(np.median(values))}
+
+
+def summarize(images: list[dict], columns: list[str]) -> dict:
+    """Per-image rows -> mean and median of each metric per column, and the colorfulness gap."""
+    truth_cf = [row[TRUTH]["colorfulness"] for row in images]
+    summary = {TRUTH: {"colorfulness": _stats(truth_cf)}}
+    for col in columns:
+        summary[col] = {m: _stats([row[col][m] for row in images]) for m in METRICS}
+        gap = abs(summary[col]["colorfulness"]["mean"] - summary[TRUTH]["colorfulness"]["mean"])
+        summary[col]["colorfulness_gap"] = {"mean": gap}
+    return summary
+
+
+def evaluate(
+    models,
+    data,
+    size: int = 256,
+    limit: int | None = None,
+    batch_size: int = 8,
+    embedder=None,
+    progress: bool = False,
+) -> dict:
+    """Evaluate models and the gray baseline on the same photos.
+
+    Args:
+        models: a model name or weights path, a keras.Model, a list of them, or
+            a dict display name -> any of those.
+        data: folder (recursive), file, glob, or a list of them.
+        size: side of the square center crops, in pixels (a multiple of 8, at least 16).
+        limit: evaluate at most this many photos, spread evenly over the sorted files.
+        batch_size: photos per model call.
+        embedder: for models with an embedding input (`full`); made once if needed.
+        progress: show a progress bar when stderr is a terminal.
+
+    Returns:
+        A JSON-ready dict: `columns` (`gray` then the models), `images` (per
+        photo: `path`, `truth` colorfulness and each column's metrics),
+        `summary` (column -> metric -> mean and median, and the colorfulness
+        gap), `skipped` (path and reason of each file left out), and the settings.
+    """
+    if size % 8 or size < 16:
+        raise EvaluateError(f"--size must be a multiple of 8 and at least 16, got {size}.")
+    if batch_size < 1:
+        raise EvaluateError(f"--batch-size must be at least 1, got {batch_size}.")
+    models = load_models(models)
+    for name, model in models.items():
+        fixed = model.inputs[0].shape[1:3]
+        if None not in fixed and tuple(fixed) != (size, size):
+            raise EvaluateError(f"model {name!r} takes {fixed[1]}x{fixed[0]} inputs; pass --size {fixed[0]}.")
+    if embedder is None and any(len(m.inputs) > 1 for m in models.values()):
+        from colornet.embed import Embedder
+
+        embedder = Embedder()
+    columns = [GRAY, *models]
+    paths = select_paths(data, limit)
+
+    images, skipped = [], []
+    batches = range(0, len(paths), batch_size)
+    if progress:
+        from tqdm import tqdm
+
+        batches = tqdm(
+            batches, desc="evaluate", unit="batch", file=sys.stderr, disable=None
+        )  # off unless a terminal
+    for start in batches:
+        batch_paths, crops = [], []
+        for path in paths[start : start + batch_size]:
+            try:
+                crop = load_crop(path, size)
+            except ImageError as err:
+                skipped.append({"path": path, "reason": str(err)})
+                continue
+            if np.all(crop[..., 0] == crop[..., 1]) and np.all(crop[..., 1] == crop[..., 2]):
+                skipped.append({"path": path, "reason": f"{path}: has no color (R = G = B) to compare with."})
+                continue
+            batch_paths.append(path)
+            crops.append(crop)
+        if not crops:
+            continue
+        crops = np.stack(crops)  # (b, size, size, 3) uint8
+        scores = {GRAY: image_metrics(colorize_crops(None, crops), crops)}
+        for name, model in models.items():
+            scores[name] = image_metrics(colorize_crops(model, crops, embedder), crops)
+        truth_cf = [colorfulness(c) for c in crops]
+        for i, path in enumerate(batch_paths):
+            row = {"path": path, TRUTH: {"colorfulness": truth_cf[i]}}
+            for col in columns:
+                row[col] = {m: scores[col][m][i] for m in METRICS}
+            images.append(row)
+
+    if not images:
+        raise ImageError(
+            f"{data}: none of the {len(paths)} images could be evaluated (first: {skipped[0]['reason']})"
+        )
+    return {
+        "data": str(data),
+        "size": size,
+        "limit": limit,
+        "files": len(paths),
+        "evaluated": len(images),
+        "skipped": skipped,
+        "columns": columns,
+        "models": {name: m.name for name, m in models.items()},  # display name -> keras model name
+        "summary": summarize(images, columns),
+        "images": images,
+    }
+
+
+# --- table, JSON and grid ---------------------------------------------------------
+
+
+def summary_rows(results: dict) -> list[dict]:
+    """The summary as rows of plain values: `metric`, `stat`, `truth`, one key per column,
+    and `<model> - gray` for each model (None where a value does not apply)."""
+    summary, columns = results["summary"], results["columns"]
+    rows = []
+    for metric in ("psnr", "ssim", "ab_auc", "colorfulness", "colorfulness_gap"):
+        for stat in ("mean", "median") if metric != "colorfulness_gap" else ("mean",):
+            row = {"metric": metric, "stat": stat}
+            row[TRUTH] = summary[TRUTH]["colorfulness"][stat] if metric == "colorfulness" else None
+            for col in columns:
+                row[col] = summary[col][metric][stat]
+            for col in columns[1:]:
+                row[f"{col} - {GRAY}"] = row[col] - row[GRAY]
+            rows.append(row)
+    return rows
+
+
+def _fmt(value, digits: int, sign: bool = False) -> str:
+    if value is None:
+        return "-"
+    if not math.isfinite(value):
+        return str(value)
+    if round(value, digits) == 0:
+        value = 0.0  # no "-0.00"
+    return f"{value:+.{digits}f}" if sign else f"{value:.{digits}f}"
+
+
+def format_table(results: dict) -> str:
+    """The summary as a text table: each metric's mean and median for the real photos'
+    colorfulness, the gray baseline and each model, and each model's difference from gray."""
+    columns = results["columns"]
+    header = ["metric", "stat", TRUTH, *columns, *(f"{c} - {GRAY}" for c in columns[1:])]
+    lines, previous = [], None
+    for row in summary_rows(results):
+        d = DIGITS[row["metric"]]
+        label = LABELS[row["metric"]] if row["metric"] != previous else ""
+        previous = row["metric"]
+        cells = [label, "of means" if row["metric"] == "colorfulness_gap" else row["stat"]]
+        cells += [_fmt(row[TRUTH], d)] + [_fmt(row[c], d) for c in columns]
+        cells += [_fmt(row[f"{c} - {GRAY}"], d, sign=True) for c in columns[1:]]
+        lines.append(cells)
+    widths = [max(len(r[i]) for r in [header, *lines]) for i in range(len(header))]
+
+    def join(cells):
+        return "  ".join(c.ljust(w) if i < 2 else c.rjust(w) for i, (c, w) in enumerate(zip(cells, widths)))
+
+    skipped = len(results["skipped"])
+    title = (
+        f"{results['evaluated']} photos from {results['data']} at {results['size']} px"
+        f" ({skipped} of {results['files']} files skipped)"
+    )
+    note = "Higher is better for PSNR, SSIM and AuC; lower for the colorfulness gap (|mean - truth's mean|)."
+    rule = "-" * len(join(header))
+    return "\n".join([title, join(header), rule, *(join(c) for c in lines), note])
+
+
+def _json_ready(value):
+    if isinstance(value, float) and not math.isfinite(value):
+        return None  # JSON has no infinity (a perfect PSNR)
+    if isinstance(value, dict):
+        return {k: _json_ready(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_json_ready(v) for v in value]
+    return value
+
+
+def write_json(results: dict, path) -> None:
+    """Write the results (settings, summary, per-image rows) as JSON; an infinite PSNR becomes null."""
+    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+    with open(path, "w") as f:
+        json.dump(_json_ready(results), f, indent=2, allow_nan=False)
+
+
+def pick_examples(results: dict, model: str | None = None, n: int = 3) -> tuple[list[dict], list[dict]]:
+    """The `n` photos where `model` (default: the first) gains most over gray in PSNR, and the `n`
+    where it gains least (or loses), without repeats."""
+    model = model or results["columns"][1]
+    images = results["images"]
+    order = sorted(range(len(images)), key=lambda i: images[i][GRAY]["psnr"] - images[i][model]["psnr"])
+    k = max(1, min(n, len(images) // 2))
+    best = order[:k]
+    worst = [i for i in order[::-1][:k] if i not in best]
+    return [images[i] for i in best], [images[i] for i in worst]
+
+
+def draw_grid(results: dict, models: dict, path, n: int = 3, embedder=None) -> None:
+    """Save a grid of the best and worst photos by PSNR gain of the first model:
+    one row per photo, columns gray | each model | truth, PSNR under each.
+
+    `models` is the dict name -> keras.Model that was evaluated (see `load_models`);
+    the few photos shown are colored again rather than kept in memory.
+    """
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    size, columns = results["size"], results["columns"]
+    best, worst = pick_examples(results, n=n)
+    rows = [("best", r) for r in best] + [("worst", r) for r in worst]
+    crops = np.stack([load_crop(r["path"], size) for _, r in rows])
+    panels = {GRAY: colorize_crops(None, crops)}
+    for name in columns[1:]:
+        panels[name] = colorize_crops(models[name], crops, embedder)
+    panels[TRUTH] = crops
+    titles = [*columns, TRUTH]
+
+    fig, axes = plt.subplots(
+        len(rows), len(titles), figsize=(2.4 * len(titles), 2.6 * len(rows)), squeeze=False
+    )
+    for i, (kind, row) in enumerate(rows):
+        gain = row[columns[1]]["psnr"] - row[GRAY]["psnr"]
+        for j, col in enumerate(titles):
+            ax = axes[i, j]
+            ax.imshow(panels[col][i])
+            ax.set_xticks([])
+            ax.set_yticks([])
+            if i == 0:
+                ax.set_title(col)
+            if col != TRUTH:
+                ax.set_xlabel(f"{row[col]['psnr']:.1f} dB", fontsize=8)
+        axes[i, 0].set_ylabel(f"{kind}: {Path(row['path']).name}\n{gain:+.2f} dB", fontsize=8)
+    fig.suptitle(f"best and worst photos by PSNR gain of {columns[1]} over gray")
+    fig.tight_layout()
+    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+
+
+# --- command line -------------------------------------------------------------------
+
+
+def add_arguments(parser) -> None:
+    parser.add_argument(
+        "--model",
+        action="extend",
+        nargs="+",
+        required=True,
+        metavar="NAME|PATH",
+        help="provided weights by name (alpha, beta, full) or a weights file with its .json beside it; "
+        "several (or --model repeated) give one column each",
+    )
+    parser.add_argument(
+        "--data", required=True, metavar="DIR", help="folder (searched recursively), file or glob"
+    )
+    parser.add_argument("--size", type=int, default=256, help="side of the square center crops (default 256)")
+    parser.add_argument(
+        "--limit", type=int, metavar="N", help="evaluate N photos spread evenly over the files"
+    )
+    parser.add_argument("--batch-size", type=int, default=8, help="photos per model call (default 8)")
+    parser.add_argument("--json", metavar="OUT.json", help="write the summary and per-photo figures")
+    parser.add_argument(
+        "--grid", metavar="OUT.png", help="draw the best and worst photos: gray | model | truth"
+    )
+    parser.add_argument(
+        "--examples", type=int, default=3, metavar="K", help="best and worst photos in the grid"
+    )
+
+
+def run(args) -> int:
+    models = load_models(args.model)
+    results = evaluate(
+        models, args.data, size=args.size, limit=args.limit, batch_size=args.batch_size, progress=True
+    )
+    results["models"] = dict(zip(models, args.model))  # display name -> the name or path given
+    skipped = results["skipped"]
+    if skipped:
+        reasons = "; ".join(s["reason"] for s in skipped[:3]) + (" ..." if len(skipped) > 3 else "")
+        print(f"skipped {len(skipped)} of {results['files']} file(s): {reasons}", file=sys.stderr)
+    print(format_table(results))
+    if args.json:
+        write_json(results, args.json)
+        print(f"wrote {args.json}")
+    if args.grid:
+        draw_grid(results, models, args.grid, n=args.examples)
+        print(f"wrote {args.grid}")
+    return 0

@@ -1,0 +1,185 @@
+"""`python -m colornet evaluate` on a folder of small photos with tiny Beta models."""
+
+import json
+import os
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from colornet import cli, evaluate
+from colornet.models import build_model, save_config
+
+SIZE = 32
+
+
+def save_tiny_beta(path, seed=0, zero=False) -> str:
+    """A tiny Beta model's weights with the .json that names it; `zero` gives a model
+    whose ab output is exactly 0 (the gray baseline)."""
+    import keras
+
+    keras.utils.set_random_seed(seed)
+    model = build_model("beta", width=0.125)
+    if zero:
+        model.set_weights([np.zeros_like(w) for w in model.get_weights()])
+    model.save_weights(str(path))
+    save_config(str(path), "beta", {"width": 0.125})
+    return str(path)
+
+
+@pytest.fixture(scope="module")
+def weights(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("weights")
+    return {
+        "tiny": save_tiny_beta(folder / "tiny.weights.h5", seed=0),
+        "other": save_tiny_beta(folder / "other.weights.h5", seed=1),
+        "zero": save_tiny_beta(folder / "zero.weights.h5", zero=True),
+    }
+
+
+def run_cli(*args) -> int:
+    return cli.main(["evaluate", "--size", str(SIZE), *map(str, args)])
+
+
+def test_evaluate_writes_table_json_and_grid(photo_folder, weights, tmp_path, capsys):
+    out_json, out_grid = tmp_path / "out" / "eval.json", tmp_path / "out" / "grid.png"
+    code = run_cli("--model", weights["tiny"], "--data", photo_folder, "--json", out_json, "--grid", out_grid)
+    assert code == 0
+    printed = capsys.readouterr().out
+    assert "12 photos from" in printed and "(0 of 12 files skipped)" in printed
+    for label in ("PSNR (dB)", "SSIM", "AuC ab", "colorfulness gap", "tiny - gray"):
+        assert label in printed
+
+    results = json.loads(out_json.read_text())
+    assert results["columns"] == ["gray", "tiny"]
+    assert results["evaluated"] == len(results["images"]) == 12
+    assert results["skipped"] == []
+    for col in ("gray", "tiny"):
+        for metric in ("psnr", "ssim", "ab_auc", "colorfulness"):
+            values = [row[col][metric] for row in results["images"]]
+            assert results["summary"][col][metric]["mean"] == pytest.approx(np.mean(values))
+            assert results["summary"][col][metric]["median"] == pytest.approx(np.median(values))
+    truth_cf = np.mean([row["truth"]["colorfulness"] for row in results["images"]])
+    gray = results["summary"]["gray"]
+    assert truth_cf > 5  # real photo crops have color ...
+    assert gray["colorfulness"]["mean"] < 1  # ... the gray baseline has none
+    assert gray["colorfulness_gap"]["mean"] == pytest.approx(truth_cf - gray["colorfulness"]["mean"])
+    assert 10 < gray["psnr"]["mean"] < 60 and 0 < gray["ab_auc"]["mean"] < 1
+
+    with Image.open(out_grid) as grid:
+        assert grid.format == "PNG"
+        assert grid.size[1] > grid.size[0]  # 6 rows (3 best, 3 worst) of 3 panels (gray | tiny | truth)
+
+    best, worst = evaluate.pick_examples(results, n=3)
+    gains = sorted(row["tiny"]["psnr"] - row["gray"]["psnr"] for row in results["images"])
+    assert [row["tiny"]["psnr"] - row["gray"]["psnr"] for row in best] == gains[::-1][:3]
+    assert [row["tiny"]["psnr"] - row["gray"]["psnr"] for row in worst] == gains[:3]
+
+
+def test_zero_output_model_scores_as_the_gray_baseline(photo_folder, weights):
+    results = evaluate.evaluate([weights["zero"]], photo_folder, size=SIZE)
+    assert results["columns"] == ["gray", "zero"]
+    for gray_row in results["images"]:
+        assert gray_row["zero"] == gray_row["gray"]
+
+
+def test_bad_files_are_skipped_and_counted(photo_folder, weights, tmp_path, capsys):
+    open(os.path.join(photo_folder, "empty.jpg"), "wb").close()
+    with open(os.path.join(photo_folder, "group0", "notes.png"), "w") as f:
+        f.write("not a photo")
+    Image.fromarray(np.full((40, 40, 3), 128, np.uint8)).save(os.path.join(photo_folder, "gray.png"))
+    out_json = tmp_path / "eval.json"
+    assert run_cli("--model", weights["tiny"], "--data", photo_folder, "--json", out_json) == 0
+    captured = capsys.readouterr()
+    assert "(3 of 15 files skipped)" in captured.out
+    assert "skipped 3 of 15 file(s)" in captured.err and "empty.jpg" in captured.err
+    results = json.loads(out_json.read_text())
+    assert results["evaluated"] == 12
+    reasons = {os.path.basename(s["path"]): s["reason"] for s in results["skipped"]}
+    assert set(reasons) == {"empty.jpg", "notes.png", "gray.png"}
+    assert "empty file" in reasons["empty.jpg"] and "no color" in reasons["gray.png"]
+
+
+def test_two_models_give_two_columns(photo_folder, weights, tmp_path, capsys):
+    out_json, out_grid = tmp_path / "eval.json", tmp_path / "grid.png"
+    args = ["--data", photo_folder, "--limit", 4, "--json", out_json, "--grid", out_grid]
+    assert run_cli("--model", weights["tiny"], weights["other"], *args) == 0
+    header = [line for line in capsys.readouterr().out.splitlines() if line.startswith("metric")][0]
+    assert header.split() == [
+        "metric",
+        "stat",
+        "truth",
+        "gray",
+        "tiny",
+        "other",
+        "tiny",
+        "-",
+        "gray",
+        "other",
+        "-",
+        "gray",
+    ]
+    results = json.loads(out_json.read_text())
+    assert results["columns"] == ["gray", "tiny", "other"]
+    assert results["models"] == {"tiny": weights["tiny"], "other": weights["other"]}
+    assert results["evaluated"] == 4
+    psnr = results["summary"]
+    assert (
+        psnr["tiny"]["psnr"]["mean"] != psnr["other"]["psnr"]["mean"]
+    )  # different weights, different scores
+    # --limit spreads the picks over the sorted files: both subfolders are represented
+    assert {os.path.basename(os.path.dirname(r["path"])) for r in results["images"]} == {"group0", "group1"}
+    with Image.open(out_grid) as grid:
+        two_models = grid.size
+    assert run_cli("--model", weights["tiny"], *args) == 0
+    with Image.open(out_grid) as grid:
+        one_model = grid.size
+    # 4 photos -> 2 best and 2 worst rows; gray | tiny | other | truth against gray | tiny | truth
+    assert two_models[0] / one_model[0] == pytest.approx(4 / 3, rel=0.02)
+    assert two_models[1] == one_model[1]
+    capsys.readouterr()
+
+    # the same weights twice, with --model repeated, get distinct names
+    assert (
+        run_cli("--model", weights["tiny"], "--model", weights["tiny"], "--data", photo_folder, "--limit", 2)
+        == 0
+    )
+    assert "tiny-2 - gray" in capsys.readouterr().out
+
+
+def test_format_table_from_the_api(photo_folder):
+    model = build_model("beta", width=0.125)
+    results = evaluate.evaluate({"mine": model}, photo_folder, size=SIZE, limit=3, batch_size=2)
+    table = evaluate.format_table(results)
+    assert results["evaluated"] == 3 and "mine - gray" in table
+    rows = evaluate.summary_rows(results)
+    psnr_mean = rows[0]
+    assert (psnr_mean["metric"], psnr_mean["stat"]) == ("psnr", "mean")
+    assert psnr_mean["mine - gray"] == pytest.approx(psnr_mean["mine"] - psnr_mean["gray"])
+    assert f"{psnr_mean['mine']:.2f}" in table
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--model", "missing.weights.h5"], "missing.weights.h5: weights file not found"),
+        (["--size", "30"], "--size must be a multiple of 8"),
+        (["--limit", "0"], "--limit must be at least 1"),
+    ],
+)
+def test_user_errors_are_one_line(photo_folder, weights, capsys, args, message):
+    argv = ["evaluate", "--model", weights["tiny"], "--data", photo_folder, "--size", str(SIZE), *args]
+    assert cli.main(argv) == 2
+    err = capsys.readouterr().err.strip()
+    assert message in err and len(err.splitlines()) == 1
+
+
+def test_folder_without_usable_photos(tmp_path, weights, capsys):
+    assert run_cli("--model", weights["tiny"], "--data", tmp_path) == 2
+    assert "no images" in capsys.readouterr().err
+    open(tmp_path / "empty.png", "wb").close()
+    assert run_cli("--model", weights["tiny"], "--data", tmp_path) == 2
+    err = capsys.readouterr().err.strip()
+    assert (
+        "none of the 1 images could be evaluated" in err and "empty.png" in err and len(err.splitlines()) == 1
+    )
