@@ -66,7 +66,9 @@ def article_generator(xtrain, batch_size, rng):
     """`for batch in datagen.flow(Xtrain, batch_size): lab = rgb2lab(batch); yield L, ab / 128`."""
     order = rng.permutation(len(xtrain))
     for start in range(0, len(order), batch_size):
-        batch = np.stack([article_random_transform(xtrain[i], rng) for i in order[start : start + batch_size]])
+        batch = np.stack(
+            [article_random_transform(xtrain[i], rng) for i in order[start : start + batch_size]]
+        )
         lab_batch = rgb2lab(batch)
         x_batch = lab_batch[..., 0]
         y_batch = lab_batch[..., 1:] / 128
@@ -129,7 +131,9 @@ def main(argv=None):
         "ratio_cached": round(ours_cached / art_cached, 2),
         "targets": {"ratio_first_epoch": 3.0, "ratio_cached": 10.0},
     }
-    print(f"pipeline: {len(paths)} photos from {args.data}, {args.size}x{args.size}, batch {args.batch_size}, {os.cpu_count()} CPUs")
+    print(
+        f"pipeline: {len(paths)} photos from {args.data}, {args.size}x{args.size}, batch {args.batch_size}, {os.cpu_count()} CPUs"
+    )
     print(f"{'':24}{'first epoch':>14}{'cached':>14}")
     print(f"{'colornet tf.data (img/s)':24}{ours_first:14.1f}{ours_cached:14.1f}")
     print(f"{'article numpy (img/s)':24}{art_first:14.1f}{art_cached:14.1f}")
