@@ -12,7 +12,7 @@ import sys
 # command name -> (module, one-line help)
 COMMANDS = {
     "train": ("colornet.train", "train a model on a folder of photos"),
-    "colorize": ("colornet.colorize", "colorize photos, files, folders or globs"),
+    "colorize": ("colornet.infer", "colorize photos, files, folders or globs"),
     "evaluate": ("colornet.evaluate", "compare models with the gray baseline on a folder of photos"),
 }
 

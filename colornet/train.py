@@ -93,8 +93,11 @@ def _split(paths, val_split, seed):
     return train, val
 
 
-def make_datasets(cfg: TrainConfig):
-    """The training and validation datasets of a run, and the validation paths."""
+def make_datasets(cfg: TrainConfig, embedder=None):
+    """The training and validation datasets of a run, and the training and validation paths.
+
+    `embedder` (full only) is the `colornet.embed.Embedder` to use; by default one
+    is built from `cfg.embed_weights`."""
     train_paths = cdata.list_images(cfg.data, on_error=cfg.on_error)
     if cfg.val:
         val_paths = cdata.list_images(cfg.val, on_error=cfg.on_error)
@@ -108,21 +111,34 @@ def make_datasets(cfg: TrainConfig):
     if cfg.model == "full":
         from colornet.embed import Embedder, make_fusion_dataset
 
-        weights = None if str(cfg.embed_weights).lower() in ("none", "") else cfg.embed_weights
-        embedder = Embedder(weights=weights)
+        if embedder is None:
+            weights = None if str(cfg.embed_weights).lower() in ("none", "") else cfg.embed_weights
+            embedder = Embedder(weights=weights)
         cache_dir = Path(cfg.out) / "embeddings"
         train_ds = make_fusion_dataset(
-            train_paths, training=True, augment=cfg.augment, cache=True, embedder=embedder,
-            mode=cfg.embed_mode, cache_dir=cache_dir, **common,
+            None,
+            paths=train_paths,
+            training=True,
+            augment=cfg.augment,
+            cache=True,
+            embedder=embedder,
+            mode=cfg.embed_mode,
+            cache_dir=cache_dir,
+            **common,
         )
         val_ds = make_fusion_dataset(
-            val_paths, training=False, augment=False, cache=True, embedder=embedder,
-            mode=cfg.embed_mode, cache_dir=cache_dir, **common,
+            None,
+            paths=val_paths,
+            training=False,
+            augment=False,
+            cache=True,
+            embedder=embedder,
+            mode=cfg.embed_mode,
+            cache_dir=cache_dir,
+            **common,
         )
     else:
-        train_ds = cdata.make_dataset(
-            None, training=True, augment=cfg.augment, paths=train_paths, **common
-        )
+        train_ds = cdata.make_dataset(None, training=True, augment=cfg.augment, paths=train_paths, **common)
         val_ds = cdata.make_dataset(None, training=False, paths=val_paths, **common)
     return train_ds, val_ds, train_paths, val_paths
 
@@ -141,7 +157,9 @@ class SampleStrips(keras.callbacks.Callback):
         rows = [
             np.concatenate([g, p, t], axis=1)  # (s, 3s, 3): gray | colorized | truth
             for g, p, t in zip(
-                np.asarray(gray), np.asarray(model_io_to_rgb(l_norm, pred)), np.asarray(model_io_to_rgb(l_norm, self.targets))
+                np.asarray(gray),
+                np.asarray(model_io_to_rgb(l_norm, pred)),
+                np.asarray(model_io_to_rgb(l_norm, self.targets)),
             )
         ]
         self.folder.mkdir(parents=True, exist_ok=True)
@@ -186,7 +204,9 @@ def _callbacks(cfg: TrainConfig, out_dir: Path, state: dict, val_ds, resumed: bo
         keras.callbacks.TerminateOnNaN(),
     ]
     if cfg.schedule == "plateau":
-        callbacks.append(keras.callbacks.ReduceLROnPlateau(factor=0.5, patience=2, min_lr=cfg.lr / 32, verbose=1))
+        callbacks.append(
+            keras.callbacks.ReduceLROnPlateau(factor=0.5, patience=2, min_lr=cfg.lr / 32, verbose=1)
+        )
     elif cfg.schedule == "cosine":
         total = cfg.epochs
 
@@ -197,7 +217,9 @@ def _callbacks(cfg: TrainConfig, out_dir: Path, state: dict, val_ds, resumed: bo
     elif cfg.schedule != "none":
         raise ColornetError(f"unknown schedule {cfg.schedule!r}; use none, plateau or cosine.")
     if cfg.early_stopping:
-        callbacks.append(keras.callbacks.EarlyStopping(patience=cfg.early_stopping, restore_best_weights=False))
+        callbacks.append(
+            keras.callbacks.EarlyStopping(patience=cfg.early_stopping, restore_best_weights=False)
+        )
     return callbacks
 
 
@@ -213,12 +235,14 @@ def _check_config(cfg: TrainConfig):
             raise ColornetError(f"--{name.replace('_', '-')} must be at least 1.")
 
 
-def train(model: str = "beta", data: str = "data/Train", **kwargs) -> TrainResult:
+def train(model: str = "beta", data: str = "data/Train", *, embedder=None, **kwargs) -> TrainResult:
     """Train a model on a folder of photos, resuming the run in `out` if there is one.
 
     Args:
         model: "alpha", "beta" or "full".
         data: folder (searched recursively), file or glob of training photos.
+        embedder: full only: a `colornet.embed.Embedder` to share with other code
+            (default: one built from `embed_weights`).
         **kwargs: any `TrainConfig` field (val, size, epochs, batch_size, init, out, seed, ...).
 
     Returns:
@@ -245,7 +269,9 @@ def train(model: str = "beta", data: str = "data/Train", **kwargs) -> TrainResul
                 "use another --out for a different model."
             )
         if state.get("size") != cfg.size:
-            raise RunError(f"{out_dir}: that run trains at --size {state.get('size')}; use it or another --out.")
+            raise RunError(
+                f"{out_dir}: that run trains at --size {state.get('size')}; use it or another --out."
+            )
         net = keras.models.load_model(out_dir / "last.keras")
         initial_epoch = int(state["epoch"])
         if cfg.init:
@@ -258,13 +284,21 @@ def train(model: str = "beta", data: str = "data/Train", **kwargs) -> TrainResul
             load_weights(net, cfg.init)
         net.compile(optimizer=keras.optimizers.Adam(cfg.lr), loss=LOSSES[cfg.loss])
         initial_epoch = 0
-        state = {"model": cfg.model, "options": cfg.model_options, "size": cfg.size, "epoch": 0, "init": cfg.init}
+        state = {
+            "model": cfg.model,
+            "options": cfg.model_options,
+            "size": cfg.size,
+            "epoch": 0,
+            "init": cfg.init,
+        }
     save_config(out_dir / "best.weights.h5", cfg.model, cfg.model_options, size=cfg.size)
 
-    train_ds, val_ds, train_paths, val_paths = make_datasets(cfg)
+    train_ds, val_ds, train_paths, val_paths = make_datasets(cfg, embedder)
     epochs_run = max(0, cfg.epochs - initial_epoch)
     if epochs_run:
-        print(f"Training {cfg.model} on {len(train_paths)} photos, validating on {len(val_paths)}, {cfg.size}x{cfg.size}.")
+        print(
+            f"Training {cfg.model} on {len(train_paths)} photos, validating on {len(val_paths)}, {cfg.size}x{cfg.size}."
+        )
         start = time.time()
         net.fit(
             train_ds,
@@ -295,9 +329,13 @@ def train(model: str = "beta", data: str = "data/Train", **kwargs) -> TrainResul
 def add_arguments(parser):
     d = TrainConfig()
     parser.add_argument("model", choices=sorted(MODELS), help="which network to train")
-    parser.add_argument("--data", required=True, nargs="+", help="folders (recursive), files or globs of training photos")
+    parser.add_argument(
+        "--data", required=True, nargs="+", help="folders (recursive), files or globs of training photos"
+    )
     parser.add_argument("--val", nargs="+", help="held-out photos (default: hold out --val-split of --data)")
-    parser.add_argument("--size", type=int, default=d.size, help="training crop size, multiple of 8 (default: %(default)s)")
+    parser.add_argument(
+        "--size", type=int, default=d.size, help="training crop size, multiple of 8 (default: %(default)s)"
+    )
     parser.add_argument("--epochs", type=int, default=d.epochs, help="total epochs (default: %(default)s)")
     parser.add_argument("--batch-size", type=int, default=d.batch_size, help="default: %(default)s")
     parser.add_argument("--lr", type=float, default=d.lr, help="Adam learning rate (default: %(default)s)")
@@ -308,15 +346,43 @@ def add_arguments(parser):
     parser.add_argument("--val-split", type=float, default=d.val_split, help="default: %(default)s")
     parser.add_argument("--limit", type=int, help="use at most N training photos")
     parser.add_argument("--steps-per-epoch", type=int, help="batches per epoch (default: the whole folder)")
-    parser.add_argument("--schedule", choices=["none", "plateau", "cosine"], default=d.schedule, help="learning-rate schedule")
-    parser.add_argument("--early-stopping", type=int, metavar="PATIENCE", help="stop after PATIENCE epochs without improvement")
-    parser.add_argument("--no-augment", action="store_true", help="no rotation/zoom/shear (crops and flips stay)")
-    parser.add_argument("--strict", action="store_true", help="stop at the first unreadable photo instead of skipping it")
+    parser.add_argument(
+        "--schedule", choices=["none", "plateau", "cosine"], default=d.schedule, help="learning-rate schedule"
+    )
+    parser.add_argument(
+        "--early-stopping",
+        type=int,
+        metavar="PATIENCE",
+        help="stop after PATIENCE epochs without improvement",
+    )
+    parser.add_argument(
+        "--no-augment", action="store_true", help="no rotation/zoom/shear (crops and flips stay)"
+    )
+    parser.add_argument(
+        "--strict", action="store_true", help="stop at the first unreadable photo instead of skipping it"
+    )
     parser.add_argument("--width", type=float, help="multiply every layer's filters (beta)")
-    parser.add_argument("--batch-norm", action="store_true", help="batch normalization after each convolution (beta)")
-    parser.add_argument("--embed-weights", default=d.embed_weights, help="full: Inception weights: imagenet, a .h5 path, or none")
-    parser.add_argument("--embed-mode", choices=["cached", "per-batch"], default=d.embed_mode, help="full: embeddings computed once (cached) or per batch as in the article")
-    parser.add_argument("--verbose", type=int, choices=[0, 1, 2], default=d.verbose, help="progress bar (1), a line per epoch (2), none (0)")
+    parser.add_argument(
+        "--batch-norm", action="store_true", help="batch normalization after each convolution (beta)"
+    )
+    parser.add_argument(
+        "--embed-weights",
+        default=d.embed_weights,
+        help="full: Inception weights: imagenet, a .h5 path, or none",
+    )
+    parser.add_argument(
+        "--embed-mode",
+        choices=["cached", "per-batch"],
+        default=d.embed_mode,
+        help="full: embeddings computed once (cached) or per batch as in the article",
+    )
+    parser.add_argument(
+        "--verbose",
+        type=int,
+        choices=[0, 1, 2],
+        default=d.verbose,
+        help="progress bar (1), a line per epoch (2), none (0)",
+    )
 
 
 def run(args) -> int:

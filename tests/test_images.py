@@ -17,7 +17,9 @@ def rgb8():
 def test_find_images_recursive_sorted_and_globs(photo_folder):
     paths = find_images(photo_folder)
     assert len(paths) == 12 and paths == sorted(paths)
-    assert find_images(photo_folder + "/group0/*.jpg") == [p for p in paths if "group0" in p and p.endswith(".jpg")]
+    assert find_images(photo_folder + "/group0/*.jpg") == [
+        p for p in paths if "group0" in p and p.endswith(".jpg")
+    ]
     with pytest.raises(FileNotFoundError, match="nothing-here"):
         find_images(photo_folder + "/nothing-here")
 
@@ -50,7 +52,11 @@ def test_exif_orientation_is_applied(tmp_path, rgb8):
 
 @pytest.mark.parametrize(
     "content, message",
-    [(b"", "empty file"), (b"this is not an image", "not an image"), (b"\x89PNG\r\n\x1a\n" + b"\0" * 40, "bad.png")],
+    [
+        (b"", "empty file"),
+        (b"this is not an image", "not an image"),
+        (b"\x89PNG\r\n\x1a\n" + b"\0" * 40, "bad.png"),
+    ],
 )
 def test_bad_files_give_one_line_errors_naming_the_file(tmp_path, content, message):
     path = tmp_path / "bad.png"

@@ -27,7 +27,9 @@ def test_beta_defaults_to_the_articles_network():
     model = build_beta()
     filters = [layer.filters for layer in model.layers if hasattr(layer, "filters")]
     assert filters == [64, 64, 128, 128, 256, 256, 512, 256, 128, 64, 32, 2]
-    assert [layer.strides[0] for layer in model.layers if hasattr(layer, "strides") and layer.strides[0] == 2] == [2, 2, 2]
+    assert [
+        layer.strides[0] for layer in model.layers if hasattr(layer, "strides") and layer.strides[0] == 2
+    ] == [2, 2, 2]
     assert all(layer.name.startswith("beta_") for layer in model.layers)
 
 

@@ -53,8 +53,27 @@ def test_resume_continues_at_the_next_epoch(photo_folder, tmp_path):
 def test_resume_after_kill_9(photo_folder, tmp_path):
     """A run killed mid-training restarts from its last finished epoch."""
     out = tmp_path / "run"
-    cmd = [sys.executable, "-m", "colornet", "train", "beta", "--data", photo_folder, "--size", "32",
-           "--batch-size", "2", "--epochs", "50", "--width", "0.125", "--out", str(out), "--verbose", "0"]
+    cmd = [
+        sys.executable,
+        "-m",
+        "colornet",
+        "train",
+        "beta",
+        "--data",
+        photo_folder,
+        "--size",
+        "32",
+        "--batch-size",
+        "2",
+        "--epochs",
+        "50",
+        "--width",
+        "0.125",
+        "--out",
+        str(out),
+        "--verbose",
+        "0",
+    ]
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.time() + 120
     while time.time() < deadline and not (out / "state.json").exists():
@@ -74,7 +93,13 @@ def test_init_fine_tunes_from_weights_and_refuses_other_models(photo_folder, tmp
     tuned = tiny_run(photo_folder, tmp_path / "tuned", epochs=1, init=str(base.best_weights))
     assert tuned.epochs_run == 1
     with pytest.raises(WeightsError, match="best.weights.h5"):
-        tiny_run(photo_folder, tmp_path / "wide", epochs=1, init=str(base.best_weights), model_options={"width": 0.25})
+        tiny_run(
+            photo_folder,
+            tmp_path / "wide",
+            epochs=1,
+            init=str(base.best_weights),
+            model_options={"width": 0.25},
+        )
 
 
 def test_resuming_another_model_is_refused(photo_folder, tmp_path):
@@ -84,7 +109,9 @@ def test_resuming_another_model_is_refused(photo_folder, tmp_path):
 
 
 def test_schedules_and_early_stopping_run(photo_folder, tmp_path):
-    result = tiny_run(photo_folder, tmp_path / "cos", epochs=2, schedule="cosine", early_stopping=1, loss="mae")
+    result = tiny_run(
+        photo_folder, tmp_path / "cos", epochs=2, schedule="cosine", early_stopping=1, loss="mae"
+    )
     assert len(result.history["loss"]) >= 1
     model = build_model("beta", **TINY)
     assert model.count_params() > 0

@@ -14,22 +14,17 @@ import keras
 from colornet.errors import ColornetError
 from colornet.models.alpha import build_alpha
 from colornet.models.beta import build_beta
+from colornet.models.fusion import build_fusion  # also registers its layer for .keras files
 
 
 class WeightsError(ColornetError, ValueError):
     """Weights that cannot be used with a model; the message says what to do."""
 
 
-def build_fusion_lazy(**options) -> keras.Model:
-    from colornet.models.fusion import build_fusion
-
-    return build_fusion(**options)
-
-
 MODELS = {
     "alpha": build_alpha,
     "beta": build_beta,
-    "full": build_fusion_lazy,
+    "full": build_fusion,
 }
 
 
@@ -130,6 +125,7 @@ def predict_ab(model: keras.Model, l_norm, embedding=None, embedder=None):
     """
     import numpy as np
 
+    l_norm = keras.ops.convert_to_tensor(l_norm, dtype="float32")
     if len(model.inputs) == 1:
         return np.asarray(model(l_norm, training=False))
     if embedding is None:
@@ -138,4 +134,5 @@ def predict_ab(model: keras.Model, l_norm, embedding=None, embedder=None):
 
             embedder = Embedder()
         embedding = embedder(l_norm)
+    embedding = keras.ops.convert_to_tensor(embedding, dtype="float32")
     return np.asarray(model([l_norm, embedding], training=False))

@@ -1,0 +1,433 @@
+"""Global image embeddings for the Full model: Inception-ResNet-v2's 1000 ImageNet classes.
+
+As in the article's Full version (and Baldassarre et al. 2017,
+https://arxiv.org/abs/1712.03400), the grayscale photo goes through
+Inception-ResNet-v2 trained on ImageNet, and its 1000 class probabilities tell
+the colorization network what the picture shows.
+
+    embedder = Embedder("imagenet")            # or a local .h5 path, or None (random)
+    embedding = embedder(l_norm)               # (b, h, w, 1) in [-1, 1] -> (b, 1000)
+    ds = make_fusion_dataset("data/Train", 128, 16, embedder=embedder)   # ((L, emb), ab)
+
+The article runs Inception inside the training generator, for every batch (twice,
+in fact). `make_fusion_dataset` instead embeds each training photo once, on its
+unaugmented center crop, and keeps the result on disk keyed by the file's bytes,
+so later epochs and later runs read 4 KB instead of running a 55-million-parameter
+classifier. `mode="per-batch"` keeps the article's way, for comparison.
+"""
+
+import hashlib
+import os
+import sys
+import time
+import warnings
+from pathlib import Path
+
+import h5py
+import keras
+import numpy as np
+import tensorflow as tf
+from tqdm import tqdm
+
+from colornet.color import denormalize_l, lab_to_rgb
+from colornet.data import (
+    AUTOTUNE,
+    crop_square,
+    decode_image,
+    list_images,
+    make_dataset,
+    resize_shorter_side,
+    to_model_io,
+)
+from colornet.models import WeightsError
+
+INPUT_SIZE = 299  # Inception-ResNet-v2's input side
+EMBED_DIM = 1000  # ImageNet classes
+MIN_INPUT_SIZE = 75  # the smallest input Keras' Inception-ResNet-v2 accepts
+
+_KERAS_URL = "https://storage.googleapis.com/tensorflow/keras-applications/inception_resnet_v2/"
+IMAGENET_WEIGHTS_FILE = "inception_resnet_v2_weights_tf_dim_ordering_tf_kernels.h5"
+IMAGENET_WEIGHTS_URL = _KERAS_URL + IMAGENET_WEIGHTS_FILE
+IMAGENET_WEIGHTS_MD5 = "e693bd0210a403b3192acc6073ad2e96"  # the hash Keras checks
+CLASS_INDEX_FILE = "imagenet_class_index.json"
+CLASS_INDEX_URL = "https://storage.googleapis.com/download.tensorflow.org/data/" + CLASS_INDEX_FILE
+CLASS_INDEX_MD5 = "c2c37ea517e94d9795004a39431a14cb"
+
+DEFAULT_CACHE_DIR = os.path.join(".colornet_cache", "embeddings")
+MODES = ("cached", "per-batch")
+
+
+class EmbedWeightsError(WeightsError):
+    """Inception-ResNet-v2 weights that cannot be had; the message says where to put the file."""
+
+
+def default_weights_dir() -> Path:
+    from colornet.weights import WEIGHTS_DIR
+
+    return WEIGHTS_DIR
+
+
+def file_sha256(path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _reason(err: Exception) -> str:
+    """The useful last part of an exception's first line (Keras wraps download errors)."""
+    text = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+    return text.split(" -- ")[-1].strip().rstrip(".")[:160]
+
+
+def to_inception_input(l_norm, size: int = INPUT_SIZE):
+    """Normalized L `(b, h, w, 1)` -> Inception's input `(b, size, size, 3)` in [-1, 1].
+
+    L with a = b = 0 in RGB is a gray image (R = G = B) with the photo's
+    lightness, as the article's `gray2rgb(rgb2gray(rgb))` up to the luminance
+    formula; it is resized and scaled by `inception_resnet_v2.preprocess_input`.
+    """
+    L = denormalize_l(tf.cast(l_norm, tf.float32))  # (b, h, w, 1) in [0, 100]
+    rgb = lab_to_rgb(tf.concat([L, tf.zeros_like(L), tf.zeros_like(L)], axis=-1))  # R = G = B up to round-off
+    gray = tf.repeat(tf.reduce_mean(rgb, axis=-1, keepdims=True), 3, axis=-1)  # (b, h, w, 3), exactly gray
+    gray = tf.image.resize(gray, [size, size], method="bilinear", antialias=True)  # (b, size, size, 3)
+    return keras.applications.inception_resnet_v2.preprocess_input(gray * 255.0)  # [0, 255] -> [-1, 1]
+
+
+class Embedder:
+    """Inception-ResNet-v2 as a callable: normalized L batch -> 1000 ImageNet class probabilities.
+
+    Inception sees the gray image of `to_inception_input`. The classifier is
+    built on the first call, once.
+
+    Args:
+        weights: "imagenet" (the file in `weights_dir` if it is there, otherwise
+            Keras downloads it to ~/.keras/models), a path to a local `.h5`
+            file, or None / "none" for random weights (tests, timing; it warns,
+            since the Full model then colors poorly).
+        input_size: Inception's input side; 299 as trained on ImageNet, 75 at the
+            least (smaller sizes only make sense with random weights, for tests).
+        batch_size: photos per Inception call.
+        weights_dir: where to look for `inception_resnet_v2_weights_tf_dim_ordering_tf_kernels.h5`
+            (default: the project's `weights/`).
+
+    Attributes:
+        calls: Inception forward passes so far (one per chunk of `batch_size`).
+        images: photos embedded so far.
+
+    Example:
+        >>> embedder = Embedder("imagenet")
+        >>> embedder(l_norm).shape          # l_norm (4, 128, 128, 1)
+        (4, 1000)
+    """
+
+    def __init__(
+        self, weights="imagenet", *, input_size: int = INPUT_SIZE, batch_size: int = 16, weights_dir=None
+    ):
+        if isinstance(weights, str) and weights.lower() in ("none", "random"):
+            weights = None
+        if input_size < MIN_INPUT_SIZE:
+            raise ValueError(
+                f"input_size must be at least {MIN_INPUT_SIZE} for Inception-ResNet-v2, got {input_size}."
+            )
+        self.weights_dir = Path(weights_dir) if weights_dir is not None else default_weights_dir()
+        if weights is not None and weights != "imagenet":
+            weights = Path(weights)
+            if not weights.is_file():
+                raise EmbedWeightsError(
+                    f"{weights}: Inception-ResNet-v2 weights file not found; check the path, or put "
+                    f"{IMAGENET_WEIGHTS_FILE} (from {IMAGENET_WEIGHTS_URL}) in {self.weights_dir}/ "
+                    "and use --embed-weights imagenet (or none for random weights)."
+                )
+        if weights is None:
+            warnings.warn(
+                "Inception-ResNet-v2 has random weights (weights=None): its embedding says nothing about "
+                "the picture, so the Full model will color poorly; use weights='imagenet' for real use.",
+                UserWarning,
+                stacklevel=2,
+            )
+        self.weights = weights
+        self.input_size = int(input_size)
+        self.batch_size = int(batch_size)
+        self.calls = 0
+        self.images = 0
+        self._model = None
+        self._forward = None
+        self._identity = None
+
+    def __repr__(self):
+        return f"Embedder(weights={self.weights_name!r}, input_size={self.input_size})"
+
+    @property
+    def weights_name(self) -> str:
+        """'imagenet', 'random', or the weights file's name."""
+        if self.weights is None:
+            return "random"
+        return "imagenet" if self.weights == "imagenet" else Path(self.weights).name
+
+    def _weights_path(self) -> str:
+        """The local .h5 file to load, downloading the ImageNet one through Keras if needed."""
+        if self.weights != "imagenet":
+            return str(self.weights)
+        local = self.weights_dir / IMAGENET_WEIGHTS_FILE
+        if local.is_file():
+            return str(local)
+        try:
+            return keras.utils.get_file(
+                IMAGENET_WEIGHTS_FILE,
+                IMAGENET_WEIGHTS_URL,
+                cache_subdir="models",
+                file_hash=IMAGENET_WEIGHTS_MD5,
+            )
+        except Exception as err:  # URLError, HTTPError, a failed hash check...
+            raise EmbedWeightsError(
+                f"ImageNet weights for Inception-ResNet-v2 could not be downloaded ({_reason(err)}); "
+                f"download {IMAGENET_WEIGHTS_URL} on a machine with internet and put it in {self.weights_dir}/ "
+                "(or ~/.keras/models/), or use --embed-weights none for random weights."
+            ) from None
+
+    def _unusable(self, path, err) -> EmbedWeightsError:
+        return EmbedWeightsError(
+            f"{path}: not usable as Inception-ResNet-v2 ImageNet weights ({_reason(err)}); "
+            f"download {IMAGENET_WEIGHTS_URL} again into {self.weights_dir}/."
+        )
+
+    def build(self) -> keras.Model:
+        """Build Inception-ResNet-v2 and load its weights (once); returns the Keras model."""
+        if self._model is not None:
+            return self._model
+        path = self._weights_path() if self.weights is not None else None
+        if path is not None:
+            try:
+                with h5py.File(path, "r"):  # a file that is not HDF5 fails here, before the build
+                    pass
+            except OSError as err:
+                raise self._unusable(path, err) from None
+        size = self.input_size
+        model = keras.applications.InceptionResNetV2(
+            include_top=True, weights=None, input_shape=(size, size, 3), name="inception_resnet_v2"
+        )
+        if path is not None:
+            try:
+                model.load_weights(path)
+            except Exception as err:  # truncated data, another model's weights
+                raise self._unusable(path, err) from None
+        model.trainable = False
+
+        @tf.function(input_signature=[tf.TensorSpec([None, None, None, 1], tf.float32)], autograph=False)
+        def forward(l_norm):
+            return model(to_inception_input(l_norm, size), training=False)  # (b, 1000) softmax
+
+        self._model, self._forward = model, forward
+        return model
+
+    @property
+    def model(self) -> keras.Model:
+        return self.build()
+
+    @property
+    def identity(self) -> str:
+        """Names these weights and input size in cache keys: ImageNet and files by their
+        hash, random weights by a hash of their values (the same seed before the build, the same key)."""
+        if self._identity is None:
+            if self.weights == "imagenet":
+                tag = f"imagenet-{IMAGENET_WEIGHTS_MD5[:12]}"
+            elif self.weights is None:
+                digest = hashlib.sha256()
+                for w in self.build().weights:
+                    digest.update(np.asarray(w).tobytes())
+                tag = f"random-{digest.hexdigest()[:12]}"
+            else:
+                tag = f"{Path(self.weights).stem[:40]}-{file_sha256(self.weights)[:12]}"
+            self._identity = f"{tag}-{self.input_size}px"
+        return self._identity
+
+    def __call__(self, l_norm):
+        """Normalized L `(b, h, w, 1)` in [-1, 1] -> float32 `(b, 1000)` class probabilities.
+
+        A TensorFlow tensor gives a tensor (so that `[l_norm, embedding]` can go
+        to a Keras model together), anything else a NumPy array.
+        """
+        as_tensor = tf.is_tensor(l_norm)
+        self.build()
+        l_norm = tf.cast(tf.convert_to_tensor(l_norm), tf.float32)
+        if l_norm.shape.rank != 4 or l_norm.shape[-1] != 1:
+            raise ValueError(
+                f"expected a normalized L batch of shape (b, h, w, 1), got {tuple(l_norm.shape)}."
+            )
+        out = []
+        for start in range(0, int(l_norm.shape[0]), self.batch_size):
+            chunk = l_norm[start : start + self.batch_size]
+            out.append(self._forward(chunk))
+            self.calls += 1
+            self.images += int(chunk.shape[0])
+        embedding = tf.concat(out, axis=0) if out else tf.zeros((0, EMBED_DIM), tf.float32)
+        return embedding if as_tensor else embedding.numpy()
+
+
+# --- embeddings of files, cached on disk --------------------------------------
+
+
+def center_crops(paths, size: int, batch_size: int) -> tf.data.Dataset:
+    """Normalized L batches of the unaugmented center crops that `make_dataset` validates on."""
+    ds = tf.data.Dataset.from_tensor_slices([str(p) for p in paths])
+    ds = ds.map(
+        lambda p: crop_square(resize_shorter_side(decode_image(p), size), size), num_parallel_calls=AUTOTUNE
+    )
+    ds = ds.batch(batch_size).map(lambda images: to_model_io(images)[0], num_parallel_calls=AUTOTUNE)
+    return ds.prefetch(AUTOTUNE)
+
+
+def embed_files(paths, embedder: Embedder, size: int, *, cache_dir=None, verbose: bool = True) -> np.ndarray:
+    """Embeddings `(n, 1000)` of photos' center crops of `size`, computed once and cached on disk.
+
+    The key of each photo is the sha256 of its bytes, under a folder named by the
+    embedder (`identity`) and the crop size: an edited file is embedded again, a
+    renamed or copied one is not, and another run or another epoch reuses them.
+
+    Args:
+        paths: image files, already checked (see `colornet.data.list_images`).
+        embedder: the `Embedder` to run on photos not in the cache.
+        size: crop side, the training size.
+        cache_dir: folder of the cache (default `.colornet_cache/embeddings` here).
+        verbose: print one line saying how many were cached and how many computed.
+    """
+    start = time.perf_counter()
+    folder = (
+        Path(cache_dir if cache_dir is not None else DEFAULT_CACHE_DIR) / f"{embedder.identity}-crop{size}"
+    )
+    keys = [file_sha256(p) for p in paths]
+    embeddings = np.zeros((len(paths), EMBED_DIM), np.float32)
+    missing = []
+    for i, key in enumerate(keys):
+        entry = folder / f"{key}.npy"
+        try:
+            embeddings[i] = np.load(entry)
+        except (OSError, ValueError):  # not there, or a partial write from an interrupted run
+            missing.append(i)
+    if missing:
+        folder.mkdir(parents=True, exist_ok=True)
+        done = 0
+        bar = tqdm(
+            total=len(missing),
+            desc="embedding",
+            unit="photo",
+            file=sys.stderr,
+            disable=not verbose or len(missing) <= embedder.batch_size,
+        )
+        for l_norm in center_crops([paths[i] for i in missing], size, embedder.batch_size):
+            batch = np.asarray(embedder(l_norm))  # (b, 1000)
+            bar.update(len(batch))
+            for row in batch:
+                i = missing[done]
+                embeddings[i] = row
+                tmp = folder / f"{keys[i]}.{os.getpid()}.tmp.npy"
+                np.save(tmp, row)
+                os.replace(tmp, folder / f"{keys[i]}.npy")  # atomic: readers never see half a file
+                done += 1
+        bar.close()
+    if verbose:
+        print(
+            f"embeddings ({embedder.weights_name}): {len(paths) - len(missing)} cached, {len(missing)} computed "
+            f"with Inception-ResNet-v2 in {time.perf_counter() - start:.1f} s ({folder})"
+        )
+    return embeddings
+
+
+def make_fusion_dataset(
+    source,
+    size: int = 128,
+    batch_size: int = 16,
+    *,
+    training: bool = True,
+    augment: bool = True,
+    seed: int = 42,
+    cache: bool | str = True,
+    on_error: str = "raise",
+    embedder: Embedder | None = None,
+    mode: str = "cached",
+    cache_dir=None,
+    paths: list[str] | None = None,
+    drop_remainder: bool = False,
+    verbose: bool = True,
+) -> tf.data.Dataset:
+    """A dataset of `((L, embedding), ab)` batches for the Full model.
+
+    Args:
+        source, size, batch_size, training, augment, seed, cache, on_error,
+            paths, drop_remainder: as in `colornet.data.make_dataset`.
+        embedder: an `Embedder` (default: ImageNet weights).
+        mode: "cached" embeds each photo once (its unaugmented center crop), reusing
+            the disk cache in `cache_dir`; "per-batch" runs Inception on every
+            augmented batch, as the article's generator does (slow; for comparison).
+        cache_dir: the embedding cache folder (default `.colornet_cache/embeddings`).
+        verbose: print what the cache did.
+
+    Returns:
+        A `tf.data.Dataset` of `((L (b, s, s, 1), embedding (b, 1000)), ab (b, s, s, 2))`.
+
+    Example:
+        >>> ds = make_fusion_dataset("data/Train", 128, 16, embedder=Embedder("imagenet"))
+        >>> (l, emb), ab = next(iter(ds))
+    """
+    if mode not in MODES:
+        raise ValueError(f"mode must be one of {', '.join(MODES)}, not {mode!r}.")
+    if paths is None:
+        paths = list_images(source, on_error=on_error)
+    if embedder is None:
+        embedder = Embedder()
+    options = dict(training=training, augment=augment, seed=seed, cache=cache, drop_remainder=drop_remainder)
+
+    if mode == "cached":
+        embeddings = embed_files(paths, embedder, size, cache_dir=cache_dir, verbose=verbose)
+        return make_dataset(source, size, batch_size, extras=embeddings, paths=paths, **options)
+
+    embedder.build()  # build outside the tf.data thread, so weight errors surface here
+
+    def embed_batch(l, ab):
+        embedding = tf.py_function(embedder, [l], tf.float32)
+        embedding.set_shape([None, EMBED_DIM])
+        return (l, embedding), ab
+
+    ds = make_dataset(source, size, batch_size, paths=paths, **options)
+    return ds.map(embed_batch).prefetch(AUTOTUNE)
+
+
+# --- what Inception sees ----------------------------------------------------------
+
+
+def imagenet_class_names(weights_dir=None) -> list[str] | None:
+    """The 1000 ImageNet class names, from `weights/imagenet_class_index.json` or a Keras
+    download; None when neither can be had (offline)."""
+    import json
+
+    local = Path(weights_dir if weights_dir is not None else default_weights_dir()) / CLASS_INDEX_FILE
+    try:
+        path = (
+            str(local)
+            if local.is_file()
+            else keras.utils.get_file(
+                CLASS_INDEX_FILE, CLASS_INDEX_URL, cache_subdir="models", file_hash=CLASS_INDEX_MD5
+            )
+        )
+        with open(path) as f:
+            index = json.load(f)
+        return [index[str(i)][1] for i in range(EMBED_DIM)]
+    except Exception:  # offline, or a broken file: callers fall back to class numbers
+        return None
+
+
+def top_classes(
+    embeddings, top: int = 5, class_names: list[str] | None = None
+) -> list[list[tuple[str, float]]]:
+    """The `top` most probable ImageNet classes of each embedding, as (name, probability).
+
+    Names are "class 123" when `class_names` is None (see `imagenet_class_names`).
+    """
+    embeddings = np.asarray(embeddings)
+    result = []
+    for row in embeddings:
+        best = np.argsort(row)[::-1][:top]
+        result.append([(class_names[i] if class_names else f"class {i}", float(row[i])) for i in best])
+    return result

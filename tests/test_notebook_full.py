@@ -1,0 +1,66 @@
+"""The Full notebook runs top to bottom in quick mode, with random Inception weights, and produces what it promises."""
+
+import json
+
+import numpy as np
+from PIL import Image
+
+from colornet.color import rgb_to_lab
+from colornet.images import find_images, load_image
+
+from conftest import make_photo_folder, run_notebook
+
+
+def test_full_notebook_trains_compares_and_colorizes(tmp_path):
+    train_dir, val_dir, test_dir, out = (tmp_path / n for n in ("train", "val", "test", "out"))
+    make_photo_folder(train_dir, n=10, size=64, seed=1)
+    make_photo_folder(val_dir, n=4, size=64, seed=2)
+    nb = run_notebook(
+        "03_full.ipynb",
+        {
+            "COLORNET_OUT": out,
+            "COLORNET_TRAIN": train_dir,
+            "COLORNET_VAL": val_dir,
+            "COLORNET_TEST": test_dir,
+            "COLORNET_EMBED_WEIGHTS": "none",  # no 215 MB download in the tests, even with internet
+        },
+    )
+    text = "\n".join(
+        o.get("text", "")
+        for c in nb.cells
+        if c.cell_type == "code"
+        for o in c.outputs
+        if o.output_type == "stream"
+    )
+    assert "RANDOM weights" in text  # it says so
+
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["quick"] and summary["embed_weights"] == "random"
+
+    history = json.loads((out / "history.json").read_text())
+    assert len(history["loss"]) == summary["epochs"] == 2 and len(history["val_loss"]) == 2
+    assert all(np.isfinite(history["loss"]))
+    run = out / "run"
+    assert (run / "best.weights.h5").exists() and (run / "last.keras").exists()
+    config = json.loads((run / "best.json").read_text())
+    assert config["model"] == "full"
+    # The run cached one embedding per training photo used (8) and per held-out photo (4).
+    counts = [len(list(folder.glob("*.npy"))) for folder in (run / "embeddings").iterdir()]
+    assert 8 + 4 in counts
+
+    compare = json.loads((out / "compare.json").read_text())
+    assert "full" in compare and "gray" in compare
+    assert ("beta" in compare) == ("beta" in summary["compared"])
+
+    # Every test photo colorized at its own size, with its own lightness.
+    inputs = find_images(test_dir)
+    assert len(inputs) >= 6 and summary["test_colorized"] == len(inputs)
+    for path in inputs:
+        stem = path.rsplit("/", 1)[-1].rsplit(".", 1)[0]
+        result = load_image(out / "test_colorized" / f"{stem}.png").rgb
+        with Image.open(path) as im:
+            assert result.shape[:2] == (im.height, im.width)
+        source = load_image(path).rgb
+        lab = rgb_to_lab(result).numpy()
+        assert np.abs(lab[..., 0] - rgb_to_lab(source).numpy()[..., 0]).mean() < 1.0
+    assert len(list((out / "test_colorized").glob("*_compare.png"))) == len(inputs)
