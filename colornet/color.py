@@ -57,6 +57,23 @@ def _matmul_last(x, matrix):
     return tf.tensordot(x, m, axes=[[-1], [0]])
 
 
+def _srgb_to_linear(rgb):
+    """sRGB gamma -> linear light, for float values in [0, 1]."""
+    return tf.where(
+        rgb > 0.04045,
+        tf.pow((tf.maximum(rgb, 0.04045) + 0.055) / 1.055, 2.4),
+        rgb / 12.92,
+    )
+
+
+# The same function on the 256 values of 8-bit sRGB: a table lookup instead of a power.
+_LINEAR_FROM_UINT8 = np.where(
+    np.arange(256) / 255.0 > 0.04045,
+    ((np.arange(256) / 255.0 + 0.055) / 1.055) ** 2.4,
+    np.arange(256) / 255.0 / 12.92,
+).astype(np.float32)
+
+
 def rgb_to_lab(rgb):
     """sRGB in [0, 1] (or uint8) -> CIE Lab, shape `(..., 3)`.
 
@@ -64,13 +81,11 @@ def rgb_to_lab(rgb):
     dtype. Matches `skimage.color.rgb2lab`.
     """
     out_dtype = _out_dtype(rgb)
-    rgb = _as_float32(rgb)
-    # sRGB gamma -> linear light
-    linear = tf.where(
-        rgb > 0.04045,
-        tf.pow((tf.maximum(rgb, 0.04045) + 0.055) / 1.055, 2.4),
-        rgb / 12.92,
-    )
+    rgb = tf.convert_to_tensor(rgb)
+    if rgb.dtype == tf.uint8:
+        linear = tf.gather(tf.constant(_LINEAR_FROM_UINT8), tf.cast(rgb, tf.int32))
+    else:
+        linear = _srgb_to_linear(_as_float32(rgb))
     xyz = _matmul_last(linear, XYZ_FROM_RGB) / tf.constant(WHITE_D65, tf.float32)
     f = tf.where(
         xyz > 0.008856,

@@ -3,15 +3,19 @@
 Each step is a small function that can be tried on one sample before it is
 chained, as in the TensorFlow pix2pix tutorial:
 
-    decode_image(path)                     -> uint8 (h, w, 3)
-    resize_shorter_side(image, size)       -> uint8 (>= size, >= size, 3)
-    crop_square(image, size, seed)         -> uint8 (size, size, 3), random crop + flip
-    augment_batch(images, seed)            -> float (b, size, size, 3), rotation/zoom/shear
-    to_model_io(images)                    -> (L (b, s, s, 1), ab (b, s, s, 2)), normalized
+    decode_image(path)                     -> uint8 RGB (h, w, 3)
+    resize_shorter_side(image, size)       -> uint8 RGB (>= size, >= size, 3)
+    rgb_to_lab(image)                      -> float Lab (>= size, >= size, 3)
+    crop_square(lab, size, seed)           -> float Lab (size, size, 3), random crop + flip
+    augment_batch(labs, seed)              -> float Lab (b, size, size, 3), rotation/zoom/shear
+    normalize_batch(labs)                  -> (L (b, s, s, 1), ab (b, s, s, 2)), normalized
 
-`make_dataset` chains them: files are checked once, decoded and resized images
-are cached, and the random crop, the augmentation and the Lab conversion run per
-epoch on whole batches in graph ops, which is what makes the pipeline fast.
+`make_dataset` chains them: files are checked once; each photo is decoded,
+resized and converted to Lab once, and cached; each epoch then crops, flips and
+warps whole batches of cached Lab images in graph ops. Converting once instead
+of every epoch is what makes later epochs fast. (The article converted after
+augmenting; warping L, a and b instead of R, G and B differs only by the
+interpolation of a few edge pixels.)
 """
 
 import math
@@ -19,7 +23,7 @@ import math
 import numpy as np
 import tensorflow as tf
 
-from colornet.color import rgb_to_model_io
+from colornet.color import normalize_ab, normalize_l, rgb_to_lab, rgb_to_model_io
 from colornet.images import ImageError, filter_readable, find_images
 
 AUTOTUNE = tf.data.AUTOTUNE
@@ -95,11 +99,11 @@ def augment_batch(images, seed, rotation: float = 20.0, zoom: float = 0.2, shear
     """One affine warp per image (rotation, shear, zoom about the center), reflect-padded.
 
     Args:
-        images: `(b, h, w, 3)` uint8 or float.
+        images: `(b, h, w, c)` float (Lab or RGB) or uint8 (scaled to [0, 1]).
         seed: shape-(2,) int tensor; the same seed gives the same warps.
 
     Returns:
-        float32 `(b, h, w, 3)` in [0, 1].
+        float32 `(b, h, w, c)`, bilinearly interpolated.
     """
     images = tf.image.convert_image_dtype(images, tf.float32)
     shape = tf.shape(images)
@@ -126,12 +130,17 @@ def augment_batch(images, seed, rotation: float = 20.0, zoom: float = 0.2, shear
         interpolation="BILINEAR",
         fill_mode="REFLECT",
     )
-    return tf.clip_by_value(warped, 0.0, 1.0)
+    return warped
 
 
 def to_model_io(images):
     """uint8 or float RGB batch -> (L normalized `(b, h, w, 1)`, ab normalized `(b, h, w, 2)`)."""
     return rgb_to_model_io(tf.image.convert_image_dtype(images, tf.float32))
+
+
+def normalize_batch(labs):
+    """Lab batch -> (L normalized `(b, h, w, 1)` in [-1, 1], ab normalized `(b, h, w, 2)`)."""
+    return tf.clip_by_value(normalize_l(labs[..., :1]), -1.0, 1.0), normalize_ab(labs[..., 1:])
 
 
 def make_dataset(
@@ -186,7 +195,9 @@ def make_dataset(
     else:
         ds = ds.map(lambda p: (p, tf.zeros([0])))
 
-    ds = ds.map(lambda p, e: (resize_shorter_side(decode_image(p), size), e), num_parallel_calls=AUTOTUNE)
+    ds = ds.map(
+        lambda p, e: (rgb_to_lab(resize_shorter_side(decode_image(p), size)), e), num_parallel_calls=AUTOTUNE
+    )
     if cache:
         ds = ds.cache(cache if isinstance(cache, str) else "")
 
@@ -205,7 +216,7 @@ def make_dataset(
     def finish(images, extra, seeds):
         if training and augment:
             images = augment_batch(images, seeds[0])
-        l, ab = to_model_io(images)
+        l, ab = normalize_batch(images)
         if extras is not None:
             return (l, extra), ab
         return l, ab
