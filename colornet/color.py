@@ -36,6 +36,12 @@ AB_SCALE = 128.0
 _EPS = 1e-12
 
 
+def _pow(x, exponent: float):
+    """x ** exponent for x > 0, as exp(log(x) * exponent): same float32 accuracy, several
+    times faster on CPU than `tf.pow`, which is not vectorized there."""
+    return tf.exp(tf.math.log(x) * exponent)
+
+
 def _as_float32(x):
     """Cast any input (uint8, float16, bfloat16, float64) to float32; uint8 -> [0, 1]."""
     x = tf.convert_to_tensor(x)
@@ -61,7 +67,7 @@ def _srgb_to_linear(rgb):
     """sRGB gamma -> linear light, for float values in [0, 1]."""
     return tf.where(
         rgb > 0.04045,
-        tf.pow((tf.maximum(rgb, 0.04045) + 0.055) / 1.055, 2.4),
+        _pow((tf.maximum(rgb, 0.04045) + 0.055) / 1.055, 2.4),
         rgb / 12.92,
     )
 
@@ -89,7 +95,7 @@ def rgb_to_lab(rgb):
     xyz = _matmul_last(linear, XYZ_FROM_RGB) / tf.constant(WHITE_D65, tf.float32)
     f = tf.where(
         xyz > 0.008856,
-        tf.pow(tf.maximum(xyz, 0.008856), 1.0 / 3.0),
+        _pow(tf.maximum(xyz, 0.008856), 1.0 / 3.0),
         7.787 * xyz + 16.0 / 116.0,
     )
     fx, fy, fz = f[..., 0], f[..., 1], f[..., 2]
@@ -115,7 +121,7 @@ def lab_to_rgb(lab):
     linear = _matmul_last(xyz, RGB_FROM_XYZ)
     rgb = tf.where(
         linear > 0.0031308,
-        1.055 * tf.pow(tf.maximum(linear, 0.0031308), 1.0 / 2.4) - 0.055,
+        1.055 * _pow(tf.maximum(linear, 0.0031308), 1.0 / 2.4) - 0.055,
         12.92 * linear,
     )
     return tf.cast(tf.clip_by_value(rgb, 0.0, 1.0), out_dtype)

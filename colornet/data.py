@@ -4,10 +4,10 @@ Each step is a small function that can be tried on one sample before it is
 chained, as in the TensorFlow pix2pix tutorial:
 
     decode_image(path)                     -> uint8 RGB (h, w, 3)
-    resize_shorter_side(image, size)       -> uint8 RGB (>= size, >= size, 3)
-    rgb_to_lab(image)                      -> float Lab (>= size, >= size, 3)
-    crop_square(lab, size, seed)           -> float Lab (size, size, 3), random crop + flip
-    augment_batch(labs, seed)              -> float Lab (b, size, size, 3), rotation/zoom/shear
+    load_lab(path, size)                   -> float Lab (>= size, >= size, 3): decode,
+                                              resize_shorter_side and rgb_to_lab
+    crop_square(lab, size, seed)           -> float Lab (size, size, 3), random crop
+    augment_batch(labs, seed, flip=True)   -> float Lab (b, size, size, 3), flip/rotation/zoom/shear
     normalize_batch(labs)                  -> (L (b, s, s, 1), ab (b, s, s, 2)), normalized
 
 `make_dataset` chains them: files are checked once; each photo is decoded,
@@ -62,26 +62,65 @@ def decode_image(path):
 
 
 def resize_shorter_side(image, size: int):
-    """Resize so the shorter side is `size`, keeping the aspect ratio -> uint8."""
+    """Resize so the shorter side is `size`, keeping the aspect ratio; keeps the dtype.
+
+    Antialiased when shrinking, plain bilinear when enlarging; no work at the right size.
+    """
     shape = tf.shape(image)
     h, w = tf.cast(shape[0], tf.float32), tf.cast(shape[1], tf.float32)
     scale = tf.cast(size, tf.float32) / tf.minimum(h, w)
-    new_h = tf.maximum(size, tf.cast(tf.round(h * scale), tf.int32))
-    new_w = tf.maximum(size, tf.cast(tf.round(w * scale), tf.int32))
-    resized = tf.image.resize(image, [new_h, new_w], method="bilinear", antialias=True)
-    return tf.cast(tf.clip_by_value(tf.round(resized), 0, 255), tf.uint8)
+    new_size = tf.stack(
+        [
+            tf.maximum(size, tf.cast(tf.round(h * scale), tf.int32)),
+            tf.maximum(size, tf.cast(tf.round(w * scale), tf.int32)),
+        ]
+    )
+
+    def resize():
+        resized = tf.cond(
+            scale < 1.0,
+            lambda: tf.image.resize(image, new_size, method="bilinear", antialias=True),
+            lambda: tf.image.resize(image, new_size, method="bilinear"),
+        )
+        if image.dtype == tf.uint8:
+            return tf.cast(tf.clip_by_value(tf.round(resized), 0, 255), tf.uint8)
+        return tf.cast(resized, image.dtype)
+
+    return tf.cond(tf.reduce_all(new_size == shape[:2]), lambda: image, resize)
 
 
-def crop_square(image, size: int, seed=None):
-    """Square crop of `size`: random crop and random horizontal flip when `seed`
-    (a shape-(2,) int tensor) is given, the center crop otherwise."""
+def load_lab(path, size: int):
+    """Decode a photo and return it in Lab, shorter side `size` -> float32 `(>= size, >= size, 3)`.
+
+    The conversion runs at the smaller of the photo's and the target resolution:
+    large photos are shrunk first, small ones converted first and then enlarged.
+    """
+    image = decode_image(path)
+    shorter = tf.minimum(tf.shape(image)[0], tf.shape(image)[1])
+    return tf.cond(
+        shorter > size,
+        lambda: rgb_to_lab(resize_shorter_side(image, size)),
+        lambda: resize_shorter_side(rgb_to_lab(image), size),
+    )
+
+
+def crop_square(image, size: int, seed=None, flip: bool = True):
+    """Square crop of `size`: random (with a random horizontal flip unless `flip` is
+    False) when `seed` (a shape-(2,) int tensor) is given, the center crop otherwise."""
     shape = tf.shape(image)
     if seed is None:
         top = (shape[0] - size) // 2
         left = (shape[1] - size) // 2
         return image[top : top + size, left : left + size, :]
-    image = tf.image.stateless_random_crop(image, [size, size, 3], seed=seed)
-    return tf.image.stateless_random_flip_left_right(image, seed=seed + 1)
+    channels = image.shape[-1] or 3
+    image = tf.cond(
+        tf.reduce_all(shape[:2] == size),
+        lambda: image,
+        lambda: tf.image.stateless_random_crop(image, [size, size, channels], seed=seed),
+    )
+    if flip:
+        image = tf.image.stateless_random_flip_left_right(image, seed=seed + 1)
+    return image
 
 
 def affine_params(batch_size, seed, rotation: float = 20.0, zoom: float = 0.2, shear: float = 0.2):
@@ -95,12 +134,16 @@ def affine_params(batch_size, seed, rotation: float = 20.0, zoom: float = 0.2, s
     return angle, shear_angle, zoom_x, zoom_y
 
 
-def augment_batch(images, seed, rotation: float = 20.0, zoom: float = 0.2, shear: float = 0.2):
-    """One affine warp per image (rotation, shear, zoom about the center), reflect-padded.
+def augment_batch(
+    images, seed, rotation: float = 20.0, zoom: float = 0.2, shear: float = 0.2, flip: bool = False
+):
+    """One affine warp per image (rotation, shear, zoom about the center, and a
+    random horizontal flip if `flip`), edges repeated outward as Keras' `fill_mode="nearest"`.
 
     Args:
         images: `(b, h, w, c)` float (Lab or RGB) or uint8 (scaled to [0, 1]).
         seed: shape-(2,) int tensor; the same seed gives the same warps.
+        flip: mirror half of the images, in the same warp (no extra pass over the pixels).
 
     Returns:
         float32 `(b, h, w, c)`, bilinearly interpolated.
@@ -114,9 +157,12 @@ def augment_batch(images, seed, rotation: float = 20.0, zoom: float = 0.2, shear
     cx, cy = (w - 1.0) / 2.0, (h - 1.0) / 2.0
     # Output pixel (x, y) -> input pixel: rotate, shear and zoom about the center,
     #   [a0 a1] = R(angle) @ [[1, -sin(s)], [0, cos(s)]] @ diag(zx, zy)
-    a0 = cos * zx
+    mirror = 1.0
+    if flip:  # x -> -x before the warp: negates the first column
+        mirror = tf.where(tf.random.stateless_uniform([b], seed=seed + 7) < 0.5, -1.0, 1.0)
+    a0 = cos * zx * mirror
     a1 = (-cos * sh_sin - sin * sh_cos) * zy
-    b0 = sin * zx
+    b0 = sin * zx * mirror
     b1 = (-sin * sh_sin + cos * sh_cos) * zy
     a2 = cx - a0 * cx - a1 * cy
     b2 = cy - b0 * cx - b1 * cy
@@ -128,7 +174,7 @@ def augment_batch(images, seed, rotation: float = 20.0, zoom: float = 0.2, shear
         output_shape=shape[1:3],
         fill_value=0.0,
         interpolation="BILINEAR",
-        fill_mode="REFLECT",
+        fill_mode="NEAREST",
     )
     return warped
 
@@ -195,9 +241,7 @@ def make_dataset(
     else:
         ds = ds.map(lambda p: (p, tf.zeros([0])))
 
-    ds = ds.map(
-        lambda p, e: (rgb_to_lab(resize_shorter_side(decode_image(p), size)), e), num_parallel_calls=AUTOTUNE
-    )
+    ds = ds.map(lambda p, e: (load_lab(p, size), e), num_parallel_calls=AUTOTUNE)
     if cache:
         ds = ds.cache(cache if isinstance(cache, str) else "")
 
@@ -205,7 +249,11 @@ def make_dataset(
         ds = ds.shuffle(min(n, 4096), seed=seed, reshuffle_each_iteration=True)
         seeds = tf.data.Dataset.random(seed=seed, rerandomize_each_iteration=True).batch(2)
         ds = tf.data.Dataset.zip(ds, seeds)
-        ds = ds.map(lambda item, s: (crop_square(item[0], size, s), item[1], s), num_parallel_calls=AUTOTUNE)
+        flip_here = not augment  # with augmentation the flip is part of the warp
+        ds = ds.map(
+            lambda item, s: (crop_square(item[0], size, s, flip=flip_here), item[1], s),
+            num_parallel_calls=AUTOTUNE,
+        )
     else:
         ds = ds.map(
             lambda im, e: (crop_square(im, size), e, tf.zeros([2], tf.int64)), num_parallel_calls=AUTOTUNE
@@ -215,14 +263,18 @@ def make_dataset(
 
     def finish(images, extra, seeds):
         if training and augment:
-            images = augment_batch(images, seeds[0])
+            images = augment_batch(images, seeds[0], flip=True)
         l, ab = normalize_batch(images)
         if extras is not None:
             return (l, extra), ab
         return l, ab
 
     ds = ds.map(finish, num_parallel_calls=AUTOTUNE)
-    return ds.prefetch(AUTOTUNE)
+    options = tf.data.Options()
+    # Parallelism comes from running several map calls at once; kernels that also
+    # spread over all cores inside each call oversubscribe them (2x slower first epoch).
+    options.threading.max_intra_op_parallelism = 1
+    return ds.prefetch(AUTOTUNE).with_options(options)
 
 
 # --- single photos ------------------------------------------------------------

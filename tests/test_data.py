@@ -117,3 +117,21 @@ def test_photo_to_batch_crops_or_pads_to_multiple_of_8():
     np.testing.assert_allclose(l.numpy()[0, :37, :50], l_ref.numpy()[0], atol=1e-5)
     with pytest.raises(ImageError, match="smaller than 8x8"):
         data.photo_to_batch(rgb[:5, :5])
+
+
+def test_flip_inside_the_warp_mirrors_about_half_the_images():
+    images = tf.random.uniform((16, 8, 12, 3), seed=2)
+    out = data.augment_batch(images, tf.constant([7, 8]), rotation=0, zoom=0, shear=0, flip=True).numpy()
+    same = [np.allclose(o, i, atol=1e-5) for o, i in zip(out, images.numpy())]
+    mirrored = [np.allclose(o, i[:, ::-1], atol=1e-5) for o, i in zip(out, images.numpy())]
+    assert all(s or m for s, m in zip(same, mirrored))
+    assert 0 < sum(mirrored) < 16
+
+
+def test_large_and_small_photos_reach_the_training_size(tmp_path):
+    rgb = (np.random.default_rng(3).random((300, 200, 3)) * 255).astype(np.uint8)
+    Image.fromarray(rgb).save(tmp_path / "big.png")
+    Image.fromarray(rgb[:20, :30]).save(tmp_path / "small.png")
+    for name, shape in (("big.png", (48, 32, 3)), ("small.png", (32, 48, 3))):
+        lab = data.load_lab(str(tmp_path / name), 32).numpy()
+        assert lab.shape == shape and 0 <= lab[..., 0].min() and lab[..., 0].max() <= 100
