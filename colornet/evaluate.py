@@ -78,16 +78,28 @@ def load_crop(path, size: int) -> np.ndarray:
     return crop_square(image, size).numpy()
 
 
-def colorize_crops(model, crops, embedder=None) -> np.ndarray:
+def colorize_crops(model, crops, embedder=None, work_size: int | None = None) -> np.ndarray:
     """uint8 RGB `(b, h, w, 3)` -> the model's colorization of their L channel, uint8.
-    `model` None gives the gray baseline (a = b = 0)."""
+
+    As `colornet.colorize` does, colors are predicted at `work_size` (when smaller than
+    the crops) and upsampled; L stays at full resolution. `model` None gives the gray
+    baseline (a = b = 0)."""
+    import tensorflow as tf
+
     from colornet.color import model_io_to_rgb, to_uint8
     from colornet.data import to_model_io
     from colornet.models import predict_ab
 
     l_norm, _ = to_model_io(crops)  # (b, h, w, 1)
+    h, w = l_norm.shape[1:3]
     if model is None:
         ab_norm = np.zeros(l_norm.shape[:-1] + (2,), np.float32)
+    elif work_size and work_size < max(h, w):
+        scale = work_size / max(h, w)
+        small = (max(8, round(h * scale / 8) * 8), max(8, round(w * scale / 8) * 8))
+        l_small = tf.image.resize(l_norm, small, antialias=True)  # (b, h', w', 1)
+        ab_small = predict_ab(model, l_small, embedder=embedder)  # (b, h', w', 2)
+        ab_norm = tf.image.resize(ab_small, (h, w), method="bilinear")  # (b, h, w, 2)
     else:
         ab_norm = predict_ab(model, l_norm, embedder=embedder)  # (b, h, w, 2)
     return to_uint8(model_io_to_rgb(l_norm, ab_norm))
@@ -156,6 +168,7 @@ def evaluate(
     batch_size: int = 8,
     embedder=None,
     progress: bool = False,
+    work_size: int | None = None,
 ) -> dict:
     """Evaluate models and the gray baseline on the same photos.
 
@@ -168,6 +181,9 @@ def evaluate(
         batch_size: photos per model call.
         embedder: for models with an embedding input (`full`); made once if needed.
         progress: show a progress bar when stderr is a terminal.
+        work_size: predict colors at this resolution and upsample them, as
+            `colornet.colorize` does; by default each model's training size
+            (recorded beside its weights), or `size` when unknown.
 
     Returns:
         A JSON-ready dict: `columns` (`gray` then the models), `images` (per
@@ -189,6 +205,9 @@ def evaluate(
 
         embedder = Embedder()
     columns = [GRAY, *models]
+    work_sizes = {
+        name: min(size, work_size or getattr(m, "training_size", None) or size) for name, m in models.items()
+    }
     paths = select_paths(data, limit)
 
     images, skipped = [], []
@@ -217,7 +236,7 @@ def evaluate(
         crops = np.stack(crops)  # (b, size, size, 3) uint8
         scores = {GRAY: image_metrics(colorize_crops(None, crops), crops)}
         for name, model in models.items():
-            scores[name] = image_metrics(colorize_crops(model, crops, embedder), crops)
+            scores[name] = image_metrics(colorize_crops(model, crops, embedder, work_sizes[name]), crops)
         truth_cf = [colorfulness(c) for c in crops]
         for i, path in enumerate(batch_paths):
             row = {"path": path, TRUTH: {"colorfulness": truth_cf[i]}}
@@ -238,6 +257,7 @@ def evaluate(
         "skipped": skipped,
         "columns": columns,
         "models": {name: m.name for name, m in models.items()},  # display name -> keras model name
+        "work_sizes": work_sizes,  # display name -> resolution the colors were predicted at
         "summary": summarize(images, columns),
         "images": images,
     }
@@ -298,6 +318,10 @@ def format_table(results: dict) -> str:
         f" ({skipped} of {results['files']} files skipped)"
     )
     note = "Higher is better for PSNR, SSIM and AuC; lower for the colorfulness gap (|mean - truth's mean|)."
+    work = results.get("work_sizes") or {}
+    if any(v != results["size"] for v in work.values()):
+        sizes = ", ".join(f"{name} at {v} px" for name, v in work.items())
+        note += f"\nColors predicted at the working resolution and upsampled, as colorize does: {sizes}."
     rule = "-" * len(join(header))
     return "\n".join([title, join(header), rule, *(join(c) for c in lines), note])
 
@@ -403,12 +427,25 @@ def add_arguments(parser) -> None:
     parser.add_argument(
         "--examples", type=int, default=3, metavar="K", help="best and worst photos in the grid"
     )
+    parser.add_argument(
+        "--work-size",
+        type=int,
+        metavar="N",
+        help="predict colors at N px and upsample them, as colorize does "
+        "(default: each model's training size, else --size)",
+    )
 
 
 def run(args) -> int:
     models = load_models(args.model)
     results = evaluate(
-        models, args.data, size=args.size, limit=args.limit, batch_size=args.batch_size, progress=True
+        models,
+        args.data,
+        size=args.size,
+        limit=args.limit,
+        batch_size=args.batch_size,
+        progress=True,
+        work_size=args.work_size,
     )
     results["models"] = dict(zip(models, args.model))  # display name -> the name or path given
     skipped = results["skipped"]

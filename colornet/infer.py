@@ -77,6 +77,12 @@ def _default_embedder():
     return Embedder()
 
 
+def default_work_size(model: keras.Model) -> int:
+    """The working resolution for a model: the size it was trained at (recorded beside its
+    weights), so that it sees photos at the scale it learned from; else `WORK_SIZE`."""
+    return getattr(model, "training_size", None) or WORK_SIZE
+
+
 def canvas_shape_of(model: keras.Model) -> tuple[int, int] | None:
     """The fixed `(height, width)` a model was built for, or None when it takes any size."""
     h, w = model.inputs[0].shape[1:3]
@@ -276,7 +282,7 @@ def colorize(
     image,
     model="beta",
     *,
-    work_size: int = WORK_SIZE,
+    work_size: int | None = None,
     weights_dir=WEIGHTS_DIR,
     embedder=None,
 ) -> np.ndarray:
@@ -292,7 +298,8 @@ def colorize(
         model: `alpha`, `beta`, `full` (provided weights in `weights_dir`), a
             weights path with its `.json` beside it, or a `keras.Model`. Loaded
             once and reused by later calls.
-        work_size: longer side of the working resolution, in pixels.
+        work_size: longer side of the working resolution, in pixels; by default
+            the size the model was trained at (`default_work_size`).
         weights_dir: where provided weights are looked up by name.
         embedder: for the Full model, a callable normalized L batch -> embeddings;
             by default `colornet.embed.Embedder()`, loaded once.
@@ -313,7 +320,7 @@ def colorize(
     net = get_model(model, weights_dir)
     photo = as_photo(image)
     alpha = photo.alpha
-    prepared = prepare(photo, work_size, canvas_shape_of(net))
+    prepared = prepare(photo, work_size or default_work_size(net), canvas_shape_of(net))
     del photo  # the full-resolution input is not needed any more
     rgb = finish(prepared, predict_canvases(net, prepared.canvas[None], embedder)[0])
     if alpha is not None:
@@ -458,7 +465,7 @@ def colorize_files(
     out_dir="results",
     model="beta",
     *,
-    work_size: int = WORK_SIZE,
+    work_size: int | None = None,
     image_format: str = "png",
     quality: int = 95,
     compare: bool = False,
@@ -479,7 +486,8 @@ def colorize_files(
         inputs: a path, folder or glob, or a list of them.
         out_dir: where the results go; subfolders of folder inputs are mirrored.
         model: `alpha`, `beta`, `full`, a weights path, or a `keras.Model`.
-        work_size: longer side of the working resolution, in pixels.
+        work_size: longer side of the working resolution, in pixels; by default
+            the size the model was trained at (`default_work_size`).
         image_format: `png` (keeps alpha; L exactly) or `jpg`.
         quality: JPEG quality.
         compare: also write `<stem>_compare.png`: gray | colorized | original.
@@ -496,6 +504,7 @@ def colorize_files(
         raise ValueError(f"image_format must be 'png' or 'jpg', not {image_format!r}.")
     net = get_model(model, weights_dir)
     canvas = canvas_shape_of(net)
+    work_size = work_size or default_work_size(net)
     jobs, failures = plan_jobs(inputs, out_dir, image_format, compare)
     summary = Summary(out_dir=str(out_dir), failed=failures)
     bar = tqdm(total=len(jobs), unit="photo", file=sys.stderr, disable=None if progress else True)
@@ -606,8 +615,9 @@ def add_arguments(parser) -> None:
     parser.add_argument(
         "--work-size",
         type=_int_in(8, 8192),
-        default=WORK_SIZE,
-        help=f"longer side of the resolution the colors are predicted at (default: {WORK_SIZE})",
+        default=None,
+        help="longer side of the resolution the colors are predicted at "
+        f"(default: the size the model was trained at, else {WORK_SIZE})",
     )
     parser.add_argument(
         "--batch-size", type=_int_in(1, 1024), default=8, help="photos per network call (default: 8)"

@@ -314,6 +314,7 @@ def train(model: str = "beta", data: str = "data/Train", *, embedder=None, **kwa
         _atomic_write_json(state_path, state)
     else:
         print(f"{out_dir}: already trained for {state['epoch']} epochs; raise --epochs to train more.")
+    net.training_size = cfg.size  # colorize and evaluate predict colors at this scale
     return TrainResult(
         model=net,
         history=state.get("history", {}),

@@ -83,15 +83,21 @@ def resolve_weights(name_or_path, weights_dir=WEIGHTS_DIR) -> tuple[str, str | N
 def load_model(name_or_path, weights_dir=WEIGHTS_DIR, **options) -> keras.Model:
     """Build a model and load its weights: by name from `weights_dir`, or from a path.
 
-    A path needs the JSON written beside it by `colornet train` (model name and
-    options); a name uses the JSON beside the provided weights, if any.
+    A path needs the JSON written beside it by `colornet train` (model name,
+    options, training size); a name uses the JSON beside the provided weights.
+    The model's `training_size` attribute is the recorded training size, or None.
     """
     path, _ = resolve_weights(name_or_path, weights_dir)
-    if read_config(path) is not None:
-        return model_from_weights(path, **options)
-    name = str(name_or_path)
-    if name not in MODELS:
-        raise WeightsError(
-            f"{path}: no .json beside it says which model it is; save it with `colornet train` or pass a model name."
-        )
-    return load_weights(build_model(name, **options), path)
+    config = read_config(path)
+    if config is not None:
+        model = model_from_weights(path, **options)
+    else:
+        name = str(name_or_path)
+        if name not in MODELS:
+            raise WeightsError(
+                f"{path}: no .json beside it says which model it is; save it with `colornet train` or pass a model name."
+            )
+        model = load_weights(build_model(name, **options), path)
+    # The crop size it was trained at: colorize and evaluate predict colors at that scale.
+    model.training_size = (config or {}).get("size")
+    return model

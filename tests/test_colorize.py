@@ -343,3 +343,15 @@ def test_results_inside_the_input_folder_are_not_colorized_again(weights, tmp_pa
     assert run_cli(*args) == 0
     assert run_cli(*args, "--overwrite") == 0
     assert sorted(p.name for p in tmp_path.rglob("*.png")) == ["one.png"]
+
+
+def test_default_working_resolution_is_the_training_size(tmp_path):
+    from colornet.infer import WORK_SIZE, default_work_size, get_model
+    from colornet.models import build_model, save_config
+
+    model = build_model("beta", width=0.125)
+    path = tmp_path / "sized.weights.h5"
+    model.save_weights(path)
+    save_config(path, "beta", {"width": 0.125}, size=64)
+    assert default_work_size(get_model(str(path))) == 64
+    assert default_work_size(build_model("beta", width=0.125)) == WORK_SIZE

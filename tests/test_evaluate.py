@@ -183,3 +183,28 @@ def test_folder_without_usable_photos(tmp_path, weights, capsys):
     assert (
         "none of the 1 images could be evaluated" in err and "empty.png" in err and len(err.splitlines()) == 1
     )
+
+
+def test_colors_are_predicted_at_the_models_training_size(photo_folder, tmp_path):
+    """A model that knows its training size is evaluated as colorize runs it: colors at that
+    size, upsampled; --work-size overrides it; L stays at full resolution either way."""
+    from colornet.evaluate import colorize_crops, evaluate, load_crop
+    from colornet.images import find_images
+    from colornet.models import build_model, save_config
+    from colornet.weights import load_model
+
+    model = build_model("beta", width=0.125)
+    path = tmp_path / "sized.weights.h5"
+    model.save_weights(path)
+    save_config(path, "beta", {"width": 0.125}, size=16)
+    loaded = load_model(str(path))
+    assert loaded.training_size == 16
+    report = evaluate({"sized": loaded}, photo_folder, size=32, limit=4)
+    assert report["work_sizes"] == {"sized": 16}
+    assert evaluate({"sized": loaded}, photo_folder, size=32, limit=4, work_size=32)["work_sizes"] == {
+        "sized": 32
+    }
+    crops = np.stack([load_crop(p, 32) for p in find_images(photo_folder)[:2]])
+    small = colorize_crops(loaded, crops, work_size=16)
+    full = colorize_crops(loaded, crops)
+    assert small.shape == full.shape == crops.shape and not np.array_equal(small, full)
