@@ -40,6 +40,7 @@ from colornet.data import (
     to_model_io,
 )
 from colornet.models import WeightsError
+from colornet.weights import sha256
 
 INPUT_SIZE = 299  # Inception-ResNet-v2's input side
 EMBED_DIM = 1000  # ImageNet classes
@@ -65,14 +66,6 @@ def default_weights_dir() -> Path:
     from colornet.weights import WEIGHTS_DIR
 
     return WEIGHTS_DIR
-
-
-def file_sha256(path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def _reason(err: Exception) -> str:
@@ -239,7 +232,7 @@ class Embedder:
                     digest.update(np.asarray(w).tobytes())
                 tag = f"random-{digest.hexdigest()[:12]}"
             else:
-                tag = f"{Path(self.weights).stem[:40]}-{file_sha256(self.weights)[:12]}"
+                tag = f"{Path(self.weights).stem[:40]}-{sha256(self.weights)[:12]}"
             self._identity = f"{tag}-{self.input_size}px"
         return self._identity
 
@@ -297,7 +290,7 @@ def embed_files(paths, embedder: Embedder, size: int, *, cache_dir=None, verbose
     folder = (
         Path(cache_dir if cache_dir is not None else DEFAULT_CACHE_DIR) / f"{embedder.identity}-crop{size}"
     )
-    keys = [file_sha256(p) for p in paths]
+    keys = [sha256(p) for p in paths]
     embeddings = np.zeros((len(paths), EMBED_DIM), np.float32)
     missing = []
     for i, key in enumerate(keys):

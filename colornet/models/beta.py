@@ -8,9 +8,15 @@ import keras
 from keras import layers
 
 
-def _conv(x, filters, name, strides=1, batch_norm=False):
+def conv_block(x, filters, name, strides=1, batch_norm=False, kernel_size=3):
+    """Convolution + ReLU, or convolution + batch norm + ReLU; layers named from `name`."""
     x = layers.Conv2D(
-        filters, 3, strides=strides, padding="same", activation=None if batch_norm else "relu", name=name
+        filters,
+        kernel_size,
+        strides=strides,
+        padding="same",
+        activation=None if batch_norm else "relu",
+        name=name,
     )(x)
     if batch_norm:
         x = layers.BatchNormalization(name=f"{name}_bn")(x)
@@ -47,19 +53,19 @@ def build_beta(
         return max(1, int(round(n * width)))
 
     inputs = keras.Input((input_size, input_size, 1), name=f"{name}_l")  # (b, h, w, 1)
-    x = _conv(inputs, f(64), f"{name}_conv1", batch_norm=batch_norm)
-    x = _conv(x, f(64), f"{name}_conv2", strides=2, batch_norm=batch_norm)  # (b, h/2, w/2, 64)
-    x = _conv(x, f(128), f"{name}_conv3", batch_norm=batch_norm)
-    x = _conv(x, f(128), f"{name}_conv4", strides=2, batch_norm=batch_norm)  # (b, h/4, w/4, 128)
-    x = _conv(x, f(256), f"{name}_conv5", batch_norm=batch_norm)
-    x = _conv(x, f(256), f"{name}_conv6", strides=2, batch_norm=batch_norm)  # (b, h/8, w/8, 256)
-    x = _conv(x, f(512), f"{name}_conv7", batch_norm=batch_norm)  # (b, h/8, w/8, 512)
-    x = _conv(x, f(256), f"{name}_conv8", batch_norm=batch_norm)
-    x = _conv(x, f(128), f"{name}_conv9", batch_norm=batch_norm)
+    x = conv_block(inputs, f(64), f"{name}_conv1", batch_norm=batch_norm)
+    x = conv_block(x, f(64), f"{name}_conv2", strides=2, batch_norm=batch_norm)  # (b, h/2, w/2, 64)
+    x = conv_block(x, f(128), f"{name}_conv3", batch_norm=batch_norm)
+    x = conv_block(x, f(128), f"{name}_conv4", strides=2, batch_norm=batch_norm)  # (b, h/4, w/4, 128)
+    x = conv_block(x, f(256), f"{name}_conv5", batch_norm=batch_norm)
+    x = conv_block(x, f(256), f"{name}_conv6", strides=2, batch_norm=batch_norm)  # (b, h/8, w/8, 256)
+    x = conv_block(x, f(512), f"{name}_conv7", batch_norm=batch_norm)  # (b, h/8, w/8, 512)
+    x = conv_block(x, f(256), f"{name}_conv8", batch_norm=batch_norm)
+    x = conv_block(x, f(128), f"{name}_conv9", batch_norm=batch_norm)
     x = layers.UpSampling2D(2, name=f"{name}_up1")(x)  # (b, h/4, w/4, 128)
-    x = _conv(x, f(64), f"{name}_conv10", batch_norm=batch_norm)
+    x = conv_block(x, f(64), f"{name}_conv10", batch_norm=batch_norm)
     x = layers.UpSampling2D(2, name=f"{name}_up2")(x)  # (b, h/2, w/2, 64)
-    x = _conv(x, f(32), f"{name}_conv11", batch_norm=batch_norm)
+    x = conv_block(x, f(32), f"{name}_conv11", batch_norm=batch_norm)
     x = layers.Conv2D(2, 3, padding="same", activation="tanh", name=f"{name}_ab")(x)  # (b, h/2, w/2, 2)
     ab = layers.UpSampling2D(2, name=f"{name}_up3")(x)  # (b, h, w, 2)
     return keras.Model(inputs, ab, name=name)

@@ -11,6 +11,8 @@ https://iizuka.cs.tsukuba.ac.jp/projects/colorization/en/
 import keras
 from keras import layers, ops
 
+from colornet.models.beta import conv_block
+
 
 @keras.saving.register_keras_serializable(package="colornet")
 class RepeatOverGrid(layers.Layer):
@@ -30,21 +32,6 @@ class RepeatOverGrid(layers.Layer):
     def compute_output_shape(self, input_shapes):
         grid_shape, vector_shape = input_shapes
         return (grid_shape[0], grid_shape[1], grid_shape[2], vector_shape[-1])
-
-
-def _conv(x, filters, name, strides=1, batch_norm=False, kernel_size=3):
-    x = layers.Conv2D(
-        filters,
-        kernel_size,
-        strides=strides,
-        padding="same",
-        activation=None if batch_norm else "relu",
-        name=name,
-    )(x)
-    if batch_norm:
-        x = layers.BatchNormalization(name=f"{name}_bn")(x)
-        x = layers.Activation("relu", name=f"{name}_relu")(x)
-    return x
 
 
 def build_fusion(
@@ -94,27 +81,27 @@ def build_fusion(
     embed_input = keras.Input((embed_dim,), name=f"{name}_embedding")  # (b, 1000)
 
     # Encoder
-    x = _conv(l_input, f(64), f"{name}_enc1", strides=2, batch_norm=batch_norm)  # (b, h/2, w/2, 64)
-    x = _conv(x, f(128), f"{name}_enc2", batch_norm=batch_norm)
-    x = _conv(x, f(128), f"{name}_enc3", strides=2, batch_norm=batch_norm)  # (b, h/4, w/4, 128)
-    x = _conv(x, f(256), f"{name}_enc4", batch_norm=batch_norm)
-    x = _conv(x, f(256), f"{name}_enc5", strides=2, batch_norm=batch_norm)  # (b, h/8, w/8, 256)
-    x = _conv(x, f(512), f"{name}_enc6", batch_norm=batch_norm)
-    x = _conv(x, f(512), f"{name}_enc7", batch_norm=batch_norm)  # (b, h/8, w/8, 512)
-    encoded = _conv(x, f(256), f"{name}_enc8", batch_norm=batch_norm)  # (b, h/8, w/8, 256)
+    x = conv_block(l_input, f(64), f"{name}_enc1", strides=2, batch_norm=batch_norm)  # (b, h/2, w/2, 64)
+    x = conv_block(x, f(128), f"{name}_enc2", batch_norm=batch_norm)
+    x = conv_block(x, f(128), f"{name}_enc3", strides=2, batch_norm=batch_norm)  # (b, h/4, w/4, 128)
+    x = conv_block(x, f(256), f"{name}_enc4", batch_norm=batch_norm)
+    x = conv_block(x, f(256), f"{name}_enc5", strides=2, batch_norm=batch_norm)  # (b, h/8, w/8, 256)
+    x = conv_block(x, f(512), f"{name}_enc6", batch_norm=batch_norm)
+    x = conv_block(x, f(512), f"{name}_enc7", batch_norm=batch_norm)  # (b, h/8, w/8, 512)
+    encoded = conv_block(x, f(256), f"{name}_enc8", batch_norm=batch_norm)  # (b, h/8, w/8, 256)
 
     # Fusion: the embedding at every grid position, then a 1x1 convolution mixes it in
     repeated = RepeatOverGrid(name=f"{name}_repeat")([encoded, embed_input])  # (b, h/8, w/8, 1000)
     x = layers.Concatenate(axis=-1, name=f"{name}_concat")([encoded, repeated])  # (b, h/8, w/8, 1256)
-    x = _conv(x, f(256), f"{name}_fusion", kernel_size=1, batch_norm=batch_norm)  # (b, h/8, w/8, 256)
+    x = conv_block(x, f(256), f"{name}_fusion", kernel_size=1, batch_norm=batch_norm)  # (b, h/8, w/8, 256)
 
     # Decoder
-    x = _conv(x, f(128), f"{name}_dec1", batch_norm=batch_norm)  # (b, h/8, w/8, 128)
+    x = conv_block(x, f(128), f"{name}_dec1", batch_norm=batch_norm)  # (b, h/8, w/8, 128)
     x = layers.UpSampling2D(2, name=f"{name}_up1")(x)  # (b, h/4, w/4, 128)
-    x = _conv(x, f(64), f"{name}_dec2", batch_norm=batch_norm)
+    x = conv_block(x, f(64), f"{name}_dec2", batch_norm=batch_norm)
     x = layers.UpSampling2D(2, name=f"{name}_up2")(x)  # (b, h/2, w/2, 64)
-    x = _conv(x, f(32), f"{name}_dec3", batch_norm=batch_norm)
-    x = _conv(x, f(16), f"{name}_dec4", batch_norm=batch_norm)  # (b, h/2, w/2, 16)
+    x = conv_block(x, f(32), f"{name}_dec3", batch_norm=batch_norm)
+    x = conv_block(x, f(16), f"{name}_dec4", batch_norm=batch_norm)  # (b, h/2, w/2, 16)
     x = layers.Conv2D(2, 3, padding="same", activation="tanh", name=f"{name}_ab")(x)  # (b, h/2, w/2, 2)
     ab = layers.UpSampling2D(2, name=f"{name}_up3")(x)  # (b, h, w, 2)
     return keras.Model([l_input, embed_input], ab, name=name)
