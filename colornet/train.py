@@ -195,14 +195,9 @@ class RunCheckpoint(keras.callbacks.Callback):
 
 
 def _callbacks(cfg: TrainConfig, out_dir: Path, state: dict, val_ds, resumed: bool):
-    sample_inputs, sample_targets = next(iter(val_ds.unbatch().batch(cfg.samples)))
-    callbacks = [
-        RunCheckpoint(out_dir, state),
-        keras.callbacks.CSVLogger(str(out_dir / "history.csv"), append=resumed),
-        keras.callbacks.TensorBoard(str(out_dir / "logs"), write_graph=False),
-        SampleStrips(sample_inputs, sample_targets, out_dir / "samples"),
-        keras.callbacks.TerminateOnNaN(),
-    ]
+    """Schedules first (they add the learning rate to each epoch's logs), then the callbacks
+    that record the epoch."""
+    callbacks = []
     if cfg.schedule == "plateau":
         callbacks.append(
             keras.callbacks.ReduceLROnPlateau(factor=0.5, patience=2, min_lr=cfg.lr / 32, verbose=1)
@@ -220,6 +215,14 @@ def _callbacks(cfg: TrainConfig, out_dir: Path, state: dict, val_ds, resumed: bo
         callbacks.append(
             keras.callbacks.EarlyStopping(patience=cfg.early_stopping, restore_best_weights=False)
         )
+    sample_inputs, sample_targets = next(iter(val_ds.unbatch().batch(cfg.samples)))
+    callbacks += [
+        RunCheckpoint(out_dir, state),
+        keras.callbacks.CSVLogger(str(out_dir / "history.csv"), append=resumed),
+        keras.callbacks.TensorBoard(str(out_dir / "logs"), write_graph=False),
+        SampleStrips(sample_inputs, sample_targets, out_dir / "samples"),
+        keras.callbacks.TerminateOnNaN(),
+    ]
     return callbacks
 
 
