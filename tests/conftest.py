@@ -58,3 +58,19 @@ def run_notebook(name: str, env: dict, timeout: int = 600):
             else:
                 os.environ[k] = v
     return nb
+
+
+def save_tiny_beta(path, seed: int = 0, edit=None) -> str:
+    """Save the weights of a tiny Beta (width 1/8) and its .json; `edit(model)` may change
+    the weights first. Returns the path."""
+    import keras
+
+    from colornet.models import build_model, save_config
+
+    keras.utils.set_random_seed(seed)
+    model = build_model("beta", width=0.125)
+    if edit is not None:
+        edit(model)
+    model.save_weights(str(path))
+    save_config(str(path), "beta", {"width": 0.125})
+    return str(path)

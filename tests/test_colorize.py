@@ -18,23 +18,17 @@ from colornet.color import rgb_to_lab
 from colornet.images import ImageError, load_image
 from colornet.models import WeightsError, build_model, save_config
 
-from conftest import bundled_photo
+from conftest import bundled_photo, save_tiny_beta
 
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def save_tiny_beta(path, seed=0, vivid=False) -> str:
-    """Weights of a tiny Beta (+ its .json). `vivid`: the ab layer outputs a strong constant
-    color (a = +127, b = -123), far outside the sRGB gamut for most L."""
-    keras.utils.set_random_seed(seed)
-    model = build_model("beta", width=0.125)
-    if vivid:
-        layer = model.get_layer("beta_ab")
-        kernel, _ = layer.get_weights()
-        layer.set_weights([np.zeros_like(kernel), np.array([3.0, -2.0], np.float32)])
-    model.save_weights(str(path))
-    save_config(str(path), "beta", {"width": 0.125})
-    return str(path)
+def make_vivid(model):
+    """The ab layer outputs a strong constant color (a = +127, b = -123), far outside
+    the sRGB gamut for most L."""
+    layer = model.get_layer("beta_ab")
+    kernel, _ = layer.get_weights()
+    layer.set_weights([np.zeros_like(kernel), np.array([3.0, -2.0], np.float32)])
 
 
 @pytest.fixture(scope="module")
@@ -42,7 +36,7 @@ def weights(tmp_path_factory):
     folder = tmp_path_factory.mktemp("weights")
     return {
         "tiny": save_tiny_beta(folder / "tiny.weights.h5"),
-        "vivid": save_tiny_beta(folder / "vivid.weights.h5", vivid=True),
+        "vivid": save_tiny_beta(folder / "vivid.weights.h5", edit=make_vivid),
     }
 
 
@@ -347,7 +341,6 @@ def test_results_inside_the_input_folder_are_not_colorized_again(weights, tmp_pa
 
 def test_default_working_resolution_is_the_training_size(tmp_path):
     from colornet.infer import WORK_SIZE, default_work_size, get_model
-    from colornet.models import build_model, save_config
 
     model = build_model("beta", width=0.125)
     path = tmp_path / "sized.weights.h5"

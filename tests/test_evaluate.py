@@ -10,21 +10,13 @@ from PIL import Image
 from colornet import cli, evaluate
 from colornet.models import build_model, save_config
 
+from conftest import save_tiny_beta
+
 SIZE = 32
 
 
-def save_tiny_beta(path, seed=0, zero=False) -> str:
-    """A tiny Beta model's weights with the .json that names it; `zero` gives a model
-    whose ab output is exactly 0 (the gray baseline)."""
-    import keras
-
-    keras.utils.set_random_seed(seed)
-    model = build_model("beta", width=0.125)
-    if zero:
-        model.set_weights([np.zeros_like(w) for w in model.get_weights()])
-    model.save_weights(str(path))
-    save_config(str(path), "beta", {"width": 0.125})
-    return str(path)
+def zero_weights(model):
+    model.set_weights([np.zeros_like(w) for w in model.get_weights()])
 
 
 @pytest.fixture(scope="module")
@@ -33,7 +25,7 @@ def weights(tmp_path_factory):
     return {
         "tiny": save_tiny_beta(folder / "tiny.weights.h5", seed=0),
         "other": save_tiny_beta(folder / "other.weights.h5", seed=1),
-        "zero": save_tiny_beta(folder / "zero.weights.h5", zero=True),
+        "zero": save_tiny_beta(folder / "zero.weights.h5", edit=zero_weights),
     }
 
 
@@ -190,7 +182,7 @@ def test_colors_are_predicted_at_the_models_training_size(photo_folder, tmp_path
     size, upsampled; --work-size overrides it; L stays at full resolution either way."""
     from colornet.evaluate import colorize_crops, evaluate, load_crop
     from colornet.images import find_images
-    from colornet.models import build_model, save_config
+    from colornet.models import build_model
     from colornet.weights import load_model
 
     model = build_model("beta", width=0.125)
