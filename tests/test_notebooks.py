@@ -8,15 +8,18 @@ from PIL import Image
 from colornet.color import rgb_to_lab
 from colornet.images import load_image
 
-from conftest import bundled_photo, make_photo_folder, run_notebook
+from conftest import NOTEBOOKS, bundled_photo, make_photo_folder, run_notebook
 
 
 def test_committed_notebooks_have_no_outputs():
     import glob
+    import os
 
     import nbformat
 
-    for path in glob.glob("notebooks/*.ipynb"):
+    paths = glob.glob(os.path.join(NOTEBOOKS, "*.ipynb"))
+    assert len(paths) >= 3
+    for path in paths:
         nb = nbformat.read(path, as_version=4)
         for cell in nb.cells:
             if cell.cell_type == "code":
@@ -59,4 +62,7 @@ def test_beta_notebook_trains_colorizes_and_evaluates(tmp_path):
     assert len(list((out / "run" / "samples").glob("epoch_*.png"))) == 2
     assert len(list(test_dir.glob("*.*"))) >= 6  # the test folder was filled
     summary = json.loads((out / "evaluation.json").read_text())
-    assert "gray" in json.dumps(summary)
+    assert {"gray", "this notebook"} <= set(summary)
+    for column in ("gray", "this notebook"):
+        assert 5 < summary[column]["psnr"]["mean"] < 60
+    assert summary["gray"]["colorfulness"]["mean"] < 1  # the baseline has no color
