@@ -25,7 +25,7 @@ The photos are bundled scikit-image photos enlarged to the size, saved as JPEG.
 Without provided weights for `--model beta` a randomly initialized full-width
 Beta is used: the network's time does not depend on its weights, but the share
 of predicted colors outside the sRGB gamut does (those pixels are refitted, see
-`colornet.infer.merge_full`), so that share is printed too.
+`colornet.fullres.merge_full`), so that share is printed too.
 """
 
 import argparse
@@ -93,14 +93,14 @@ def median_seconds(fn, repeats: int) -> float:
 
 def out_of_gamut_share(model, uint8, work_size) -> float:
     """Share of the predicted colors that are outside the sRGB gamut, at the working resolution."""
-    import colornet.infer as cz
-    from colornet.color import denormalize_ab, denormalize_l, merge_l_ab
+    from colornet.color import merge_l_ab
     from colornet.images import as_photo
+    from colornet.predict import prepare_for
 
-    prepared = cz.prepare(as_photo(uint8), work_size)
+    prepared = prepare_for(model, as_photo(uint8), work_size)
     h, w = prepared.content
-    ab = cz.predict_canvases(model, prepared.canvas[None])[0, :h, :w]
-    rgb = np.asarray(merge_l_ab(denormalize_l(prepared.canvas[:h, :w]), denormalize_ab(ab)))
+    ab = model.predict_ab(prepared.canvas[None])[0, :h, :w]
+    rgb = np.asarray(merge_l_ab(prepared.canvas[:h, :w], ab))
     return float(np.mean(np.any((rgb <= 0) | (rgb >= 1), axis=-1)))
 
 
@@ -130,10 +130,12 @@ def worker(args) -> dict:
 
     import colornet.infer as cz
     from colornet.color import to_uint8
+    from colornet.fullres import precompile
     from colornet.images import as_photo, load_image
+    from colornet.predict import load_colorizer, prepare_for
 
-    model = cz.get_model(args.model)
-    cz.precompile()  # the full-resolution functions, for every chunk size
+    model = load_colorizer(args.model)
+    precompile()  # the full-resolution functions, for every chunk size
     cz.colorize(np.full((866, 1155, 3), 128, np.uint8), model, work_size=args.work_size)
     result = {"case": args.case}
     out = tempfile.mkdtemp()
@@ -167,10 +169,10 @@ def worker(args) -> dict:
     stages = {"lightness": [], "network": [], "merge": []}
     for _ in range(args.repeats):
         start = time.perf_counter()
-        prepared = cz.prepare(photo, args.work_size)
+        prepared = prepare_for(model, photo, args.work_size)
         stages["lightness"].append(time.perf_counter() - start)
         start = time.perf_counter()
-        ab = cz.predict_canvases(model, prepared.canvas[None])
+        ab = model.predict_ab(prepared.canvas[None])
         stages["network"].append(time.perf_counter() - start)
         start = time.perf_counter()
         cz.finish(prepared, ab[0])
@@ -209,14 +211,15 @@ def print_table(columns, rows) -> None:
 
 def resolve_model(name, folder) -> tuple[str, str]:
     """A weights path for `name`, and a note: provided weights, or a random Beta when there are none."""
-    from colornet.models import MODELS, WeightsError, build_model, save_config
-    from colornet.weights import resolve_weights
+    from colornet.errors import WeightsError
+    from colornet.models import DESIGNS, build_model
+    from colornet.weights import resolve_weights, save_config
 
     try:
         path, _ = resolve_weights(name)
         return str(name), f"weights: {path}"
     except WeightsError as err:
-        if name not in MODELS:
+        if name not in DESIGNS:
             raise
         import keras
 

@@ -3,9 +3,15 @@
     >>> import colornet
     >>> rgb = colornet.colorize("old_photo.jpg", model="beta")   # numpy (h, w, 3) in [0, 1]
 
-Modules: `color` (Lab in TF ops), `images` (reading photos), `data` (tf.data pipelines),
-`models` (builders), `train`, `infer` (colorizing at any size), `embed` (Inception
-embeddings), `metrics`, `evaluate`, `plot`, `samples`.
+    >>> colorizer = colornet.load_colorizer("beta")                  # load once for many photos
+    >>> rgb = colornet.colorize("old_photo.jpg", model=colorizer)
+
+Modules, each layer importing only those above it: `errors`, `files`, `precision`, `color`,
+`codecs` (what each design's network takes and gives), `images`, `data` (tf.data
+pipelines), `embed` (Inception embeddings), `models` (one module and one `Design` per
+design), `losses`, `weights`, `fullres` (the full-resolution merge), `predict` (a loaded
+`Colorizer`), `distribute` (tf.distribute strategies), `train`, `infer` (colorizing files),
+`metrics`, `evaluate`, `plot`, `samples`, `cli`.
 """
 
 __version__ = "0.1.0"
@@ -16,3 +22,10 @@ def colorize(image, model="beta", **kwargs):
     from colornet.infer import colorize as _colorize
 
     return _colorize(image, model=model, **kwargs)
+
+
+def load_colorizer(model="beta", **kwargs):
+    """A network ready to colorize, with its design and training size; see `colornet.predict.load_colorizer`."""
+    from colornet.predict import load_colorizer as _load
+
+    return _load(model, **kwargs)

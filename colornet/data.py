@@ -8,9 +8,10 @@ chained, as in the TensorFlow pix2pix tutorial:
                                               resize_shorter_side and rgb_to_lab
     crop_square(lab, size, seed)           -> float Lab (size, size, 3), random crop
     augment_batch(labs, seed, flip=True)   -> float Lab (b, size, size, 3), flip/rotation/zoom/shear
-    normalize_batch(labs)                  -> (L (b, s, s, 1), ab (b, s, s, 2)), normalized
+    codec.encode(labs, extras)             -> (inputs, targets): what a design's network
+                                              takes and learns (`colornet.codecs`)
 
-`make_dataset` chains them: files are checked once; each photo is decoded,
+`make_lab_dataset` chains the first four, `make_dataset` adds the codec: files are checked once; each photo is decoded,
 resized and converted to Lab once, and cached; each epoch then crops, flips and
 warps whole batches of cached Lab images in graph ops. Converting once instead
 of every epoch is what makes later epochs fast. (The article converted after
@@ -19,11 +20,13 @@ interpolation of a few edge pixels.)
 """
 
 import math
+from pathlib import Path
 
 import numpy as np
 import tensorflow as tf
 
-from colornet.color import normalize_ab, normalize_l, rgb_to_lab, rgb_to_model_io
+from colornet.codecs import LabTanhCodec
+from colornet.color import rgb_to_lab, rgb_to_model_io
 from colornet.images import ImageError, filter_readable, find_images
 
 AUTOTUNE = tf.data.AUTOTUNE
@@ -186,10 +189,44 @@ def to_model_io(images):
 
 def normalize_batch(labs):
     """Lab batch -> (L normalized `(b, h, w, 1)` in [-1, 1], ab normalized `(b, h, w, 2)`)."""
-    return tf.clip_by_value(normalize_l(labs[..., :1]), -1.0, 1.0), normalize_ab(labs[..., 1:])
+    return LabTanhCodec().encode(labs)
 
 
-def make_dataset(
+def folder_labels(paths, classes: list[str] | None = None) -> tuple[list[str], np.ndarray]:
+    """Class labels from the parent folder of each photo (`scenes/train/forest/x.jpg` -> `forest`).
+
+    Args:
+        paths: image files.
+        classes: the class names, in label order (default: the sorted folder names).
+
+    Returns:
+        `(classes, labels)`: the class names and an int32 label per file.
+
+    Raises:
+        ImageError: a file whose folder is not one of `classes`.
+    """
+    names = [Path(p).parent.name for p in paths]
+    classes = sorted(set(names)) if classes is None else list(classes)
+    index = {name: i for i, name in enumerate(classes)}
+    unknown = [p for p, name in zip(paths, names) if name not in index]
+    if unknown:
+        raise ImageError(
+            f"{unknown[0]}: its folder {Path(unknown[0]).parent.name!r} is not one of the classes "
+            f"{', '.join(classes)}; move it into a class folder or leave it out."
+        )
+    return classes, np.array([index[name] for name in names], np.int32)
+
+
+def shard_paths(paths, shard: tuple[int, int] | None):
+    """Every `num_shards`-th file starting at `index`, for `shard = (num_shards, index)`: each
+    worker of a cluster reads its own files."""
+    if shard is None:
+        return list(paths), None
+    num_shards, index = shard
+    return list(paths)[index::num_shards], slice(index, None, num_shards)
+
+
+def make_lab_dataset(
     source,
     size: int = 128,
     batch_size: int = 16,
@@ -199,47 +236,35 @@ def make_dataset(
     seed: int = 42,
     cache: bool | str = True,
     on_error: str = "raise",
-    extras=None,
+    extras: dict | None = None,
+    labels=None,
     drop_remainder: bool = False,
     paths: list[str] | None = None,
+    shard: tuple[int, int] | None = None,
 ) -> tf.data.Dataset:
-    """A dataset of `(L, ab)` batches from a folder (recursive) of photos.
-
-    Args:
-        source: folder, file, glob, or a list of them.
-        size: side of the square crops, in pixels (a multiple of 8 for the models).
-        batch_size: photos per batch.
-        training: shuffle, random crop and flip; otherwise center crops in file order.
-        augment: with `training`, also the article's rotation/zoom/shear.
-        seed: makes shuffling, crops and augmentation reproducible.
-        cache: keep decoded, resized photos in memory (True), in a file (a path), or not (False).
-        on_error: "raise" on the first unreadable file, or "skip" them with a counted warning.
-        extras: optional array `(n_files, ...)` aligned with the file list (for example
-            image embeddings); batches are then `((L, extra), ab)`.
-        drop_remainder: drop the last incomplete batch.
-        paths: an already checked file list to use instead of listing `source`.
-
-    Returns:
-        A `tf.data.Dataset` of `(L, ab)` with L `(b, size, size, 1)` in [-1, 1]
-        and ab `(b, size, size, 2)` divided by 128.
-
-    Example:
-        >>> ds = make_dataset("data/Train", size=128, batch_size=8)
-        >>> l, ab = next(iter(ds))
-    """
-    if size % 8:
-        raise ValueError(f"size must be a multiple of 8 for the models, got {size}.")
+    """A dataset of `(lab, extras)` batches: Lab photos `(b, size, size, 3)` and a dict of
+    per-photo values (`{}` when there are none). See `make_dataset` for the arguments."""
     if paths is None:
         paths = list_images(source, on_error=on_error)
+    paths, rows = shard_paths(paths, shard)
     n = len(paths)
-    ds = tf.data.Dataset.from_tensor_slices(paths)
-    if extras is not None:
-        extras = np.asarray(extras, dtype=np.float32)
-        if len(extras) != n:
-            raise ValueError(f"extras has {len(extras)} rows but there are {n} images.")
-        ds = tf.data.Dataset.zip(ds, tf.data.Dataset.from_tensor_slices(extras))
-    else:
-        ds = ds.map(lambda p: (p, tf.zeros([0])))
+    if n == 0:
+        raise ImageError(f"{source}: no photos for this worker's shard; use fewer workers or more photos.")
+    extras = dict(extras or {})
+    if labels is not None:
+        extras["label"] = labels
+    columns = {}
+    for key, values in extras.items():
+        values = np.asarray(values)
+        values = values[rows] if rows is not None else values
+        if len(values) != n:
+            raise ValueError(f"extras[{key!r}] has {len(values)} rows but there are {n} images.")
+        columns[key] = values.astype(np.int32 if key == "label" else np.float32)
+    if not columns:
+        columns = {"_": np.zeros((n, 0), np.float32)}  # a placeholder, dropped from the batches
+    ds = tf.data.Dataset.zip(
+        tf.data.Dataset.from_tensor_slices(paths), tf.data.Dataset.from_tensor_slices(columns)
+    )
 
     ds = ds.map(lambda p, e: (load_lab(p, size), e), num_parallel_calls=AUTOTUNE)
     if cache:
@@ -264,17 +289,128 @@ def make_dataset(
     def finish(images, extra, seeds):
         if training and augment:
             images = augment_batch(images, seeds[0], flip=True)
-        l, ab = normalize_batch(images)
-        if extras is not None:
-            return (l, extra), ab
-        return l, ab
+        extra = {k: v for k, v in extra.items() if k != "_"}
+        return images, extra  # (b, size, size, 3) Lab
 
     ds = ds.map(finish, num_parallel_calls=AUTOTUNE)
     options = tf.data.Options()
     # Parallelism comes from running several map calls at once; kernels that also
     # spread over all cores inside each call oversubscribe them (2x slower first epoch).
     options.threading.max_intra_op_parallelism = 1
-    return ds.prefetch(AUTOTUNE).with_options(options)
+    # Workers of a cluster read their own files (`shard`); tf.data must not split them again.
+    options.experimental_distribute.auto_shard_policy = tf.data.experimental.AutoShardPolicy.OFF
+    return ds.with_options(options)
+
+
+def make_dataset(
+    source,
+    size: int = 128,
+    batch_size: int = 16,
+    *,
+    training: bool = True,
+    augment: bool = True,
+    seed: int = 42,
+    cache: bool | str = True,
+    on_error: str = "raise",
+    codec=None,
+    extras: dict | None = None,
+    labels=None,
+    drop_remainder: bool = False,
+    paths: list[str] | None = None,
+    shard: tuple[int, int] | None = None,
+    features=None,
+    features_mode: str = "cached",
+    cache_dir=None,
+    write_cache: bool = True,
+    verbose: bool = True,
+) -> tf.data.Dataset:
+    """A dataset of training batches from a folder (recursive) of photos, encoded by a design's codec.
+
+    Args:
+        source: folder, file, glob, or a list of them.
+        size: side of the square crops, in pixels (a multiple of the design's size multiple).
+        batch_size: photos per batch.
+        training: shuffle, random crop and flip; otherwise center crops in file order.
+        augment: with `training`, also the article's rotation/zoom/shear.
+        seed: makes shuffling, crops and augmentation reproducible.
+        cache: keep decoded, resized photos in memory (True), in a file (a path), or not (False).
+        on_error: "raise" on the first unreadable file, or "skip" them with a counted warning.
+        codec: the design's codec (`colornet.codecs`); default: normalized L in, ab / 128 out,
+            with the keys of `extras` (but `label`) as extra inputs after L.
+        extras: dict name -> array `(n_files, ...)` aligned with the file list (for example
+            image embeddings), given to the codec with each batch.
+        labels: int array `(n_files,)` of class labels (see `folder_labels`), `extras["label"]`.
+        drop_remainder: drop the last incomplete batch.
+        paths: an already checked file list to use instead of listing `source`.
+        shard: `(num_shards, index)`: use only every `num_shards`-th file from `index` (cluster workers).
+        features: for designs with extra inputs (`Design.features`, e.g. the Full model's
+            `Embedder`): computes them from L. With `features_mode="cached"` each photo's
+            extras are computed once on its center crop (`features.file_extras`) and kept in
+            `cache_dir` (written only when `write_cache`); with "per-batch" they are computed
+            on every augmented batch (`features.extras`), as the article does.
+        verbose: let `features` say what its cache did.
+
+    Returns:
+        A `tf.data.Dataset` of what `codec.encode` gives: by default `(L, ab)` with L
+        `(b, size, size, 1)` in [-1, 1] and ab `(b, size, size, 2)` divided by 128.
+
+    Example:
+        >>> ds = make_dataset("data/Train", size=128, batch_size=8)
+        >>> l, ab = next(iter(ds))
+    """
+    if size % 8:
+        raise ValueError(f"size must be a multiple of 8 for the models, got {size}.")
+    if features_mode not in FEATURE_MODES:
+        raise ValueError(f"features_mode must be one of {', '.join(FEATURE_MODES)}, not {features_mode!r}.")
+    if paths is None:
+        paths = list_images(source, on_error=on_error)
+    paths, rows = shard_paths(paths, shard)
+    extras = {k: np.asarray(v)[rows] if rows is not None else v for k, v in (extras or {}).items()}
+    labels = np.asarray(labels)[rows] if labels is not None and rows is not None else labels
+    if features is not None and features_mode == "cached":
+        extras.update(
+            features.file_extras(paths, size, cache_dir=cache_dir, write=write_cache, verbose=verbose)
+        )
+    if codec is None:
+        if features is not None:
+            raise ValueError("pass the design's codec with `features`: it names the extra inputs.")
+        codec = LabTanhCodec(extra_inputs=tuple(k for k in extras if k != "label"))
+    ds = make_lab_dataset(
+        source,
+        size,
+        batch_size,
+        training=training,
+        augment=augment,
+        seed=seed,
+        cache=cache,
+        on_error=on_error,
+        extras=extras,
+        labels=labels,
+        drop_remainder=drop_remainder,
+        paths=paths,
+    )
+    if features is not None and features_mode == "per-batch":
+        ds = ds.map(_per_batch_extras(features, codec.extra_inputs))
+    return ds.map(codec.encode, num_parallel_calls=AUTOTUNE).prefetch(AUTOTUNE)
+
+
+FEATURE_MODES = ("cached", "per-batch")
+
+
+def _per_batch_extras(features, names):
+    """A map step that adds `features.extras(L)` of each augmented batch (run eagerly in Python)."""
+    if hasattr(features, "build"):
+        features.build()  # outside the tf.data thread, so that weight errors surface here
+
+    def compute(L):
+        extras = features.extras(L)
+        return [tf.cast(extras[k], tf.float32) for k in names]
+
+    def add(lab, extras):
+        values = tf.py_function(compute, [lab[..., :1]], [tf.float32] * len(names))
+        return lab, {**extras, **dict(zip(names, values))}
+
+    return add
 
 
 # --- single photos ------------------------------------------------------------

@@ -29,18 +29,19 @@ import numpy as np
 import tensorflow as tf
 from tqdm import tqdm
 
-from colornet.color import denormalize_l, lab_to_rgb
+from colornet.codecs import LabTanhCodec
+from colornet.color import denormalize_l, lab_to_rgb, normalize_l
 from colornet.data import (
     AUTOTUNE,
+    FEATURE_MODES,
     crop_square,
     decode_image,
-    list_images,
     make_dataset,
     resize_shorter_side,
     to_model_io,
 )
-from colornet.models import WeightsError
-from colornet.weights import sha256
+from colornet.errors import WeightsError
+from colornet.files import sha256
 
 INPUT_SIZE = 299  # Inception-ResNet-v2's input side
 EMBED_DIM = 1000  # ImageNet classes
@@ -55,7 +56,7 @@ CLASS_INDEX_URL = "https://storage.googleapis.com/download.tensorflow.org/data/"
 CLASS_INDEX_MD5 = "c2c37ea517e94d9795004a39431a14cb"
 
 DEFAULT_CACHE_DIR = os.path.join(".colornet_cache", "embeddings")
-MODES = ("cached", "per-batch")
+MODES = FEATURE_MODES
 
 
 class EmbedWeightsError(WeightsError):
@@ -63,9 +64,8 @@ class EmbedWeightsError(WeightsError):
 
 
 def default_weights_dir() -> Path:
-    from colornet.weights import WEIGHTS_DIR
-
-    return WEIGHTS_DIR
+    """The project's `weights/` folder."""
+    return Path(__file__).resolve().parent.parent / "weights"
 
 
 def _reason(err: Exception) -> str:
@@ -258,6 +258,20 @@ class Embedder:
         embedding = tf.concat(out, axis=0) if out else tf.zeros((0, EMBED_DIM), tf.float32)
         return embedding if as_tensor else embedding.numpy()
 
+    # The feature-source interface every design with extra inputs provides (see `Design.features`).
+
+    def extras(self, L) -> dict:
+        """L `(b, h, w, 1)` in [0, 100] -> `{"embedding": (b, 1000)}`, the Full model's extra input."""
+        return {"embedding": self(normalize_l(tf.cast(L, tf.float32)))}
+
+    def file_extras(
+        self, paths, size: int, *, cache_dir=None, write: bool = True, verbose: bool = True
+    ) -> dict:
+        """`{"embedding": (n, 1000)}` for photos' center crops, computed once and cached (`embed_files`)."""
+        return {
+            "embedding": embed_files(paths, self, size, cache_dir=cache_dir, write=write, verbose=verbose)
+        }
+
 
 # --- embeddings of files, cached on disk --------------------------------------
 
@@ -272,7 +286,9 @@ def center_crops(paths, size: int, batch_size: int) -> tf.data.Dataset:
     return ds.prefetch(AUTOTUNE)
 
 
-def embed_files(paths, embedder: Embedder, size: int, *, cache_dir=None, verbose: bool = True) -> np.ndarray:
+def embed_files(
+    paths, embedder: Embedder, size: int, *, cache_dir=None, write: bool = True, verbose: bool = True
+) -> np.ndarray:
     """Embeddings `(n, 1000)` of photos' center crops of `size`, computed once and cached on disk.
 
     The key of each photo is the sha256 of its bytes, under a folder named by the
@@ -284,6 +300,7 @@ def embed_files(paths, embedder: Embedder, size: int, *, cache_dir=None, verbose
         embedder: the `Embedder` to run on photos not in the cache.
         size: crop side, the training size.
         cache_dir: folder of the cache (default `.colornet_cache/embeddings` here).
+        write: store new embeddings in the cache (False on a cluster's workers other than the chief).
         verbose: print one line saying how many were cached and how many computed.
     """
     start = time.perf_counter()
@@ -300,7 +317,8 @@ def embed_files(paths, embedder: Embedder, size: int, *, cache_dir=None, verbose
         except (OSError, ValueError):  # not there, or a partial write from an interrupted run
             missing.append(i)
     if missing:
-        folder.mkdir(parents=True, exist_ok=True)
+        if write:
+            folder.mkdir(parents=True, exist_ok=True)
         done = 0
         bar = tqdm(
             total=len(missing),
@@ -315,10 +333,12 @@ def embed_files(paths, embedder: Embedder, size: int, *, cache_dir=None, verbose
             for row in batch:
                 i = missing[done]
                 embeddings[i] = row
+                done += 1
+                if not write:
+                    continue
                 tmp = folder / f"{keys[i]}.{os.getpid()}.tmp.npy"
                 np.save(tmp, row)
                 os.replace(tmp, folder / f"{keys[i]}.npy")  # atomic: readers never see half a file
-                done += 1
         bar.close()
     if verbose:
         print(
@@ -364,27 +384,25 @@ def make_fusion_dataset(
         >>> ds = make_fusion_dataset("data/Train", 128, 16, embedder=Embedder("imagenet"))
         >>> (l, emb), ab = next(iter(ds))
     """
-    if mode not in MODES:
-        raise ValueError(f"mode must be one of {', '.join(MODES)}, not {mode!r}.")
-    if paths is None:
-        paths = list_images(source, on_error=on_error)
     if embedder is None:
         embedder = Embedder()
-    options = dict(training=training, augment=augment, seed=seed, cache=cache, drop_remainder=drop_remainder)
-
-    if mode == "cached":
-        embeddings = embed_files(paths, embedder, size, cache_dir=cache_dir, verbose=verbose)
-        return make_dataset(source, size, batch_size, extras=embeddings, paths=paths, **options)
-
-    embedder.build()  # build outside the tf.data thread, so weight errors surface here
-
-    def embed_batch(l, ab):
-        embedding = tf.py_function(embedder, [l], tf.float32)
-        embedding.set_shape([None, EMBED_DIM])
-        return (l, embedding), ab
-
-    ds = make_dataset(source, size, batch_size, paths=paths, **options)
-    return ds.map(embed_batch).prefetch(AUTOTUNE)
+    return make_dataset(
+        source,
+        size,
+        batch_size,
+        training=training,
+        augment=augment,
+        seed=seed,
+        cache=cache,
+        on_error=on_error,
+        paths=paths,
+        drop_remainder=drop_remainder,
+        codec=LabTanhCodec(extra_inputs=("embedding",)),
+        features=embedder,
+        features_mode=mode,
+        cache_dir=cache_dir,
+        verbose=verbose,
+    )
 
 
 # --- what Inception sees ----------------------------------------------------------

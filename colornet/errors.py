@@ -1,5 +1,25 @@
-"""Errors a user can cause. The command line prints their message as one line, without a traceback."""
+"""Errors a user can cause. The command line prints their message as one line, without a traceback.
+
+Every class is here, so that any module can raise them without importing another's code.
+"""
 
 
 class ColornetError(Exception):
     """Base class: the message names the file or argument and says what to do."""
+
+
+class ImageError(ColornetError, ValueError):
+    """A photo that cannot be used; the message names the file and what to do."""
+
+
+class WeightsError(ColornetError, ValueError):
+    """Weights that cannot be used with a model; the message says what to do."""
+
+
+class RunError(ColornetError):
+    """A run directory that cannot be resumed with these settings."""
+
+
+class DistributeError(ColornetError, ValueError):
+    """A distribution strategy that cannot be set up: an unknown name, a malformed TF_CONFIG,
+    or a cluster that cannot be reached."""

@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from colornet.errors import ColornetError
-from colornet.images import ImageError, find_images, load_image
+from colornet.images import ImageError, Photo, find_images, load_image
 from colornet.metrics import METRICS, colorfulness, image_metrics
 
 GRAY = "gray"
@@ -78,37 +78,31 @@ def load_crop(path, size: int) -> np.ndarray:
     return crop_square(image, size).numpy()
 
 
-def colorize_crops(model, crops, embedder=None, work_size: int | None = None) -> np.ndarray:
-    """uint8 RGB `(b, h, w, 3)` -> the model's colorization of their L channel, uint8.
+def colorize_crops(colorizer, crops, embedder=None, work_size: int | None = None) -> np.ndarray:
+    """uint8 RGB `(b, h, w, 3)` -> what `colornet.colorize` writes for each, uint8.
 
-    As `colornet.colorize` does, colors are predicted at `work_size` (when smaller than
-    the crops) and upsampled; L stays at full resolution. `model` None gives the gray
-    baseline (a = b = 0)."""
-    import tensorflow as tf
+    The crops go through the same steps as any photo (`colornet.predict`): L at full
+    resolution, colors predicted at `work_size` (default: the model's training size) and
+    upsampled, chroma reduced where a color would leave the gamut. `colorizer` None
+    gives the gray baseline (a = b = 0: the photo's own lightness).
+    """
+    from colornet.predict import colorize_photos, finish, load_colorizer, prepare
 
-    from colornet.color import model_io_to_rgb, to_uint8
-    from colornet.data import to_model_io
-    from colornet.models import predict_ab
-
-    l_norm, _ = to_model_io(crops)  # (b, h, w, 1)
-    h, w = l_norm.shape[1:3]
-    if model is None:
-        ab_norm = np.zeros(l_norm.shape[:-1] + (2,), np.float32)
-    elif work_size and work_size < max(h, w):
-        scale = work_size / max(h, w)
-        small = (max(8, round(h * scale / 8) * 8), max(8, round(w * scale / 8) * 8))
-        l_small = tf.image.resize(l_norm, small, antialias=True)  # (b, h', w', 1)
-        ab_small = predict_ab(model, l_small, embedder=embedder)  # (b, h', w', 2)
-        ab_norm = tf.image.resize(ab_small, (h, w), method="bilinear")  # (b, h, w, 2)
-    else:
-        ab_norm = predict_ab(model, l_norm, embedder=embedder)  # (b, h, w, 2)
-    return to_uint8(model_io_to_rgb(l_norm, ab_norm))
+    photos = [Photo(rgb=np.asarray(c, np.float32) / 255.0) for c in crops]
+    if colorizer is None:
+        gray = []
+        for photo in photos:
+            prepared = prepare(photo, work_size=max(photo.rgb.shape[:2]))
+            gray.append(finish(prepared, np.zeros(prepared.canvas.shape[:2] + (2,), np.float32), np.uint8))
+        return np.stack(gray)
+    colorizer = load_colorizer(colorizer, features=embedder)
+    return np.stack(colorize_photos(colorizer, photos, work_size))
 
 
 def model_name(spec) -> str:
-    """`beta` -> `beta`; `runs/a/best.weights.h5` -> `best`; a keras.Model -> its name."""
+    """`beta` -> `beta`; `runs/a/best.weights.h5` -> `best`; a keras.Model or Colorizer -> its name."""
     if not isinstance(spec, (str, os.PathLike)):
-        return spec.name
+        return getattr(spec, "name", str(spec))
     name = Path(spec).name
     for suffix in (".weights.h5", ".h5", ".keras"):
         if name.endswith(suffix):
@@ -116,17 +110,18 @@ def model_name(spec) -> str:
     return name
 
 
-def load_models(specs) -> dict:
-    """Names or paths of weights (or keras.Models, or a dict name -> either) -> dict name -> keras.Model.
+def load_models(specs, precision: str = "float32") -> dict:
+    """Names or paths of weights (or keras.Models, Colorizers, or a dict name -> any of those)
+    -> dict name -> `colornet.predict.Colorizer`.
 
-    Names are made unique (`beta`, `beta-2`); loading goes through `colornet.weights.load_model`.
+    Names are made unique (`beta`, `beta-2`); loading goes through `colornet.predict.load_colorizer`.
     """
-    from colornet.weights import load_model
+    from colornet.predict import Colorizer, load_colorizer
 
     if isinstance(specs, dict):
         items = list(specs.items())
     else:
-        if isinstance(specs, (str, os.PathLike)) or hasattr(specs, "predict"):
+        if isinstance(specs, (str, os.PathLike, Colorizer)) or hasattr(specs, "predict"):
             specs = [specs]
         items = [(model_name(s), s) for s in specs]
     if not items:
@@ -137,7 +132,7 @@ def load_models(specs) -> dict:
         while unique in taken:
             unique, i = f"{name}-{i}", i + 1
         taken.add(unique)
-        models[unique] = load_model(spec) if isinstance(spec, (str, os.PathLike)) else spec
+        models[unique] = load_colorizer(spec, precision=precision)
     return models
 
 
@@ -196,18 +191,14 @@ def evaluate(
     if batch_size < 1:
         raise EvaluateError(f"--batch-size must be at least 1, got {batch_size}.")
     models = load_models(models)
-    for name, model in models.items():
-        fixed = model.inputs[0].shape[1:3]
-        if None not in fixed and tuple(fixed) != (size, size):
+    for name, colorizer in models.items():
+        fixed = colorizer.canvas_shape()
+        if fixed is not None and tuple(fixed) != (size, size):
             raise EvaluateError(f"model {name!r} takes {fixed[1]}x{fixed[0]} inputs; pass --size {fixed[0]}.")
-    if embedder is None and any(len(m.inputs) > 1 for m in models.values()):
-        from colornet.embed import Embedder
-
-        embedder = Embedder()
+        if embedder is not None and colorizer.design.features is not None:
+            colorizer.features = embedder
     columns = [GRAY, *models]
-    work_sizes = {
-        name: min(size, work_size or getattr(m, "training_size", None) or size) for name, m in models.items()
-    }
+    work_sizes = {name: min(size, work_size or c.training_size or size) for name, c in models.items()}
     paths = select_paths(data, limit)
 
     images, skipped = [], []
@@ -236,7 +227,7 @@ def evaluate(
         crops = np.stack(crops)  # (b, size, size, 3) uint8
         scores = {GRAY: image_metrics(colorize_crops(None, crops), crops)}
         for name, model in models.items():
-            scores[name] = image_metrics(colorize_crops(model, crops, embedder, work_sizes[name]), crops)
+            scores[name] = image_metrics(colorize_crops(model, crops, work_size=work_sizes[name]), crops)
         truth_cf = [colorfulness(c) for c in crops]
         for i, path in enumerate(batch_paths):
             row = {"path": path, TRUTH: {"colorfulness": truth_cf[i]}}
@@ -256,7 +247,7 @@ def evaluate(
         "evaluated": len(images),
         "skipped": skipped,
         "columns": columns,
-        "models": {name: m.name for name, m in models.items()},  # display name -> keras model name
+        "models": {name: c.name for name, c in models.items()},  # display name -> design
         "work_sizes": work_sizes,  # display name -> resolution the colors were predicted at
         "summary": summarize(images, columns),
         "images": images,
@@ -359,7 +350,7 @@ def draw_grid(results: dict, models: dict, path, n: int = 3, embedder=None) -> N
     """Save a grid of the best and worst photos by PSNR gain of the first model:
     one row per photo, columns gray | each model | truth, PSNR under each.
 
-    `models` is the dict name -> keras.Model that was evaluated (see `load_models`);
+    `models` is the dict name -> Colorizer that was evaluated (see `load_models`);
     the few photos shown are colored again rather than kept in memory.
     """
     import matplotlib
@@ -372,8 +363,9 @@ def draw_grid(results: dict, models: dict, path, n: int = 3, embedder=None) -> N
     rows = [("best", r) for r in best] + [("worst", r) for r in worst]
     crops = np.stack([load_crop(r["path"], size) for _, r in rows])
     panels = {GRAY: colorize_crops(None, crops)}
+    work = results.get("work_sizes") or {}
     for name in columns[1:]:
-        panels[name] = colorize_crops(models[name], crops, embedder)
+        panels[name] = colorize_crops(models[name], crops, embedder, work.get(name))
     panels[TRUTH] = crops
     titles = [*columns, TRUTH]
 
@@ -409,7 +401,7 @@ def add_arguments(parser) -> None:
         nargs="+",
         required=True,
         metavar="NAME|PATH",
-        help="provided weights by name (alpha, beta, full) or a weights file with its .json beside it; "
+        help="provided weights by name (beta, ...) or a weights file with its .json beside it; "
         "several (or --model repeated) give one column each",
     )
     parser.add_argument(
@@ -434,10 +426,15 @@ def add_arguments(parser) -> None:
         help="predict colors at N px and upsample them, as colorize does "
         "(default: each model's training size, else --size)",
     )
+    from colornet.precision import add_precision_argument
+
+    add_precision_argument(parser, default="float32")
 
 
 def run(args) -> int:
-    models = load_models(args.model)
+    from colornet.precision import resolve_precision_argument
+
+    models = load_models(args.model, precision=resolve_precision_argument(args.precision, "evaluate"))
     results = evaluate(
         models,
         args.data,

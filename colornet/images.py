@@ -16,13 +16,9 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-from colornet.errors import ColornetError
+from colornet.errors import ImageError
 
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".gif")
-
-
-class ImageError(ColornetError, ValueError):
-    """A photo that cannot be used; the message names the file and what to do."""
 
 
 @dataclass

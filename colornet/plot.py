@@ -61,17 +61,6 @@ def show_strips(rows, titles=("gray", "colorized", "original"), size: float = 3.
     return fig
 
 
-def strip(images, gap: int = 4) -> np.ndarray:
-    """Concatenate same-height RGB images left to right with white gaps -> one array."""
-    images = [np.clip(_numpy(im), 0, 1) for im in images]
-    h = images[0].shape[0]
-    spacer = np.ones((h, gap, 3), np.float32)
-    parts = []
-    for im in images:
-        parts += [im, spacer]
-    return np.concatenate(parts[:-1], axis=1)
-
-
 def plot_history(history: dict, title: str = "loss", log: bool = True):
     """Plot training curves from a Keras `History.history`-style dict of lists."""
     fig, ax = plt.subplots(figsize=(6, 3.5))

@@ -3,15 +3,21 @@
 A run directory (`--out`, default `runs/MODEL`) holds everything about a run:
 
     last.keras          model + optimizer state after the last finished epoch
-    state.json          model name and options, epochs finished, best validation loss
-    best.weights.h5     weights with the lowest validation loss (+ best.json: model and options)
+    state.json          model name and options, precision, strategy, epochs finished, best validation loss
+    best.weights.h5     weights with the lowest validation loss (+ best.json: model, options, size)
     history.csv         one row per epoch (CSVLogger)
     logs/               TensorBoard
     samples/epoch_NNN.png   gray | colorized | truth for fixed validation photos
 
 Running the same command again resumes after the last finished epoch, also
-after Ctrl-C or kill -9 (checkpoints are written atomically). `--init` starts a
-new run from existing weights, to fine-tune on your own folder.
+after Ctrl-C or kill -9 (checkpoints are written atomically), also with another
+`--precision` or `--strategy` (weights are float32 under every precision). `--init`
+starts a new run from existing weights, to fine-tune on your own folder.
+
+Everything about a model comes from its design (`colornet.models.spec.Design`): the
+builder, the codec that turns Lab photos into inputs and targets, the loss, the size
+multiple, the extra inputs. Training runs under a Keras precision policy
+(`colornet.precision`) and a `tf.distribute` strategy (`colornet.distribute`).
 """
 
 import json
@@ -23,30 +29,35 @@ from pathlib import Path
 
 import keras
 import numpy as np
+import tensorflow as tf
 
 from colornet import data as cdata
-from colornet.color import model_io_to_rgb
-from colornet.errors import ColornetError
+from colornet.color import lab_to_rgb
+from colornet.distribute import CONNECT_TIMEOUT, STRATEGIES, WorkerInfo, choose_strategy, worker_info
+from colornet.errors import ColornetError, RunError
+from colornet.files import atomic_write_json
 from colornet.images import save_image
-from colornet.models import MODELS, build_model, load_weights, save_config
+from colornet.losses import LOSS_NAMES, get_loss
+from colornet.models import DESIGNS, Design, get_design
+from colornet.precision import add_precision_argument, choose_precision, precision_scope
+from colornet.predict import Colorizer
+from colornet.weights import load_weights, save_config
 
-
-class RunError(ColornetError):
-    """A run directory that cannot be resumed with these settings."""
+__all__ = ["RunError", "TrainConfig", "TrainResult", "train"]
 
 
 @dataclass
 class TrainConfig:
     """Everything that defines a training run (saved in state.json)."""
 
-    model: str = "beta"  # alpha, beta or full
+    model: str = "beta"  # a design name: alpha, beta, full, ...
     data: str | list = "data/Train"  # folder (recursive), file, glob, or a list of them
     val: str | list | None = None  # held-out photos; None: split `val_split` off `data`
-    size: int = 128  # side of the square training crops, a multiple of 8
+    size: int = 128  # side of the square training crops, a multiple of the design's size multiple
     epochs: int = 10  # total epochs, counting those of a resumed run
-    batch_size: int = 16
+    batch_size: int = 16  # photos per batch on each replica (the global batch is this x replicas)
     lr: float = 5e-4  # Adam learning rate
-    loss: str = "mse"  # mse (the article), mae or huber
+    loss: str | None = None  # mse (the article), mae or huber; None: the design's loss
     seed: int = 42
     init: str | None = None  # weights to start from (fine-tuning)
     out: str | None = None  # run directory; default runs/<model>
@@ -59,8 +70,14 @@ class TrainConfig:
     on_error: str = "skip"  # unreadable photos: "skip" with a warning, or "raise"
     samples: int = 4  # validation photos in the per-epoch sample strip
     model_options: dict = field(default_factory=dict)  # builder options, e.g. {"width": 0.5}
-    embed_weights: str | None = "imagenet"  # full only: Inception weights (imagenet, path, none)
-    embed_mode: str = "cached"  # full only: cached or per-batch embeddings
+    embed_weights: str | None = (
+        "imagenet"  # designs with features (full): their weights (imagenet, path, none)
+    )
+    embed_mode: str = "cached"  # designs with features: cached or per-batch
+    precision: str = "auto"  # auto, float32, mixed_bfloat16 or mixed_float16 (colornet.precision)
+    strategy: str = "auto"  # auto, one, mirrored or multiworker (colornet.distribute)
+    jit_compile: bool | str = "auto"  # XLA: Keras' auto (on for GPUs, off on CPUs), True or False
+    connect_timeout: float = CONNECT_TIMEOUT  # seconds a cluster's workers wait for each other
     verbose: int = 1  # Keras progress bar (1), one line per epoch (2), silent (0)
 
 
@@ -71,15 +88,9 @@ class TrainResult:
     out_dir: Path
     best_weights: Path
     epochs_run: int  # epochs trained by this call (0 when the run was already complete)
-
-
-LOSSES = {"mse": "mse", "mae": "mae", "huber": keras.losses.Huber(delta=0.1)}
-
-
-def _atomic_write_json(path: Path, obj) -> None:
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    tmp.write_text(json.dumps(obj, indent=2))
-    os.replace(tmp, path)
+    colorizer: Colorizer | None = None  # the trained model ready for colorize/evaluate (its training size)
+    precision: str = "float32"  # the dtype policy it trained under
+    worker: WorkerInfo = field(default_factory=WorkerInfo)
 
 
 def _split(paths, val_split, seed):
@@ -93,11 +104,8 @@ def _split(paths, val_split, seed):
     return train, val
 
 
-def make_datasets(cfg: TrainConfig, embedder=None):
-    """The training and validation datasets of a run, and the training and validation paths.
-
-    `embedder` (full only) is the `colornet.embed.Embedder` to use; by default one
-    is built from `cfg.embed_weights`."""
+def list_run_photos(cfg: TrainConfig) -> tuple[list[str], list[str]]:
+    """The training and validation photos of a run (checked, split, limited)."""
     train_paths = cdata.list_images(cfg.data, on_error=cfg.on_error)
     if cfg.val:
         val_paths = cdata.list_images(cfg.val, on_error=cfg.on_error)
@@ -107,73 +115,77 @@ def make_datasets(cfg: TrainConfig, embedder=None):
         rng = np.random.default_rng(cfg.seed)
         keep = sorted(rng.permutation(len(train_paths))[: cfg.limit])
         train_paths = [train_paths[i] for i in keep]
-    common = dict(size=cfg.size, batch_size=cfg.batch_size, seed=cfg.seed, on_error=cfg.on_error)
-    if cfg.model == "full":
-        from colornet.embed import Embedder, make_fusion_dataset
+    return train_paths, val_paths
 
-        if embedder is None:
-            weights = None if str(cfg.embed_weights).lower() in ("none", "") else cfg.embed_weights
-            embedder = Embedder(weights=weights)
-        cache_dir = Path(cfg.out) / "embeddings"
-        train_ds = make_fusion_dataset(
-            None,
-            paths=train_paths,
-            training=True,
-            augment=cfg.augment,
-            cache=True,
-            embedder=embedder,
-            mode=cfg.embed_mode,
-            cache_dir=cache_dir,
-            **common,
-        )
-        val_ds = make_fusion_dataset(
-            None,
-            paths=val_paths,
-            training=False,
-            augment=False,
-            cache=True,
-            embedder=embedder,
-            mode=cfg.embed_mode,
-            cache_dir=cache_dir,
-            **common,
-        )
-    else:
-        train_ds = cdata.make_dataset(None, training=True, augment=cfg.augment, paths=train_paths, **common)
-        val_ds = cdata.make_dataset(None, training=False, paths=val_paths, **common)
+
+def make_features(design: Design, cfg: TrainConfig, features=None):
+    """The design's feature extractor (e.g. the Full model's Embedder), or None when it needs none."""
+    if design.features is None:
+        return None
+    if features is not None:
+        return features
+    weights = None if str(cfg.embed_weights).lower() in ("none", "") else cfg.embed_weights
+    return design.features(weights=weights)
+
+
+def make_datasets(cfg: TrainConfig, design: Design, features=None, worker: WorkerInfo | None = None):
+    """The training and validation datasets of a run, and the training and validation paths.
+
+    Batches hold `cfg.batch_size` photos (one replica's share). With a cluster
+    (`worker.workers > 1`) each worker reads every `workers`-th file from its index, and
+    both datasets repeat, so that every worker runs the same number of steps."""
+    worker = worker or WorkerInfo()
+    train_paths, val_paths = list_run_photos(cfg)
+    distributed = worker.replicas > 1
+    common = dict(
+        size=cfg.size,
+        batch_size=cfg.batch_size,
+        seed=cfg.seed,
+        on_error=cfg.on_error,
+        codec=design.codec,
+        features=features,
+        features_mode=cfg.embed_mode,
+        cache_dir=Path(cfg.out) / "embeddings",
+        write_cache=worker.is_chief,
+        shard=worker.shard,
+    )
+    train_ds = cdata.make_dataset(
+        None, training=True, augment=cfg.augment, paths=train_paths, drop_remainder=distributed, **common
+    )
+    val_ds = cdata.make_dataset(None, training=False, paths=val_paths, **common)
+    if distributed:
+        train_ds, val_ds = train_ds.repeat(), val_ds.repeat()
     return train_ds, val_ds, train_paths, val_paths
 
 
 class SampleStrips(keras.callbacks.Callback):
-    """After each epoch, save gray | colorized | truth for a few fixed validation photos."""
+    """After each epoch, save gray | colorized | truth for a few fixed validation photos, colorized
+    through the design's codec as `colornet.colorize` does."""
 
-    def __init__(self, inputs, targets, folder: Path):
+    def __init__(self, colorizer: Colorizer, lab, folder: Path):
         super().__init__()
-        self.inputs, self.targets, self.folder = inputs, targets, Path(folder)
+        self.colorizer, self.lab, self.folder = colorizer, np.asarray(lab, np.float32), Path(folder)
 
     def on_epoch_end(self, epoch, logs=None):
-        l_norm = self.inputs[0] if isinstance(self.inputs, (tuple, list)) else self.inputs
-        pred = self.model(self.inputs, training=False)
-        gray = model_io_to_rgb(l_norm, np.zeros_like(self.targets))
-        rows = [
-            np.concatenate([g, p, t], axis=1)  # (s, 3s, 3): gray | colorized | truth
-            for g, p, t in zip(
-                np.asarray(gray),
-                np.asarray(model_io_to_rgb(l_norm, pred)),
-                np.asarray(model_io_to_rgb(l_norm, self.targets)),
-            )
-        ]
+        L = self.lab[..., :1]  # (s, size, size, 1)
+        ab = self.colorizer.predict_ab(L)  # (s, size, size, 2), Lab units
+        gray = np.asarray(lab_to_rgb(np.concatenate([L, np.zeros_like(ab)], axis=-1)))
+        colorized = np.asarray(lab_to_rgb(np.concatenate([L, ab], axis=-1)))
+        truth = np.asarray(lab_to_rgb(self.lab))
+        rows = [np.concatenate([g, p, t], axis=1) for g, p, t in zip(gray, colorized, truth)]  # (s, 3s, 3)
         self.folder.mkdir(parents=True, exist_ok=True)
         save_image(self.folder / f"epoch_{epoch + 1:03d}.png", np.concatenate(rows, axis=0))
 
 
 class RunCheckpoint(keras.callbacks.Callback):
     """After each epoch: last.keras (with optimizer state), state.json and, on improvement,
-    best.weights.h5. Every file is written to a temporary name and renamed, so a kill
-    at any moment leaves the previous checkpoint intact."""
+    best.weights.h5 (the network alone, float32, no optimizer). Every file is written to a
+    temporary name and renamed, so a kill at any moment leaves the previous checkpoint intact."""
 
-    def __init__(self, out_dir: Path, state: dict, monitor: str = "val_loss"):
+    def __init__(self, out_dir: Path, state: dict, net: keras.Model, export: keras.Model, monitor="val_loss"):
         super().__init__()
         self.out_dir, self.state, self.monitor = Path(out_dir), state, monitor
+        self.net, self.export = net, export
 
     def on_epoch_end(self, epoch, logs=None):
         logs = logs or {}
@@ -181,22 +193,23 @@ class RunCheckpoint(keras.callbacks.Callback):
         if value is not None and math.isfinite(value) and value < self.state.get("best", math.inf):
             self.state["best"] = float(value)
             self.state["best_epoch"] = epoch + 1
-            tmp = self.out_dir / "best.tmp.weights.h5"
-            self.model.save_weights(tmp)
+            self.export.set_weights(self.net.get_weights())
+            tmp = self.out_dir / f"best.{os.getpid()}.tmp.weights.h5"
+            self.export.save_weights(tmp)
             os.replace(tmp, self.out_dir / "best.weights.h5")
-        tmp = self.out_dir / "last.tmp.keras"
+        tmp = self.out_dir / f"last.{os.getpid()}.tmp.keras"
         self.model.save(tmp)
         os.replace(tmp, self.out_dir / "last.keras")
         self.state["epoch"] = epoch + 1
         self.state["history"] = {
             k: self.state.get("history", {}).get(k, []) + [float(v)] for k, v in logs.items()
         }
-        _atomic_write_json(self.out_dir / "state.json", self.state)
+        atomic_write_json(self.out_dir / "state.json", self.state)
 
 
-def _callbacks(cfg: TrainConfig, out_dir: Path, state: dict, val_ds, resumed: bool):
+def _callbacks(cfg, out_dir: Path, state: dict, resumed: bool, worker: WorkerInfo, net, export, samples):
     """Schedules first (they add the learning rate to each epoch's logs), then the callbacks
-    that record the epoch."""
+    that record the epoch; those that write files run on the chief only."""
     callbacks = []
     if cfg.schedule == "plateau":
         callbacks.append(
@@ -209,61 +222,137 @@ def _callbacks(cfg: TrainConfig, out_dir: Path, state: dict, val_ds, resumed: bo
             return cfg.lr * 0.5 * (1 + math.cos(math.pi * epoch / max(1, total)))
 
         callbacks.append(keras.callbacks.LearningRateScheduler(cosine))
-    elif cfg.schedule != "none":
-        raise ColornetError(f"unknown schedule {cfg.schedule!r}; use none, plateau or cosine.")
     if cfg.early_stopping:
         callbacks.append(
             keras.callbacks.EarlyStopping(patience=cfg.early_stopping, restore_best_weights=False)
         )
-    sample_inputs, sample_targets = next(iter(val_ds.unbatch().batch(cfg.samples)))
-    callbacks += [
-        RunCheckpoint(out_dir, state),
-        keras.callbacks.CSVLogger(str(out_dir / "history.csv"), append=resumed),
-        keras.callbacks.TensorBoard(str(out_dir / "logs"), write_graph=False),
-        SampleStrips(sample_inputs, sample_targets, out_dir / "samples"),
-        keras.callbacks.TerminateOnNaN(),
-    ]
+    if worker.is_chief:
+        callbacks += [
+            RunCheckpoint(out_dir, state, net, export),
+            keras.callbacks.CSVLogger(str(out_dir / "history.csv"), append=resumed),
+            keras.callbacks.TensorBoard(str(out_dir / "logs"), write_graph=False),
+        ]
+        if samples is not None:
+            callbacks.append(samples)
+    callbacks.append(keras.callbacks.TerminateOnNaN())
     return callbacks
 
 
-def _check_config(cfg: TrainConfig):
-    if cfg.model not in MODELS:
-        raise ColornetError(f"unknown model {cfg.model!r}; choose one of {', '.join(MODELS)}.")
-    if cfg.size % 8 or cfg.size < 8:
-        raise ColornetError(f"--size must be a positive multiple of 8, got {cfg.size}.")
-    if cfg.loss not in LOSSES:
-        raise ColornetError(f"unknown loss {cfg.loss!r}; use {', '.join(LOSSES)}.")
+def _check_config(cfg: TrainConfig, design: Design):
+    try:
+        design.check_size(cfg.size)
+    except ValueError as err:
+        raise ColornetError(str(err)) from None
+    if cfg.loss is not None and cfg.loss not in LOSS_NAMES:
+        raise ColornetError(f"unknown loss {cfg.loss!r}; use {', '.join(LOSS_NAMES)}.")
     for name in ("epochs", "batch_size"):
         if getattr(cfg, name) < 1:
             raise ColornetError(f"--{name.replace('_', '-')} must be at least 1.")
+    if cfg.schedule not in ("none", "plateau", "cosine"):
+        raise ColornetError(f"unknown schedule {cfg.schedule!r}; use none, plateau or cosine.")
+    unknown = sorted(set(cfg.model_options) - set(design.options))
+    if unknown:
+        allowed = ", ".join(design.options) or "none"
+        raise ColornetError(f"{design.name} has no option {', '.join(unknown)} (it takes: {allowed}).")
 
 
-def train(model: str = "beta", data: str = "data/Train", *, embedder=None, **kwargs) -> TrainResult:
+def _optimizer_variables(optimizer):
+    inner = getattr(optimizer, "inner_optimizer", optimizer)  # under a LossScaleOptimizer (float16)
+    return inner.variables
+
+
+def _restore(trainer: keras.Model, path: Path) -> None:
+    """Copy the weights and optimizer state of the checkpoint `path` into `trainer`, which was built
+    and compiled for this run's precision and strategy (the checkpoint may come from others)."""
+    saved = keras.models.load_model(path, compile=True)
+    trainer.set_weights(saved.get_weights())
+    source = _optimizer_variables(saved.optimizer) if saved.optimizer is not None else []
+    trainer.optimizer.build(trainer.trainable_variables)
+    target = _optimizer_variables(trainer.optimizer)
+    if len(source) != len(target) or any(s.shape != t.shape for s, t in zip(source, target)):
+        raise RunError(f"{path}: its optimizer state does not fit this model; use another --out.")
+    for s, t in zip(source, target):
+        t.assign(tf.cast(s.value, t.dtype))
+
+
+def _build_on_a_local_batch(trainer: keras.Model, strategy, batch) -> None:
+    """Build the compiled model's state from one local batch before `fit`.
+
+    Keras 3 builds it on fit's first batch averaged over the replicas (`strategy.reduce`),
+    which MultiWorkerMirroredStrategy cannot do outside a step (keras-team/keras#20585);
+    only the batch's shapes matter, so this worker's own batch does."""
+    if not hasattr(trainer, "_symbolic_build"):  # another Keras: it builds as it knows
+        return
+    with strategy.scope():
+        trainer._symbolic_build(data_batch=batch)
+    trainer._maybe_symbolic_build = lambda iterator=None, data_batch=None: None
+
+
+def _describe_model(model: keras.Model, design: Design, options: dict) -> None:
+    """Check that a model given to `train` is what `design.build(**options)` makes (so that its
+    best.weights.h5 can be loaded again from its JSON)."""
+    reference = design.build(**options)
+    shapes = [tuple(w.shape) for w in model.weights]
+    if shapes != [tuple(w.shape) for w in reference.weights]:
+        raise RunError(
+            f"the model given to train() is not what {design.name} builds with options {options}; "
+            f"pass model_options that build it (e.g. model_options={{'width': 0.5}})."
+        )
+
+
+def train(model="beta", data: str = "data/Train", *, embedder=None, design: str | None = None, **kwargs):
     """Train a model on a folder of photos, resuming the run in `out` if there is one.
 
     Args:
-        model: "alpha", "beta" or "full".
+        model: a design name ("alpha", "beta", "full", ...), or a `keras.Model` built by a
+            design's builder (then `model_options` must be the options it was built with).
         data: folder (searched recursively), file or glob of training photos.
-        embedder: full only: a `colornet.embed.Embedder` to share with other code
-            (default: one built from `embed_weights`).
-        **kwargs: any `TrainConfig` field (val, size, epochs, batch_size, init, out, seed, ...).
+        embedder: for designs with extra inputs (full): the feature extractor to share with
+            other code (default: one built from `embed_weights`).
+        design: with a `keras.Model`: its design (default: the model's name).
+        **kwargs: any `TrainConfig` field (val, size, epochs, batch_size, init, out, seed,
+            precision, strategy, ...).
 
     Returns:
-        A `TrainResult` with the trained model, the history and the run directory.
+        A `TrainResult` with the trained model, its `colorizer`, the history and the run directory.
 
     Example:
         >>> result = train("beta", data="data/Train", size=64, epochs=2, out="runs/try")
         >>> result.history["val_loss"]
     """
-    cfg = TrainConfig(model=model, data=data if isinstance(data, (list, tuple)) else str(data), **kwargs)
-    _check_config(cfg)
+    built = model if isinstance(model, keras.Model) else None
+    design = get_design(design or (built.name if built is not None else model))
+    cfg = TrainConfig(
+        model=design.name, data=data if isinstance(data, (list, tuple)) else str(data), **kwargs
+    )
+    _check_config(cfg, design)
+    strategy = choose_strategy(cfg.strategy, timeout=cfg.connect_timeout)
+    worker = worker_info(strategy)
+    if built is not None:
+        if worker.replicas > 1:
+            raise RunError(
+                f"a built model cannot be trained under --strategy {cfg.strategy}; pass the design's "
+                f"name ({design.name!r}) so that it is built in the strategy's scope."
+            )
+        _describe_model(built, design, cfg.model_options)
+        policy, reason = built.dtype_policy.name, "the given model's"
+    else:
+        policy, reason = choose_precision(cfg.precision)
     out_dir = Path(cfg.out or f"runs/{cfg.model}")
     cfg.out = str(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
+    if worker.is_chief:
+        out_dir.mkdir(parents=True, exist_ok=True)
     keras.utils.set_random_seed(cfg.seed)
 
     state_path = out_dir / "state.json"
     resumed = state_path.exists() and (out_dir / "last.keras").exists()
+    state = {
+        "model": cfg.model,
+        "options": cfg.model_options,
+        "size": cfg.size,
+        "epoch": 0,
+        "init": cfg.init,
+    }
     if resumed:
         state = json.loads(state_path.read_text())
         if state["model"] != cfg.model or state.get("options", {}) != cfg.model_options:
@@ -275,55 +364,94 @@ def train(model: str = "beta", data: str = "data/Train", *, embedder=None, **kwa
             raise RunError(
                 f"{out_dir}: that run trains at --size {state.get('size')}; use it or another --out."
             )
-        net = keras.models.load_model(out_dir / "last.keras")
-        initial_epoch = int(state["epoch"])
-        if cfg.init:
-            print(f"Resuming {out_dir} at epoch {initial_epoch}; --init is ignored for a resumed run.")
-        else:
-            print(f"Resuming {out_dir} after epoch {initial_epoch} of {cfg.epochs}.")
-    else:
-        net = build_model(cfg.model, **cfg.model_options)
-        if cfg.init:
-            load_weights(net, cfg.init)
-        net.compile(optimizer=keras.optimizers.Adam(cfg.lr), loss=LOSSES[cfg.loss])
-        initial_epoch = 0
-        state = {
-            "model": cfg.model,
-            "options": cfg.model_options,
-            "size": cfg.size,
-            "epoch": 0,
-            "init": cfg.init,
-        }
-    save_config(out_dir / "best.weights.h5", cfg.model, cfg.model_options, size=cfg.size)
+    global_batch = cfg.batch_size * worker.replicas
+    state.update(
+        precision=policy, strategy=worker.kind, replicas=worker.replicas, workers=worker.workers,
+        global_batch_size=global_batch,
+    )  # fmt: skip
 
-    train_ds, val_ds, train_paths, val_paths = make_datasets(cfg, embedder)
+    loss = get_loss(cfg.loss or design.loss)
+    with strategy.scope(), precision_scope(policy):
+        net = built if built is not None else design.build(**cfg.model_options)
+        trainer = design.training_model(net) if design.training_model else net
+        trainer.compile(
+            optimizer=keras.optimizers.Adam(cfg.lr),
+            loss=loss,
+            loss_weights=design.loss_weights,
+            jit_compile=cfg.jit_compile,
+        )
+        if resumed:
+            _restore(trainer, out_dir / "last.keras")
+        elif cfg.init:
+            load_weights(net, cfg.init, design.name)
+    with precision_scope("float32"):
+        export = design.build(**cfg.model_options)  # best.weights.h5 is written from this float32 twin
+    initial_epoch = int(state["epoch"])
+    if resumed:
+        note = "; --init is ignored for a resumed run" if cfg.init else ""
+        print(f"Resuming {out_dir} after epoch {initial_epoch} of {cfg.epochs}{note}.")
+    if worker.is_chief:
+        save_config(out_dir / "best.weights.h5", cfg.model, cfg.model_options, size=cfg.size)
+
+    features = make_features(design, cfg, embedder)
+    train_ds, val_ds, train_paths, val_paths = make_datasets(cfg, design, features, worker)
+    steps, val_steps = cfg.steps_per_epoch, None
+    if worker.replicas > 1:
+        local = worker.replicas // worker.workers  # replicas on this worker
+        per_worker = len(train_paths) // worker.workers
+        steps = steps or max(1, per_worker // (cfg.batch_size * local))
+        val_steps = max(1, math.ceil(len(val_paths) / worker.workers / (cfg.batch_size * local)))
+        if worker.kind == "multiworker":
+            _build_on_a_local_batch(trainer, strategy, next(iter(train_ds)))
+        train_ds = strategy.distribute_datasets_from_function(lambda ctx: train_ds)
+        val_ds = strategy.distribute_datasets_from_function(lambda ctx: val_ds)
+    colorizer = Colorizer(
+        model=net, design=design, training_size=cfg.size, features=features, source=str(out_dir)
+    )
+    samples = None
+    if worker.is_chief and cfg.samples > 0:
+        lab, _ = next(
+            iter(cdata.make_lab_dataset(None, cfg.size, cfg.samples, training=False, paths=val_paths))
+        )
+        samples = SampleStrips(colorizer, lab, out_dir / "samples")
+
     epochs_run = max(0, cfg.epochs - initial_epoch)
     if epochs_run:
+        mine = len(train_paths[worker.index :: worker.workers])
+        shard = f" (worker {worker.index} of {worker.workers} reads {mine})" if worker.workers > 1 else ""
         print(
-            f"Training {cfg.model} on {len(train_paths)} photos, validating on {len(val_paths)}, {cfg.size}x{cfg.size}."
+            f"Training {cfg.model} on {len(train_paths)} photos{shard}, validating on {len(val_paths)}, "
+            f"{cfg.size}x{cfg.size}; precision {policy} ({reason}); strategy {worker.kind}, "
+            f"{worker.replicas} replica(s) x batch {cfg.batch_size} = global batch {global_batch}."
         )
         start = time.time()
-        net.fit(
+        fitted = trainer.fit(
             train_ds,
             validation_data=val_ds,
             epochs=cfg.epochs,
             initial_epoch=initial_epoch,
-            steps_per_epoch=cfg.steps_per_epoch,
-            callbacks=_callbacks(cfg, out_dir, state, val_ds, resumed),
-            verbose=cfg.verbose,
+            steps_per_epoch=steps,
+            validation_steps=val_steps,
+            callbacks=_callbacks(cfg, out_dir, state, resumed, worker, net, export, samples),
+            verbose=cfg.verbose if worker.is_chief else 0,
             shuffle=False,  # the dataset shuffles itself
         )
         state["seconds"] = state.get("seconds", 0.0) + time.time() - start
-        _atomic_write_json(state_path, state)
+        if worker.is_chief:
+            atomic_write_json(state_path, state)
+        else:  # the chief keeps the history on disk; the others report what they ran
+            state["history"] = {k: [float(v) for v in vs] for k, vs in fitted.history.items()}
     else:
         print(f"{out_dir}: already trained for {state['epoch']} epochs; raise --epochs to train more.")
-    net.training_size = cfg.size  # colorize and evaluate predict colors at this scale
     return TrainResult(
         model=net,
         history=state.get("history", {}),
         out_dir=out_dir,
         best_weights=out_dir / "best.weights.h5",
         epochs_run=epochs_run,
+        colorizer=colorizer,
+        precision=policy,
+        worker=worker,
     )
 
 
@@ -332,18 +460,29 @@ def train(model: str = "beta", data: str = "data/Train", *, embedder=None, **kwa
 
 def add_arguments(parser):
     d = TrainConfig()
-    parser.add_argument("model", choices=sorted(MODELS), help="which network to train")
+    parser.add_argument("model", choices=list(DESIGNS), help="which network to train")
     parser.add_argument(
         "--data", required=True, nargs="+", help="folders (recursive), files or globs of training photos"
     )
     parser.add_argument("--val", nargs="+", help="held-out photos (default: hold out --val-split of --data)")
     parser.add_argument(
-        "--size", type=int, default=d.size, help="training crop size, multiple of 8 (default: %(default)s)"
+        "--size",
+        type=int,
+        default=d.size,
+        help="training crop size, a multiple of the model's size multiple (8 for alpha, beta, full; "
+        "default: %(default)s)",
     )
     parser.add_argument("--epochs", type=int, default=d.epochs, help="total epochs (default: %(default)s)")
-    parser.add_argument("--batch-size", type=int, default=d.batch_size, help="default: %(default)s")
+    parser.add_argument(
+        "--batch-size",
+        type=int,
+        default=d.batch_size,
+        help="photos per batch on each replica; the global batch is this x replicas (default: %(default)s)",
+    )
     parser.add_argument("--lr", type=float, default=d.lr, help="Adam learning rate (default: %(default)s)")
-    parser.add_argument("--loss", choices=sorted(LOSSES), default=d.loss, help="default: %(default)s")
+    parser.add_argument(
+        "--loss", choices=LOSS_NAMES, help="default: the model's own (mse for alpha, beta, full)"
+    )
     parser.add_argument("--init", help="start from these weights (fine-tuning), e.g. weights/beta.weights.h5")
     parser.add_argument("--out", help="run directory (default: runs/MODEL); an existing run there is resumed")
     parser.add_argument("--seed", type=int, default=d.seed, help="default: %(default)s")
@@ -365,9 +504,25 @@ def add_arguments(parser):
     parser.add_argument(
         "--strict", action="store_true", help="stop at the first unreadable photo instead of skipping it"
     )
-    parser.add_argument("--width", type=float, help="multiply every layer's filters (beta)")
+    parser.add_argument("--width", type=float, help="multiply every layer's filters (beta, full)")
     parser.add_argument(
-        "--batch-norm", action="store_true", help="batch normalization after each convolution (beta)"
+        "--batch-norm", action="store_true", help="batch normalization after each convolution (beta, full)"
+    )
+    add_precision_argument(parser, default=d.precision)
+    parser.add_argument(
+        "--strategy",
+        choices=STRATEGIES,
+        default=d.strategy,
+        help="one device, mirrored (every GPU of this machine), multiworker (machines in TF_CONFIG); "
+        "auto picks multiworker when TF_CONFIG is set, mirrored with several GPUs, else one "
+        "(default: %(default)s)",
+    )
+    parser.add_argument(
+        "--connect-timeout",
+        type=float,
+        default=d.connect_timeout,
+        metavar="SECONDS",
+        help="multiworker: how long to wait for the other machines (default: %(default)s)",
     )
     parser.add_argument(
         "--embed-weights",
@@ -395,8 +550,13 @@ def run(args) -> int:
         options["width"] = args.width
     if args.batch_norm:
         options["batch_norm"] = True
-    if options and args.model != "beta":
-        raise ColornetError("--width and --batch-norm apply to the beta model only.")
+    allowed = get_design(args.model).options
+    for name in options:
+        if name not in allowed:
+            flag = "--" + name.replace("_", "-")
+            raise ColornetError(
+                f"{flag} does not apply to {args.model} (it takes: {', '.join(allowed) or 'none'})."
+            )
     result = train(
         args.model,
         data=args.data,
@@ -419,8 +579,16 @@ def run(args) -> int:
         model_options=options,
         embed_weights=args.embed_weights,
         embed_mode=args.embed_mode,
+        precision=args.precision,
+        strategy=args.strategy,
+        connect_timeout=args.connect_timeout,
         verbose=args.verbose,
     )
+    if not result.worker.is_chief:
+        print(
+            f"Done: worker {result.worker.index} of {result.worker.workers} (the chief writes the run folder)."
+        )
+        return 0
     best = result.history.get("val_loss", [])
     summary = f"best val_loss {min(best):.5f}" if best else "no validation loss"
     print(f"Done: {result.out_dir} ({summary}); weights: {result.best_weights}")

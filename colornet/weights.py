@@ -1,34 +1,123 @@
-"""Provided weights: looked up by name in `weights/` and checked against `weights/SHA256SUMS`.
+"""Weights files: the JSON beside each one, provided weights looked up by name and checked
+against `weights/SHA256SUMS`, and loading that refuses the wrong file as a whole.
 
->>> model = load_model("beta")                    # weights/beta.weights.h5, verified
->>> model = load_model("runs/mine/best.weights.h5")  # any file with its .json beside it
+    model, config = load_model("beta")                        # weights/beta.weights.h5, verified
+    model, config = load_model("runs/mine/best.weights.h5")   # any file with its .json beside it
+
+`config` is the JSON: `{"model": "beta", "options": {...}, "size": 128}`; `size` is the
+crop size the weights were trained at (colorize predicts colors at that scale).
 """
 
-import hashlib
+import json
 import os
+import warnings
 from pathlib import Path
 
 import keras
 
-from colornet.models import (
-    MODELS,
-    WeightsError,
-    build_model,
-    is_lfs_pointer,
-    load_weights,
-    model_from_weights,
-    read_config,
-)
+from colornet.errors import WeightsError
+from colornet.files import atomic_write_json, sha256  # noqa: F401  (sha256 kept importable from here)
+from colornet.models import DESIGNS, get_design
+from colornet.precision import precision_scope
 
 WEIGHTS_DIR = Path(__file__).resolve().parent.parent / "weights"
+WEIGHTS_SUFFIXES = (".weights.h5", ".h5", ".keras")
 
 
-def sha256(path) -> str:
-    digest = hashlib.sha256()
+# --- the JSON beside a weights file ---------------------------------------------------
+
+
+def config_path(weights_path) -> str:
+    """The JSON file that records which model and options a weights file belongs to."""
+    base = str(weights_path)
+    for suffix in WEIGHTS_SUFFIXES:
+        if base.endswith(suffix):
+            base = base[: -len(suffix)]
+            break
+    return base + ".json"
+
+
+def save_config(weights_path, name: str, options: dict, **extra) -> None:
+    """Write the model name and builder options (and `extra`, e.g. `size`) next to a weights file."""
+    atomic_write_json(config_path(weights_path), {"model": name, "options": options, **extra})
+
+
+def read_config(weights_path) -> dict | None:
+    """The JSON beside a weights file, or None when there is none."""
+    path = config_path(weights_path)
+    if not os.path.exists(path):
+        return None
+    try:
+        with open(path) as f:
+            config = json.load(f)
+    except (OSError, ValueError) as err:
+        raise WeightsError(f"{path}: unreadable model description ({err}); delete or restore it.") from None
+    if not isinstance(config, dict) or "model" not in config:
+        raise WeightsError(f"{path}: no 'model' entry; it does not describe a colornet model.")
+    return config
+
+
+def is_lfs_pointer(path) -> bool:
     with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
+        return f.read(64).startswith(b"version https://git-lfs")
+
+
+# --- loading into a built model -----------------------------------------------------------
+
+
+def _check_file(path: str) -> None:
+    if os.path.isdir(path):
+        best = Path(path) / "best.weights.h5"
+        hint = f"pass {best}" if best.exists() else "pass a .weights.h5 file inside it"
+        raise WeightsError(f"{path}: is a folder, not a weights file; {hint}.")
+    if not os.path.exists(path):
+        raise WeightsError(f"{path}: weights file not found; check the path or train the model first.")
+    if os.path.getsize(path) == 0:
+        raise WeightsError(f"{path}: empty weights file; download or train it again.")
+    if is_lfs_pointer(path):
+        raise WeightsError(f"{path}: is a Git LFS pointer, not the weights; run `git lfs pull`.")
+
+
+def load_weights(model: keras.Model, path, design: str | None = None) -> keras.Model:
+    """Load `path` into `model`, or raise a one-line `WeightsError`.
+
+    Unlike a bare `model.load_weights`, a file for another model or another
+    width is refused as a whole instead of being partly loaded.
+
+    Args:
+        model: the built network.
+        path: a `.weights.h5` file.
+        design: the design `model` is (default: the model's name, when it is a design's);
+            the JSON beside `path` must name the same one.
+    """
+    path = str(path)
+    _check_file(path)
+    config = read_config(path)
+    expected = design or (model.name if model.name in DESIGNS else None)
+    if config and expected and config["model"] != expected:
+        raise WeightsError(
+            f"{path}: weights of a {config['model']!r} model cannot be loaded into {expected!r}; "
+            f"use --model {config['model']} or other weights."
+        )
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # Keras warns per layer before it raises
+            model.load_weights(path)
+    except Exception as err:
+        reason = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+        raise WeightsError(
+            f"{path}: does not fit the {model.name!r} model ({reason[:200]}); "
+            "check the model name and options (width, batch norm) it was trained with."
+        ) from None
+    return model
+
+
+def model_from_weights(path, precision: str = "float32", **overrides) -> keras.Model:
+    """Build the model described by the JSON next to `path` and load the weights into it."""
+    return load_model(path, precision=precision, **overrides)[0]
+
+
+# --- provided weights by name ----------------------------------------------------------------
 
 
 def recorded_checksums(weights_dir=WEIGHTS_DIR) -> dict[str, str]:
@@ -51,7 +140,7 @@ def resolve_weights(name_or_path, weights_dir=WEIGHTS_DIR) -> tuple[str, str | N
             differs from the recorded one (a truncated or corrupt download).
     """
     name_or_path = str(name_or_path)
-    if name_or_path in MODELS:
+    if name_or_path in DESIGNS:
         path = Path(weights_dir) / f"{name_or_path}.weights.h5"
         expected = recorded_checksums(weights_dir).get(path.name)
         if not path.exists():
@@ -62,8 +151,12 @@ def resolve_weights(name_or_path, weights_dir=WEIGHTS_DIR) -> tuple[str, str | N
     else:
         path = Path(name_or_path)
         expected = None
+        if path.is_dir():
+            _check_file(str(path))
         if not path.exists():
-            raise WeightsError(f"{path}: weights file not found; pass alpha, beta, full or an existing path.")
+            raise WeightsError(
+                f"{path}: weights file not found; pass {', '.join(DESIGNS)} or an existing path."
+            )
     if os.path.getsize(path) == 0:
         raise WeightsError(
             f"{path}: empty weights file; restore it with `git checkout -- {path}` or retrain."
@@ -80,24 +173,39 @@ def resolve_weights(name_or_path, weights_dir=WEIGHTS_DIR) -> tuple[str, str | N
     return str(path), expected
 
 
-def load_model(name_or_path, weights_dir=WEIGHTS_DIR, **options) -> keras.Model:
+def load_model(
+    name_or_path, weights_dir=WEIGHTS_DIR, *, precision: str = "float32", **options
+) -> tuple[keras.Model, dict]:
     """Build a model and load its weights: by name from `weights_dir`, or from a path.
 
     A path needs the JSON written beside it by `colornet train` (model name,
     options, training size); a name uses the JSON beside the provided weights.
-    The model's `training_size` attribute is the recorded training size, or None.
+
+    Args:
+        name_or_path: `beta`, ... or a `.weights.h5` path.
+        weights_dir: where provided weights are looked up by name.
+        precision: the Keras dtype policy to build the network under.
+        **options: builder options that replace the recorded ones.
+
+    Returns:
+        `(model, config)`: the network and the JSON's contents (`model`, `options`, `size`).
     """
     path, _ = resolve_weights(name_or_path, weights_dir)
     config = read_config(path)
-    if config is not None:
-        model = model_from_weights(path, **options)
-    else:
+    if config is None:
         name = str(name_or_path)
-        if name not in MODELS:
+        if name not in DESIGNS:
             raise WeightsError(
-                f"{path}: no .json beside it says which model it is; save it with `colornet train` or pass a model name."
+                f"{path}: no {os.path.basename(config_path(path))} beside it says which model it is; "
+                f"save it with `colornet train`, or pass a model name ({', '.join(DESIGNS)})."
             )
-        model = load_weights(build_model(name, **options), path)
-    # The crop size it was trained at: colorize and evaluate predict colors at that scale.
-    model.training_size = (config or {}).get("size")
-    return model
+        config = {"model": name, "options": {}}
+    if config["model"] not in DESIGNS:
+        raise WeightsError(
+            f"{config_path(path)}: names an unknown model {config['model']!r}; "
+            f"this colornet knows {', '.join(DESIGNS)}."
+        )
+    design = get_design(config["model"])
+    with precision_scope(precision):
+        model = design.build(**{**config.get("options", {}), **options})
+    return load_weights(model, path, design.name), config

@@ -65,7 +65,8 @@ def save_tiny_beta(path, seed: int = 0, edit=None) -> str:
     the weights first. Returns the path."""
     import keras
 
-    from colornet.models import build_model, save_config
+    from colornet.models import build_model
+    from colornet.weights import save_config
 
     keras.utils.set_random_seed(seed)
     model = build_model("beta", width=0.125)

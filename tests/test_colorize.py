@@ -15,8 +15,10 @@ import colornet
 import colornet.infer as cz
 from colornet import cli, samples
 from colornet.color import rgb_to_lab
+from colornet.errors import WeightsError
 from colornet.images import ImageError, load_image
-from colornet.models import WeightsError, build_model, save_config
+from colornet.models import build_model
+from colornet.weights import save_config
 
 from conftest import bundled_photo, save_tiny_beta
 
@@ -247,14 +249,16 @@ def test_compare_strips_and_jpeg_output(weights, tmp_path):
 def test_photos_of_one_working_size_are_batched(weights, tmp_path, monkeypatch):
     for i, name in enumerate(["astronaut", "chelsea", "coffee", "rocket", "astronaut", "coffee"]):
         Image.fromarray(photo(40, 56 if i < 5 else 80, name)).save(tmp_path / f"p{i}.png")
+    from colornet.predict import Colorizer
+
     batch_sizes = []
-    predict = cz.predict_canvases
+    predict = Colorizer.predict_ab
 
-    def spy(model, canvases, embedder=None):
+    def spy(self, canvases):
         batch_sizes.append(len(canvases))
-        return predict(model, canvases, embedder)
+        return predict(self, canvases)
 
-    monkeypatch.setattr(cz, "predict_canvases", spy)
+    monkeypatch.setattr(Colorizer, "predict_ab", spy)
     cz.colorize_files(tmp_path, tmp_path / "out", weights["tiny"], batch_size=4)
     assert sorted(batch_sizes) == [1, 1, 4]  # 5 photos of one size in 4 + 1, and the wide one alone
     for i in range(6):
@@ -286,13 +290,22 @@ def test_samples_leave_a_folder_with_photos_alone(tmp_path):
 # --- models and weights ---------------------------------------------------------
 
 
-def test_models_load_once_and_reload_when_the_file_changes(weights, tmp_path):
+def test_a_loaded_colorizer_is_a_value_that_colorize_reuses(weights, tmp_path):
+    """Loading is explicit: a Colorizer carries its network, design and training size; colorize
+    with it gives what colorize with the path gives, and nothing is cached behind it."""
+    import colornet
+
     path = save_tiny_beta(tmp_path / "mine.weights.h5")
-    first = cz.get_model(path)
-    assert cz.get_model(path) is first
-    save_tiny_beta(path, seed=1)
-    os.utime(path, ns=(0, os.stat(path).st_mtime_ns + 10**9))
-    assert cz.get_model(path) is not first
+    save_config(path, "beta", {"width": 0.125}, size=16)
+    colorizer = colornet.load_colorizer(path)
+    assert colorizer.design.name == "beta" and colorizer.training_size == 16
+    assert cz.load_colorizer(colorizer) is colorizer
+    image = photo(24, 40)
+    np.testing.assert_array_equal(cz.colorize(image, colorizer), cz.colorize(image, path))
+    save_tiny_beta(path, seed=1)  # other weights in the same file: a new load sees them
+    save_config(path, "beta", {"width": 0.125}, size=16)
+    assert not np.array_equal(cz.colorize(image, path), cz.colorize(image, colorizer))
+    assert not hasattr(colorizer.model, "training_size")
 
 
 def test_weights_problems_give_one_sentence(weights, tmp_path, capsys):
@@ -340,11 +353,12 @@ def test_results_inside_the_input_folder_are_not_colorized_again(weights, tmp_pa
 
 
 def test_default_working_resolution_is_the_training_size(tmp_path):
-    from colornet.infer import WORK_SIZE, default_work_size, get_model
+    from colornet.predict import WORK_SIZE, load_colorizer
 
     model = build_model("beta", width=0.125)
     path = tmp_path / "sized.weights.h5"
     model.save_weights(path)
     save_config(path, "beta", {"width": 0.125}, size=64)
-    assert default_work_size(get_model(str(path))) == 64
-    assert default_work_size(build_model("beta", width=0.125)) == WORK_SIZE
+    assert load_colorizer(str(path)).work_size() == 64
+    assert load_colorizer(str(path)).work_size(100) == 100
+    assert load_colorizer(build_model("beta", width=0.125)).work_size() == WORK_SIZE

@@ -1,5 +1,7 @@
 """The tf.data pipeline: shapes, ranges, determinism, augmentation, bad input."""
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 import tensorflow as tf
@@ -61,7 +63,9 @@ def test_zoom_only_rescales_about_the_center():
 def test_extras_travel_with_their_photos(photo_folder):
     paths = data.list_images(photo_folder)
     extras = np.arange(len(paths), dtype=np.float32)[:, None] * np.ones((1, 3), np.float32)
-    ds = data.make_dataset(None, paths=paths, extras=extras, size=32, batch_size=12, training=False)
+    ds = data.make_dataset(
+        None, paths=paths, extras={"extra": extras}, size=32, batch_size=12, training=False
+    )
     (l, extra), ab = next(iter(ds))
     assert extra.shape == (12, 3)
     # Without shuffling, the extras come out in file order, row for row.
@@ -135,3 +139,52 @@ def test_large_and_small_photos_reach_the_training_size(tmp_path):
     for name, shape in (("big.png", (48, 32, 3)), ("small.png", (32, 48, 3))):
         lab = data.load_lab(str(tmp_path / name), 32).numpy()
         assert lab.shape == shape and 0 <= lab[..., 0].min() and lab[..., 0].max() <= 100
+
+
+def test_labels_from_folder_names_travel_as_targets(tmp_path):
+    """A class per parent folder (`scenes/train/forest/x.jpg` -> forest) reaches the codec with
+    each photo, for designs that learn a scene class."""
+    from conftest import bundled_photo
+
+    photo = bundled_photo("chelsea")
+    for k, name in enumerate(("forest", "sea", "street")):
+        (tmp_path / name).mkdir()
+        for i in range(3):
+            Image.fromarray(photo[20 * k : 20 * k + 24, 30 * i : 30 * i + 24]).save(
+                tmp_path / name / f"{i}.png"
+            )
+    paths = data.list_images(tmp_path)
+    classes, labels = data.folder_labels(paths)
+    assert classes == ["forest", "sea", "street"]
+    assert [classes[i] for i in labels] == [Path(p).parent.name for p in paths]
+    assert list(labels) == [0, 0, 0, 1, 1, 1, 2, 2, 2]
+
+    class LabelCodec:  # inputs: L; targets: the label
+        extra_inputs = ()
+
+        def encode(self, lab, extras):
+            return lab[..., :1], extras["label"]
+
+    ds = data.make_dataset(
+        None, paths=paths, labels=labels, codec=LabelCodec(), size=16, batch_size=9, training=False
+    )
+    l, batch_labels = next(iter(ds))
+    np.testing.assert_array_equal(batch_labels.numpy(), labels)  # file order without shuffling
+    shuffled = data.make_dataset(None, paths=paths, labels=labels, codec=LabelCodec(), size=16, batch_size=9)
+    l, batch_labels = next(iter(shuffled))
+    assert sorted(batch_labels.numpy()) == sorted(labels)
+    with pytest.raises(ImageError, match="is not one of the classes forest, sea"):
+        data.folder_labels(paths, classes=["forest", "sea"])
+
+
+def test_workers_read_their_own_share_of_the_files(photo_folder):
+    paths = data.list_images(photo_folder)
+    extras = {"index": np.arange(len(paths), dtype=np.float32)[:, None]}
+    seen = []
+    for index in range(3):
+        ds = data.make_dataset(
+            None, paths=paths, extras=extras, size=16, batch_size=32, training=False, shard=(3, index)
+        )
+        (l, extra), ab = next(iter(ds))
+        seen.append(sorted(int(v) for v in extra.numpy()[:, 0]))
+    assert seen == [list(range(i, len(paths), 3)) for i in range(3)]

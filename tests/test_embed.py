@@ -71,14 +71,16 @@ def test_embeddings_are_class_probabilities_and_calls_are_counted(embedder):
 def test_a_tensor_gives_a_tensor_that_the_full_model_takes(embedder):
     import tensorflow as tf
 
-    from colornet.models import predict_ab
+    from colornet.color import denormalize_l
     from colornet.models.fusion import build_fusion
+    from colornet.predict import load_colorizer
 
     l_norm = tf.random.uniform((2, 16, 24, 1), -1, 1, seed=1)
     emb = embedder(l_norm)
     assert tf.is_tensor(emb) and emb.shape == (2, EMBED_DIM)
     np.testing.assert_allclose(emb, embedder(l_norm.numpy()), atol=1e-5)
-    ab = predict_ab(build_fusion(width=0.125), l_norm, embedder=embedder)  # as colorize and evaluate call it
+    colorizer = load_colorizer(build_fusion(width=0.125), features=embedder)
+    ab = colorizer.predict_ab(denormalize_l(l_norm))  # as colorize and evaluate call it
     assert ab.shape == (2, 16, 24, 2)
 
 

@@ -8,7 +8,8 @@ import pytest
 from PIL import Image
 
 from colornet import cli, evaluate
-from colornet.models import build_model, save_config
+from colornet.models import build_model
+from colornet.weights import save_config
 
 from conftest import save_tiny_beta
 
@@ -183,13 +184,13 @@ def test_colors_are_predicted_at_the_models_training_size(photo_folder, tmp_path
     from colornet.evaluate import colorize_crops, evaluate, load_crop
     from colornet.images import find_images
     from colornet.models import build_model
-    from colornet.weights import load_model
+    from colornet.predict import load_colorizer
 
     model = build_model("beta", width=0.125)
     path = tmp_path / "sized.weights.h5"
     model.save_weights(path)
     save_config(path, "beta", {"width": 0.125}, size=16)
-    loaded = load_model(str(path))
+    loaded = load_colorizer(str(path))
     assert loaded.training_size == 16
     report = evaluate({"sized": loaded}, photo_folder, size=32, limit=4)
     assert report["work_sizes"] == {"sized": 16}
@@ -198,5 +199,6 @@ def test_colors_are_predicted_at_the_models_training_size(photo_folder, tmp_path
     }
     crops = np.stack([load_crop(p, 32) for p in find_images(photo_folder)[:2]])
     small = colorize_crops(loaded, crops, work_size=16)
-    full = colorize_crops(loaded, crops)
+    full = colorize_crops(loaded, crops, work_size=32)
     assert small.shape == full.shape == crops.shape and not np.array_equal(small, full)
+    np.testing.assert_array_equal(colorize_crops(loaded, crops), small)  # as colorize: the training size

@@ -3,8 +3,11 @@
 import numpy as np
 import pytest
 
-from colornet.models import build_model, load_weights, predict_ab
+from colornet.color import denormalize_l
+from colornet.models import build_model
 from colornet.models.fusion import RepeatOverGrid, build_fusion
+from colornet.predict import load_colorizer
+from colornet.weights import load_weights
 
 WIDTH = 0.125  # 8 filters where the article has 64: tiny and fast
 
@@ -108,11 +111,7 @@ def test_weights_save_and_load_by_registry(tmp_path):
     path = tmp_path / "full.weights.h5"
     model.save_weights(path)
     again = load_weights(build_model("full", width=WIDTH), path)
-    np.testing.assert_allclose(
-        predict_ab(again, l_norm, embedding=embedding),
-        predict_ab(model, l_norm, embedding=embedding),
-        atol=1e-6,
-    )
+    np.testing.assert_allclose(again([l_norm, embedding]), model([l_norm, embedding]), atol=1e-6)
 
 
 def test_whole_model_saves_and_loads(tmp_path):
@@ -126,15 +125,16 @@ def test_whole_model_saves_and_loads(tmp_path):
     np.testing.assert_allclose(again([l_norm, embedding]), model([l_norm, embedding]), atol=1e-6)
 
 
-def test_predict_ab_uses_a_given_embedder():
+def test_a_colorizer_uses_the_features_it_is_given():
     model = build_fusion(width=WIDTH)
     l_norm, embedding = batch(3, 16, 16)
     seen = []
 
-    def embedder(l):
-        seen.append(tuple(np.shape(l)))
-        return embedding
+    class Features:
+        def extras(self, L):
+            seen.append(tuple(np.shape(L)))
+            return {"embedding": embedding}
 
-    ab = predict_ab(model, l_norm, embedder=embedder)
+    ab = load_colorizer(model, features=Features()).predict_ab(denormalize_l(l_norm))
     assert seen == [(3, 16, 16, 1)]
-    np.testing.assert_allclose(ab, model([l_norm, embedding]), atol=1e-6)
+    np.testing.assert_allclose(ab, np.asarray(model([l_norm, embedding])) * 128, atol=1e-4)

@@ -3,9 +3,11 @@
 import numpy as np
 import pytest
 
-from colornet.models import WeightsError, build_model, load_weights, model_from_weights, save_config
+from colornet.errors import WeightsError
+from colornet.models import build_model
 from colornet.models.alpha import build_alpha
 from colornet.models.beta import build_beta
+from colornet.weights import load_weights, model_from_weights, save_config
 
 
 @pytest.mark.parametrize("builder", [build_alpha, lambda: build_beta(width=0.125)])

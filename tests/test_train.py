@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from colornet.cli import main as cli_main
-from colornet.models import WeightsError
+from colornet.errors import WeightsError
 from colornet.train import RunError, train
 
 TINY = {"width": 0.125}

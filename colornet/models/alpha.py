@@ -7,6 +7,9 @@ https://blog.floydhub.com/colorizing-b-w-photos-with-neural-networks/
 import keras
 from keras import layers
 
+from colornet.models.layers import check_input_size
+from colornet.models.spec import Design, register
+
 
 def build_alpha(input_size: int | None = None, name: str = "alpha") -> keras.Model:
     """Three stride-2 convolutions down, three upsamplings back, tanh ab out.
@@ -23,8 +26,7 @@ def build_alpha(input_size: int | None = None, name: str = "alpha") -> keras.Mod
         >>> model = build_alpha()
         >>> model.compile(optimizer="rmsprop", loss="mse")
     """
-    if input_size is not None and input_size % 8:
-        raise ValueError(f"input_size must be a multiple of 8, got {input_size}.")
+    check_input_size(input_size, 8)
     inputs = keras.Input((input_size, input_size, 1), name=f"{name}_l")  # (b, h, w, 1)
     x = layers.Conv2D(8, 3, strides=2, padding="same", activation="relu", name=f"{name}_conv1")(inputs)  # h/2
     x = layers.Conv2D(8, 3, padding="same", activation="relu", name=f"{name}_conv2")(x)
@@ -39,5 +41,18 @@ def build_alpha(input_size: int | None = None, name: str = "alpha") -> keras.Mod
     x = layers.UpSampling2D(2, name=f"{name}_up2")(x)  # h/2
     x = layers.Conv2D(16, 3, padding="same", activation="relu", name=f"{name}_conv8")(x)
     x = layers.UpSampling2D(2, name=f"{name}_up3")(x)  # (b, h, w, 16)
-    ab = layers.Conv2D(2, 3, padding="same", activation="tanh", name=f"{name}_ab")(x)  # (b, h, w, 2)
+    ab = layers.Conv2D(2, 3, padding="same", activation="tanh", name=f"{name}_ab", dtype="float32")(
+        x
+    )  # (b, h, w, 2), float32 under mixed precision
     return keras.Model(inputs, ab, name=name)
+
+
+ALPHA = register(
+    Design(
+        name="alpha",
+        build=build_alpha,
+        loss="mse",
+        size_multiple=8,
+        summary="the article's first network: overfits one photo",
+    )
+)

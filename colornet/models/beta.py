@@ -7,21 +7,8 @@ https://blog.floydhub.com/colorizing-b-w-photos-with-neural-networks/
 import keras
 from keras import layers
 
-
-def conv_block(x, filters, name, strides=1, batch_norm=False, kernel_size=3):
-    """Convolution + ReLU, or convolution + batch norm + ReLU; layers named from `name`."""
-    x = layers.Conv2D(
-        filters,
-        kernel_size,
-        strides=strides,
-        padding="same",
-        activation=None if batch_norm else "relu",
-        name=name,
-    )(x)
-    if batch_norm:
-        x = layers.BatchNormalization(name=f"{name}_bn")(x)
-        x = layers.Activation("relu", name=f"{name}_relu")(x)
-    return x
+from colornet.models.layers import check_input_size, conv_block, scaled
+from colornet.models.spec import Design, register
 
 
 def build_beta(
@@ -44,13 +31,8 @@ def build_beta(
         >>> model.output_shape
         (None, None, None, 2)
     """
-    if input_size is not None and input_size % 8:
-        raise ValueError(f"input_size must be a multiple of 8, got {input_size}.")
-    if width <= 0:
-        raise ValueError(f"width must be positive, got {width}.")
-
-    def f(n):
-        return max(1, int(round(n * width)))
+    check_input_size(input_size, 8)
+    f = scaled(width)
 
     inputs = keras.Input((input_size, input_size, 1), name=f"{name}_l")  # (b, h, w, 1)
     x = conv_block(inputs, f(64), f"{name}_conv1", batch_norm=batch_norm)
@@ -66,6 +48,22 @@ def build_beta(
     x = conv_block(x, f(64), f"{name}_conv10", batch_norm=batch_norm)
     x = layers.UpSampling2D(2, name=f"{name}_up2")(x)  # (b, h/2, w/2, 64)
     x = conv_block(x, f(32), f"{name}_conv11", batch_norm=batch_norm)
-    x = layers.Conv2D(2, 3, padding="same", activation="tanh", name=f"{name}_ab")(x)  # (b, h/2, w/2, 2)
-    ab = layers.UpSampling2D(2, name=f"{name}_up3")(x)  # (b, h, w, 2)
+    # Output layers stay float32 under mixed precision
+    x = layers.Conv2D(2, 3, padding="same", activation="tanh", name=f"{name}_ab", dtype="float32")(
+        x
+    )  # (b, h/2, w/2, 2)
+    ab = layers.UpSampling2D(2, name=f"{name}_up3", dtype="float32")(x)  # (b, h, w, 2)
     return keras.Model(inputs, ab, name=name)
+
+
+BETA = register(
+    Design(
+        name="beta",
+        build=build_beta,
+        loss="mse",
+        size_multiple=8,
+        options=("width", "batch_norm"),
+        tiny_options={"width": 0.125},
+        summary="the article's encoder/decoder that colors photos it has never seen",
+    )
+)

@@ -9,34 +9,18 @@ https://iizuka.cs.tsukuba.ac.jp/projects/colorization/en/
 """
 
 import keras
-from keras import layers, ops
+from keras import layers
 
-from colornet.models.beta import conv_block
+from colornet.codecs import LabTanhCodec
+from colornet.models.layers import RepeatOverGrid, check_input_size, conv_block, scaled
+from colornet.models.spec import Design, register
 
-
-@keras.saving.register_keras_serializable(package="colornet")
-class RepeatOverGrid(layers.Layer):
-    """Copy a vector to every position of a feature map's spatial grid.
-
-    Called on `[grid (b, h, w, c), vector (b, d)]`, returns `(b, h, w, d)`. The
-    grid size is read from the feature map at run time, so one model works for
-    any input size (the article hard-codes `RepeatVector(32 * 32)` for 256 px).
-    """
-
-    def call(self, inputs):
-        grid, vector = inputs
-        shape = ops.shape(grid)
-        vector = ops.cast(vector, grid.dtype)[:, None, None, :]  # (b, 1, 1, d)
-        return ops.broadcast_to(vector, (shape[0], shape[1], shape[2], ops.shape(vector)[-1]))
-
-    def compute_output_shape(self, input_shapes):
-        grid_shape, vector_shape = input_shapes
-        return (grid_shape[0], grid_shape[1], grid_shape[2], vector_shape[-1])
+EMBED_DIM = 1000  # Inception-ResNet-v2's ImageNet classes
 
 
 def build_fusion(
     input_size: int | None = None,
-    embed_dim: int = 1000,
+    embed_dim: int = EMBED_DIM,
     name: str = "full",
     width: float = 1.0,
     batch_norm: bool = False,
@@ -67,15 +51,10 @@ def build_fusion(
         >>> model.output_shape
         (None, 64, 64, 2)
     """
-    if input_size is not None and input_size % 8:
-        raise ValueError(f"input_size must be a multiple of 8, got {input_size}.")
-    if width <= 0:
-        raise ValueError(f"width must be positive, got {width}.")
+    check_input_size(input_size, 8)
+    f = scaled(width)
     if embed_dim < 1:
         raise ValueError(f"embed_dim must be positive, got {embed_dim}.")
-
-    def f(n):
-        return max(1, int(round(n * width)))
 
     l_input = keras.Input((input_size, input_size, 1), name=f"{name}_l")  # (b, h, w, 1)
     embed_input = keras.Input((embed_dim,), name=f"{name}_embedding")  # (b, 1000)
@@ -102,6 +81,32 @@ def build_fusion(
     x = layers.UpSampling2D(2, name=f"{name}_up2")(x)  # (b, h/2, w/2, 64)
     x = conv_block(x, f(32), f"{name}_dec3", batch_norm=batch_norm)
     x = conv_block(x, f(16), f"{name}_dec4", batch_norm=batch_norm)  # (b, h/2, w/2, 16)
-    x = layers.Conv2D(2, 3, padding="same", activation="tanh", name=f"{name}_ab")(x)  # (b, h/2, w/2, 2)
-    ab = layers.UpSampling2D(2, name=f"{name}_up3")(x)  # (b, h, w, 2)
+    # Output layers stay float32 under mixed precision
+    x = layers.Conv2D(2, 3, padding="same", activation="tanh", name=f"{name}_ab", dtype="float32")(
+        x
+    )  # (b, h/2, w/2, 2)
+    ab = layers.UpSampling2D(2, name=f"{name}_up3", dtype="float32")(x)  # (b, h, w, 2)
     return keras.Model([l_input, embed_input], ab, name=name)
+
+
+def inception_features(weights="imagenet", **options):
+    """The Full model's extra input: an `Embedder` (Inception-ResNet-v2 class probabilities)."""
+    from colornet.embed import Embedder
+
+    return Embedder(weights, **options)
+
+
+FULL = register(
+    Design(
+        name="full",
+        build=build_fusion,
+        codec=LabTanhCodec(extra_inputs=("embedding",)),
+        loss="mse",
+        size_multiple=8,
+        options=("width", "batch_norm"),
+        tiny_options={"width": 0.125},
+        extra_shapes={"embedding": (EMBED_DIM,)},
+        features=inception_features,
+        summary="encoder/decoder with an Inception-ResNet-v2 embedding fused in the middle",
+    )
+)

@@ -1,0 +1,85 @@
+"""The design contract: what each colorization design declares, in one place next to its builder.
+
+    design = get_design("beta")
+    model = design.build(width=0.5)                     # a keras.Model
+    inputs, targets = design.codec.encode(lab, extras)  # training batches
+    ab = design.codec.decode(model(inputs))             # Lab ab at the working resolution
+
+`train`, `colorize`, `evaluate`, the sample strips and the plots use only this:
+a new design is a builder, a codec and a `Design` at the bottom of its module,
+registered with `register`; the contract test (`tests/test_designs.py`) then
+checks it with its `tiny_options`.
+"""
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from colornet.codecs import LabTanhCodec
+
+
+@dataclass(frozen=True)
+class Design:
+    """One colorization design.
+
+    Attributes:
+        name: the name users type (`beta`); also the prefix of every layer name.
+        build: `build(input_size=None, **options) -> keras.Model`.
+        codec: turns Lab batches into inputs and targets, and outputs into Lab ab.
+        loss: the default loss name (see `colornet.losses`), or a dict output name -> loss.
+        loss_weights: with a loss dict, output name -> weight.
+        size_multiple: height and width of the network's input must be multiples of this.
+        options: builder options the command line may set (e.g. `width`, `batch_norm`).
+        tiny_options: builder options that make a network small enough to test in seconds.
+        extra_shapes: shape of each extra input per photo, e.g. `{"embedding": (1000,)}`.
+        features: `features(weights=...)` -> an object that computes the extra inputs from L
+            (the Full model's Inception embedder); None when L alone is enough.
+        training_model: `training_model(model) -> keras.Model` with its own `train_step`
+            (e.g. a GAN); None trains `model` itself with `fit`. The run's `last.keras` holds it,
+            so it must be serializable (registered, with `get_config`/`from_config`).
+        summary: one line for `--help` and the docs.
+    """
+
+    name: str
+    build: Callable
+    codec: object = field(default_factory=LabTanhCodec)
+    loss: str | dict = "mse"
+    loss_weights: dict | None = None
+    size_multiple: int = 8
+    options: tuple[str, ...] = ()
+    tiny_options: dict = field(default_factory=dict)
+    extra_shapes: dict = field(default_factory=dict)
+    features: Callable | None = None
+    training_model: Callable | None = None
+    summary: str = ""
+
+    def check_size(self, size: int, what: str = "--size") -> None:
+        """Raise a one-line `ValueError` unless `size` is a positive multiple of `size_multiple`."""
+        m = self.size_multiple
+        if size < m or size % m:
+            low = max(m, size // m * m)
+            raise ValueError(
+                f"{what} must be a positive multiple of {m} for {self.name}, got {size}; "
+                f"use {low} or {low + m}."
+            )
+
+
+DESIGNS: dict[str, Design] = {}
+
+
+def register(design: Design) -> Design:
+    """Add a design to the registry (by its name) and return it."""
+    DESIGNS[design.name] = design
+    return design
+
+
+def get_design(name) -> Design:
+    """A registered design by name (a `Design` is returned as it is).
+
+    Raises:
+        ValueError: an unknown name, with the list of known ones.
+    """
+    if isinstance(name, Design):
+        return name
+    if name not in DESIGNS:
+        raise ValueError(f"unknown model {name!r}; choose one of {', '.join(DESIGNS)}.")
+    return DESIGNS[name]

@@ -1,0 +1,217 @@
+"""A loaded colorizer, and the one path every photo takes through it.
+
+    colorizer = load_colorizer("beta")                    # network + design + training size
+    prepared = prepare(photo, colorizer.work_size(), ...)  # full-resolution L and the working canvas
+    ab = colorizer.predict_ab(prepared.canvas[None])[0]    # Lab ab at the working resolution
+    rgb = finish(prepared, ab)                             # full size, L kept, colors in gamut
+
+`colornet.colorize`, the folder command, `evaluate` and the training sample strips all
+go through `prepare`, `Colorizer.predict_ab` and `finish`, so a score describes exactly
+the image a user gets.
+"""
+
+from dataclasses import dataclass
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from colornet.color import AB_SCALE
+from colornet.errors import ImageError
+from colornet.fullres import lightness, merge_full
+from colornet.images import Photo
+from colornet.models import DESIGNS, Design, get_design
+from colornet.weights import WEIGHTS_DIR, load_model
+
+WORK_SIZE = 256  # default longer side of the working resolution, in pixels (the article colorized 256x256)
+MIN_SIDE = 4  # smaller photos are refused: there is nothing to colorize in a 1x1 image
+
+
+@dataclass
+class Colorizer:
+    """A network ready to colorize, and everything needed to use it.
+
+    Attributes:
+        model: the Keras network.
+        design: its `Design` (codec, size multiple, ...).
+        training_size: the crop size it was trained at (colors are predicted at that scale
+            by default), or None when unknown.
+        features: computes the design's extra inputs from L (the Full model's `Embedder`),
+            or None.
+        source: the weights name or path it was loaded from, for messages.
+    """
+
+    model: keras.Model
+    design: Design
+    training_size: int | None = None
+    features: object | None = None
+    source: str | None = None
+
+    @property
+    def name(self) -> str:
+        return self.design.name
+
+    def work_size(self, work_size: int | None = None) -> int:
+        """The working resolution: `work_size` if given, else the training size, else `WORK_SIZE`."""
+        return int(work_size or self.training_size or WORK_SIZE)
+
+    def canvas_shape(self) -> tuple[int, int] | None:
+        """The fixed `(height, width)` the network was built for, or None when it takes any size."""
+        h, w = self.model.inputs[0].shape[1:3]
+        return (int(h), int(w)) if h is not None and w is not None else None
+
+    def _features(self):
+        if self.features is None and self.design.features is not None:
+            self.features = self.design.features()  # built on first use, then kept with this colorizer
+        return self.features
+
+    def predict_ab(self, L) -> np.ndarray:
+        """L canvases `(b, h, w, 1)` in [0, 100] -> ab `(b, h, w, 2)` in Lab units, float32."""
+        L = tf.convert_to_tensor(np.asarray(L, np.float32))
+        extras = self._features().extras(L) if self.design.features is not None else None
+        inputs = self.design.codec.encode_inputs(L, extras)
+        outputs = self.model(inputs, training=False)
+        return np.asarray(self.design.codec.decode(outputs), np.float32)
+
+
+def article_contract(name: str) -> Design:
+    """The design of a network that is none of the registered ones: the article's contract,
+    normalized L in (`L / 50 - 1`, any size a multiple of 8), tanh ab / 128 out."""
+
+    def build(**options):
+        raise ValueError(f"{name!r} is a given network, not a registered design; it cannot be built again.")
+
+    return Design(name=name, build=build, summary="a network with the article's inputs and outputs")
+
+
+def load_colorizer(
+    model="beta",
+    weights_dir=WEIGHTS_DIR,
+    *,
+    features=None,
+    precision: str = "float32",
+    design: str | None = None,
+    training_size: int | None = None,
+) -> Colorizer:
+    """A `Colorizer` from provided weights by name, a weights path, a built `keras.Model`, or a
+    `Colorizer` (returned as it is).
+
+    Args:
+        model: `alpha`, `beta`, `full`, ... (provided weights in `weights_dir`), a
+            `.weights.h5` path with its `.json` beside it, a `keras.Model`, or a `Colorizer`.
+        weights_dir: where provided weights are looked up by name.
+        features: the design's feature extractor (the Full model's `Embedder`); by default
+            one is built on first use.
+        precision: Keras dtype policy to build the network under (`float32`, `mixed_bfloat16`, ...).
+        design: for a `keras.Model`: which design it is (default: the model's name; a network
+            named after no design is taken to follow the article's contract, `article_contract`).
+        training_size: for a `keras.Model`: the crop size it was trained at.
+
+    Raises:
+        WeightsError: missing, truncated or mismatched weights, in one sentence.
+    """
+    if isinstance(model, Colorizer):
+        if features is not None:
+            model.features = features
+        return model
+    if isinstance(model, keras.Model):
+        if design is None and model.name not in DESIGNS:
+            design = article_contract(model.name)  # a network of the user's own
+        return Colorizer(
+            model=model,
+            design=get_design(design or model.name),
+            training_size=training_size,
+            features=features,
+            source=model.name,
+        )
+    net, config = load_model(model, weights_dir, precision=precision)
+    return Colorizer(
+        model=net,
+        design=get_design(config["model"]),
+        training_size=config.get("size"),
+        features=features,
+        source=str(model),
+    )
+
+
+# --- one photo ------------------------------------------------------------------
+
+
+def working_shape(h: int, w: int, work_size: int = WORK_SIZE, canvas=None, multiple: int = 8):
+    """Where a photo of `h` x `w` pixels goes on the network's canvas.
+
+    Args:
+        h, w: the photo's size.
+        work_size: longer side of the working resolution; smaller photos are not enlarged.
+        canvas: a model's fixed `(height, width)`, or None for any multiple of `multiple`.
+        multiple: the design's size multiple.
+
+    Returns:
+        `((h, w), (hc, wc))`: the photo's size at the working resolution (aspect
+        ratio kept) and the canvas it is padded to (multiples of `multiple`).
+    """
+    if canvas is None:
+        scale = min(1.0, work_size / max(h, w))
+    else:
+        scale = min(canvas[0] / h, canvas[1] / w)
+    content = (max(1, round(h * scale)), max(1, round(w * scale)))
+    if canvas is None:
+        canvas = (-(-content[0] // multiple) * multiple, -(-content[1] // multiple) * multiple)
+    return (min(content[0], canvas[0]), min(content[1], canvas[1])), tuple(canvas)
+
+
+@dataclass
+class Prepared:
+    """A photo ready for the network."""
+
+    L: np.ndarray  # (H, W) float32, L in [0, 100] at full resolution
+    canvas: np.ndarray  # (hc, wc, 1) float32, L in [0, 100] at the working resolution, padded
+    content: tuple  # (h, w): the part of the canvas that holds the photo
+
+
+def prepare(photo: Photo, work_size: int = WORK_SIZE, canvas=None, multiple: int = 8) -> Prepared:
+    """Full-resolution L and the working canvas of one photo (color photos are desaturated here)."""
+    h, w = photo.rgb.shape[:2]
+    if min(h, w) < MIN_SIDE:
+        raise ImageError(
+            f"{photo.path or 'image'}: {w}x{h} pixels is too small to colorize; "
+            f"use a photo of at least {MIN_SIDE}x{MIN_SIDE} pixels."
+        )
+    L = lightness(photo.rgb)
+    content, canvas = working_shape(h, w, work_size, canvas, multiple)
+    if content == (h, w):
+        l_work = L[..., None]
+    else:
+        l_work = np.asarray(tf.image.resize(L[None, ..., None], content, "bilinear", antialias=True))[0]
+    pad = [(0, canvas[0] - content[0]), (0, canvas[1] - content[1]), (0, 0)]
+    padded = np.pad(l_work, pad, mode="reflect" if min(content) > 1 else "edge")  # (hc, wc, 1)
+    return Prepared(L=L, canvas=np.clip(padded, 0.0, 100.0).astype(np.float32), content=content)
+
+
+def prepare_for(colorizer: Colorizer, photo: Photo, work_size: int | None = None) -> Prepared:
+    """`prepare` with the colorizer's working size, fixed canvas and size multiple."""
+    return prepare(
+        photo, colorizer.work_size(work_size), colorizer.canvas_shape(), colorizer.design.size_multiple
+    )
+
+
+def finish(prepared: Prepared, ab_canvas, dtype=np.float32) -> np.ndarray:
+    """ab predicted on the canvas `(hc, wc, 2)`, in Lab units -> full-resolution RGB `(H, W, 3)`."""
+    h, w = prepared.content
+    ab = np.clip(np.asarray(ab_canvas, np.float32)[:h, :w], -AB_SCALE, AB_SCALE)  # crop the padding
+    return merge_full(prepared.L, ab, dtype)
+
+
+def colorize_photos(colorizer: Colorizer, photos, work_size: int | None = None, dtype=np.uint8) -> list:
+    """Several photos of any sizes -> their colorized RGB at full size (one network call per
+    canvas shape). The path `colorize` and `evaluate` share."""
+    prepared = [prepare_for(colorizer, p, work_size) for p in photos]
+    results = [None] * len(prepared)
+    shapes = {}
+    for i, p in enumerate(prepared):
+        shapes.setdefault(p.canvas.shape, []).append(i)
+    for group in shapes.values():
+        ab = colorizer.predict_ab(np.stack([prepared[i].canvas for i in group]))
+        for i, ab_canvas in zip(group, ab):
+            results[i] = finish(prepared[i], ab_canvas, dtype)
+    return results
