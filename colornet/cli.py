@@ -5,11 +5,11 @@ and `run(args) -> int` (the exit code).
 """
 
 import argparse
-import contextlib
 import importlib
 import os
 import sys
-import tempfile
+
+from colornet.console import quiet_native_stderr
 
 # command name -> (module, one-line help)
 COMMANDS = {
@@ -17,28 +17,6 @@ COMMANDS = {
     "colorize": ("colornet.infer", "colorize photos, files, folders or globs"),
     "evaluate": ("colornet.evaluate", "compare models with the gray baseline on a folder of photos"),
 }
-
-
-@contextlib.contextmanager
-def quiet_native_stderr():
-    """Hold back what native code writes to file descriptor 2 (TensorFlow prints start-up
-    lines there before any log level applies); show it only if the block fails."""
-    sys.stderr.flush()
-    saved = os.dup(2)
-    with tempfile.TemporaryFile() as held:
-        os.dup2(held.fileno(), 2)
-        try:
-            yield
-        except BaseException:
-            sys.stderr.flush()
-            os.dup2(saved, 2)
-            held.seek(0)
-            sys.stderr.write(held.read().decode(errors="replace"))
-            raise
-        finally:
-            sys.stderr.flush()
-            os.dup2(saved, 2)
-            os.close(saved)
 
 
 def build_parser(command: str | None = None) -> argparse.ArgumentParser:

@@ -328,7 +328,8 @@ def make_dataset(
 
     Args:
         source: folder, file, glob, or a list of them.
-        size: side of the square crops, in pixels (a multiple of the design's size multiple).
+        size: side of the square crops, in pixels (a multiple of the design's size multiple
+            when the batches go to a network: `Design.check_size`).
         batch_size: photos per batch.
         training: shuffle, random crop and flip; otherwise center crops in file order.
         augment: with `training`, also the article's rotation/zoom/shear.
@@ -358,8 +359,8 @@ def make_dataset(
         >>> ds = make_dataset("data/Train", size=128, batch_size=8)
         >>> l, ab = next(iter(ds))
     """
-    if size % 8:
-        raise ValueError(f"size must be a multiple of 8 for the models, got {size}.")
+    if size < 1:
+        raise ValueError(f"size must be a positive number of pixels, got {size}.")
     if features_mode not in FEATURE_MODES:
         raise ValueError(f"features_mode must be one of {', '.join(FEATURE_MODES)}, not {features_mode!r}.")
     if paths is None:

@@ -21,9 +21,12 @@ writes checkpoints, logs, sample strips and caches.
 import json
 import os
 import socket
+import subprocess
+import sys
 import time
 from dataclasses import dataclass
 
+from colornet.console import quiet_native_stderr
 from colornet.errors import DistributeError
 
 STRATEGIES = ("auto", "one", "mirrored", "multiworker")
@@ -144,16 +147,50 @@ def _multiworker(config: dict, timeout: float):
     except (ImportError, AttributeError):  # another TensorFlow: its defaults apply
         pass
     _patch_keras_for_multiworker()
+    # TensorFlow waits for every task of the cluster without a limit, in native code that no
+    # Python thread or signal handler can interrupt: a watchdog process ends this one with one
+    # line if the cluster has not gathered in time.
+    others = [a for job in config["cluster"].values() for a in job if a != this]
+    message = (
+        f"colornet train: error: the cluster in TF_CONFIG did not gather within {timeout:.0f} s "
+        f"(waiting for {', '.join(others)}); start every machine with the same TF_CONFIG cluster and "
+        "its own task index, or raise --connect-timeout."
+    )
+    watchdog = subprocess.Popen(
+        [sys.executable, "-c", _WATCHDOG, str(os.getpid()), str(timeout), message], stdin=subprocess.PIPE
+    )
     try:
-        return tf.distribute.MultiWorkerMirroredStrategy(
-            communication_options=tf.distribute.experimental.CommunicationOptions(timeout_seconds=timeout)
-        )
+        with quiet_native_stderr():  # TensorFlow's start-up lines of the cluster's runtime
+            return tf.distribute.MultiWorkerMirroredStrategy(
+                communication_options=tf.distribute.experimental.CommunicationOptions(timeout_seconds=timeout)
+            )
     except (tf.errors.DeadlineExceededError, tf.errors.UnavailableError) as err:
         reason = str(err).strip().splitlines()[0][:160] if str(err).strip() else type(err).__name__
         raise DistributeError(
             f"the cluster in TF_CONFIG did not gather within {timeout:.0f} s ({reason}); start every worker "
             "with the same TF_CONFIG cluster and its own task index."
         ) from None
+    finally:
+        watchdog.stdin.close()  # the cluster gathered (or failed by itself): the watchdog leaves
+        watchdog.wait()
+
+
+# Run as `python -c _WATCHDOG PID SECONDS MESSAGE`: unless its stdin closes within SECONDS, print
+# MESSAGE and end process PID.
+_WATCHDOG = """
+import os, select, signal, sys, time
+pid, timeout, message = int(sys.argv[1]), float(sys.argv[2]), sys.argv[3]
+ready, _, _ = select.select([sys.stdin], [], [], timeout)
+if not ready:
+    sys.stderr.write(message + "\\n")
+    sys.stderr.flush()
+    os.kill(pid, signal.SIGTERM)
+    time.sleep(2)
+    try:
+        os.kill(pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+"""
 
 
 def _patch_keras_for_multiworker() -> None:
@@ -174,7 +211,10 @@ def _patch_keras_for_multiworker() -> None:
         return
 
     def reduce_per_replica(values, strategy, reduction):
-        if not isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy) or reduction not in ("auto", "mean"):
+        if not isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy) or reduction not in (
+            "auto",
+            "mean",
+        ):
             return original(values, strategy, reduction)
 
         def mean(value):

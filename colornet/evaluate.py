@@ -171,7 +171,7 @@ def evaluate(
         models: a model name or weights path, a keras.Model, a list of them, or
             a dict display name -> any of those.
         data: folder (recursive), file, glob, or a list of them.
-        size: side of the square center crops, in pixels (a multiple of 8, at least 16).
+        size: side of the square center crops, in pixels (at least 16).
         limit: evaluate at most this many photos, spread evenly over the sorted files.
         batch_size: photos per model call.
         embedder: for models with an embedding input (`full`); made once if needed.
@@ -186,8 +186,8 @@ def evaluate(
         `summary` (column -> metric -> mean and median, and the colorfulness
         gap), `skipped` (path and reason of each file left out), and the settings.
     """
-    if size % 8 or size < 16:
-        raise EvaluateError(f"--size must be a multiple of 8 and at least 16, got {size}.")
+    if size < 16:
+        raise EvaluateError(f"--size must be at least 16 pixels, got {size}.")
     if batch_size < 1:
         raise EvaluateError(f"--batch-size must be at least 1, got {batch_size}.")
     models = load_models(models)

@@ -76,7 +76,7 @@ class TrainConfig:
     embed_mode: str = "cached"  # designs with features: cached or per-batch
     precision: str = "auto"  # auto, float32, mixed_bfloat16 or mixed_float16 (colornet.precision)
     strategy: str = "auto"  # auto, one, mirrored or multiworker (colornet.distribute)
-    jit_compile: bool | str = "auto"  # XLA: Keras' auto (on for GPUs, off on CPUs), True or False
+    jit_compile: bool | str = "auto"  # XLA: auto (on for GPUs and for bfloat16 on CPUs), True or False
     connect_timeout: float = CONNECT_TIMEOUT  # seconds a cluster's workers wait for each other
     verbose: int = 1  # Keras progress bar (1), one line per epoch (2), silent (0)
 
@@ -371,6 +371,11 @@ def train(model="beta", data: str = "data/Train", *, embedder=None, design: str 
     )  # fmt: skip
 
     loss = get_loss(cfg.loss or design.loss)
+    jit_compile = cfg.jit_compile
+    if jit_compile == "auto" and policy == "mixed_bfloat16" and not tf.config.list_physical_devices("GPU"):
+        jit_compile = (
+            True  # bfloat16 steps on a CPU ran faster with XLA (bench/train_step.py), float32 ones slower
+        )
     with strategy.scope(), precision_scope(policy):
         net = built if built is not None else design.build(**cfg.model_options)
         trainer = design.training_model(net) if design.training_model else net
@@ -378,7 +383,7 @@ def train(model="beta", data: str = "data/Train", *, embedder=None, design: str 
             optimizer=keras.optimizers.Adam(cfg.lr),
             loss=loss,
             loss_weights=design.loss_weights,
-            jit_compile=cfg.jit_compile,
+            jit_compile=jit_compile,
         )
         if resumed:
             _restore(trainer, out_dir / "last.keras")

@@ -106,9 +106,18 @@ def test_corrupt_file_is_named_or_skipped_and_counted(photo_folder, tmp_path):
     assert next(iter(ds))[0].shape[0] == 12
 
 
-def test_size_must_be_a_multiple_of_8(photo_folder):
-    with pytest.raises(ValueError, match="multiple of 8"):
-        data.make_dataset(photo_folder, size=30)
+def test_any_crop_size_works_and_the_design_checks_its_multiple(photo_folder):
+    """The pipeline crops any size; what a network needs is its design's to say (`check_size`)."""
+    from colornet.models import get_design
+
+    l, ab = next(iter(data.make_dataset(photo_folder, size=30, batch_size=2)))
+    assert l.shape == (2, 30, 30, 1) and ab.shape == (2, 30, 30, 2)
+    with pytest.raises(ValueError, match="positive"):
+        data.make_dataset(photo_folder, size=0)
+    with pytest.raises(
+        ValueError, match="--size must be a positive multiple of 8 for beta, got 30; use 24 or 32"
+    ):
+        get_design("beta").check_size(30)
 
 
 def test_photo_to_batch_crops_or_pads_to_multiple_of_8():

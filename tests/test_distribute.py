@@ -220,3 +220,15 @@ def test_bad_tf_config_and_unreachable_chief_end_in_one_line(cluster_data, tmp_p
     assert code == 2, err
     assert f"cannot reach the chief at 127.0.0.1:{ports[0]} within 2 s" in err
     assert len(err.strip().splitlines()) == 1
+    # The first worker, alone: it cannot know the others are missing until the time is up.
+    config["task"]["index"] = 0
+    code, out, err = finish(
+        run_training(
+            tmp_path, tmp_path / "alone", *data, "--strategy", "multiworker", "--connect-timeout", "3",
+            env={"TF_CONFIG": json.dumps(config)},
+        )
+    )  # fmt: skip
+    assert code != 0
+    assert f"did not gather within 3 s (waiting for 127.0.0.1:{ports[1]})" in err
+    assert len(err.strip().splitlines()) == 1
+    assert not (tmp_path / "alone" / "best.weights.h5").exists()

@@ -156,7 +156,7 @@ def test_format_table_from_the_api(photo_folder):
     ("args", "message"),
     [
         (["--model", "missing.weights.h5"], "missing.weights.h5: weights file not found"),
-        (["--size", "30"], "--size must be a multiple of 8"),
+        (["--size", "12"], "--size must be at least 16 pixels"),
         (["--limit", "0"], "--limit must be at least 1"),
     ],
 )
@@ -202,3 +202,33 @@ def test_colors_are_predicted_at_the_models_training_size(photo_folder, tmp_path
     full = colorize_crops(loaded, crops, work_size=32)
     assert small.shape == full.shape == crops.shape and not np.array_equal(small, full)
     np.testing.assert_array_equal(colorize_crops(loaded, crops), small)  # as colorize: the training size
+
+
+def test_evaluate_scores_exactly_what_colorize_writes(tmp_path):
+    """One inference path: the image evaluate scores for a photo is, pixel for pixel, the PNG that
+    `colorize` writes for it, out-of-gamut colors included (a model that predicts strong colors)."""
+    from colornet.images import find_images, load_image
+    from colornet.infer import colorize_files
+    from colornet.metrics import psnr
+
+    from conftest import bundled_photo
+
+    def vivid(model):  # strong colors, many of them outside the sRGB gamut
+        kernel, bias = model.get_layer("beta_ab").get_weights()
+        model.get_layer("beta_ab").set_weights([kernel, bias + np.array([2.0, -2.0], np.float32)])
+
+    path = save_tiny_beta(tmp_path / "vivid.weights.h5", edit=vivid)
+    save_config(path, "beta", {"width": 0.125}, size=16)
+    folder = tmp_path / "one"
+    folder.mkdir()
+    Image.fromarray(bundled_photo("coffee")[100:164, 200:264]).save(
+        folder / "coffee.png"
+    )  # 64 x 64: the crop
+    report = evaluate.evaluate({"vivid": path}, folder, size=64)
+    assert colorize_files(folder, tmp_path / "out", path).failed == []
+    written = np.round(load_image(tmp_path / "out" / "coffee.png").rgb * 255).astype(np.uint8)
+    crop = evaluate.load_crop(folder / "coffee.png", 64)
+    scored = evaluate.colorize_crops(evaluate.load_models({"vivid": path})["vivid"], crop[None])[0]
+    np.testing.assert_array_equal(scored, written)
+    assert report["images"][0]["vivid"]["psnr"] == pytest.approx(psnr(written, crop))
+    assert find_images(tmp_path / "out") == [str(tmp_path / "out" / "coffee.png")]
