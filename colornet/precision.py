@@ -7,9 +7,10 @@
 `auto` picks mixed_float16 on a GPU (tensor cores), mixed_bfloat16 on a CPU with
 AMX tiles (`amx_bf16`: about 4x the float32 speed of a training step there), and
 float32 otherwise. A CPU with AVX512-BF16 but no AMX stays in float32: on such a
-CPU (an Intel Xeon, 2 cores, no AMX exposed) `bench/train_step.py` measured bfloat16
-matmuls at about half the float32 speed and the Beta step at 0.6x; there
-`--precision mixed_bfloat16` still works, with a warning. Variables (the weights) are float32 under every policy, so
+CPU (an Intel Xeon, 2 cores, no AMX exposed) `bench/train_step.py` measured
+TensorFlow's bfloat16 matmul at half the float32 speed (XLA's at 0.86x) and the
+Beta training step at 0.68x; there `--precision mixed_bfloat16` still works, with a
+warning. Variables (the weights) are float32 under every policy, so
 weights files and checkpoints move freely between precisions; each design keeps
 its output layers in float32, and mixed_float16 trains with loss scaling
 (Keras wraps the optimizer when the model's policy is mixed_float16).
