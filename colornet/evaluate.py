@@ -78,13 +78,16 @@ def load_crop(path, size: int) -> np.ndarray:
     return crop_square(image, size).numpy()
 
 
-def colorize_crops(colorizer, crops, embedder=None, work_size: int | None = None) -> np.ndarray:
+def colorize_crops(
+    colorizer, crops, embedder=None, work_size: int | None = None, probabilities: list | None = None
+) -> np.ndarray:
     """uint8 RGB `(b, h, w, 3)` -> what `colornet.colorize` writes for each, uint8.
 
     The crops go through the same steps as any photo (`colornet.predict`): L at full
     resolution, colors predicted at `work_size` (default: the model's training size) and
     upsampled, chroma reduced where a color would leave the gamut. `colorizer` None
-    gives the gray baseline (a = b = 0: the photo's own lightness).
+    gives the gray baseline (a = b = 0: the photo's own lightness). `probabilities` receives
+    each crop's scene class probabilities, for designs that classify the scene.
     """
     from colornet.predict import colorize_photos, finish, load_colorizer, prepare
 
@@ -96,7 +99,7 @@ def colorize_crops(colorizer, crops, embedder=None, work_size: int | None = None
             gray.append(finish(prepared, np.zeros(prepared.canvas.shape[:2] + (2,), np.float32), np.uint8))
         return np.stack(gray)
     colorizer = load_colorizer(colorizer, features=embedder)
-    return np.stack(colorize_photos(colorizer, photos, work_size))
+    return np.stack(colorize_photos(colorizer, photos, work_size, probabilities=probabilities))
 
 
 def model_name(spec) -> str:
@@ -226,13 +229,21 @@ def evaluate(
             continue
         crops = np.stack(crops)  # (b, size, size, 3) uint8
         scores = {GRAY: image_metrics(colorize_crops(None, crops), crops)}
+        scenes = {}
         for name, model in models.items():
-            scores[name] = image_metrics(colorize_crops(model, crops, work_size=work_sizes[name]), crops)
+            scenes[name] = []
+            colorized = colorize_crops(model, crops, work_size=work_sizes[name], probabilities=scenes[name])
+            scores[name] = image_metrics(colorized, crops)
         truth_cf = [colorfulness(c) for c in crops]
         for i, path in enumerate(batch_paths):
             row = {"path": path, TRUTH: {"colorfulness": truth_cf[i]}}
             for col in columns:
                 row[col] = {m: scores[col][m][i] for m in METRICS}
+            for name, model in models.items():
+                truth = Path(path).parent.name
+                if scenes[name][i] is not None and model.classes and truth in model.classes:
+                    guess = model.classes[int(np.argmax(scenes[name][i]))]
+                    row[name]["scene"] = {"truth": truth, "predicted": guess, "correct": guess == truth}
             images.append(row)
 
     if not images:
@@ -250,8 +261,20 @@ def evaluate(
         "models": {name: c.name for name, c in models.items()},  # display name -> design
         "work_sizes": work_sizes,  # display name -> resolution the colors were predicted at
         "summary": summarize(images, columns),
+        "scene_accuracy": scene_accuracy(images, list(models)),
         "images": images,
     }
+
+
+def scene_accuracy(images: list[dict], names: list[str]) -> dict:
+    """Model name -> `{"accuracy", "photos"}` over the photos whose folder is one of the model's
+    scene classes (designs that classify the scene, from the gray photo); others are left out."""
+    result = {}
+    for name in names:
+        judged = [row[name]["scene"]["correct"] for row in images if "scene" in row[name]]
+        if judged:
+            result[name] = {"accuracy": float(np.mean(judged)), "photos": len(judged)}
+    return result
 
 
 # --- table, JSON and grid ---------------------------------------------------------
@@ -314,6 +337,11 @@ def format_table(results: dict) -> str:
         sizes = ", ".join(f"{name} at {v} px" for name, v in work.items())
         note += f"\nColors predicted at the working resolution and upsampled, as colorize does: {sizes}."
     rule = "-" * len(join(header))
+    for name, scene in (results.get("scene_accuracy") or {}).items():
+        note += (
+            f"\nScene class recognized from the gray photo by {name}: {scene['accuracy']:.1%} of the "
+            f"{scene['photos']} photos whose folder is one of its classes."
+        )
     return "\n".join([title, join(header), rule, *(join(c) for c in lines), note])
 
 

@@ -28,6 +28,7 @@ from PIL import Image
 from tqdm import tqdm
 
 from colornet.color import rgb_to_gray, to_uint8
+from colornet.errors import ColornetError
 from colornet.images import ImageError, Photo, as_photo, find_images, load_image
 from colornet.models import DESIGNS
 from colornet.precision import add_precision_argument, resolve_precision_argument
@@ -53,7 +54,9 @@ def colorize(
     work_size: int | None = None,
     weights_dir=WEIGHTS_DIR,
     embedder=None,
-) -> np.ndarray:
+    style=None,
+    explain: bool = False,
+):
     """Colorize one photo at its full resolution.
 
     The output keeps the photo's lightness (CIE L) pixel for pixel; only the
@@ -71,10 +74,15 @@ def colorize(
         weights_dir: where provided weights are looked up by name.
         embedder: for the Full model, its `colornet.embed.Embedder`; by default
             one with ImageNet weights, built on first use.
+        style: for designs with a global path (`iizuka`): another photo (path, `Photo` or
+            array) whose global features color this one; only its lightness is used.
+        explain: also return what the network recognized (see Returns).
 
     Returns:
         float32 RGB `(h, w, 3)` in [0, 1], or RGBA `(h, w, 4)` when the input
-        has an alpha channel (kept unchanged).
+        has an alpha channel (kept unchanged). With `explain`, `(rgb, info)` where
+        `info` is `{"class": name, "probability": p}` for designs that classify the
+        scene (`iizuka`), else `{}`.
 
     Raises:
         ImageError: unreadable file, or a photo smaller than 4x4 pixels.
@@ -86,14 +94,49 @@ def colorize(
         (300, 451, 3)
     """
     colorizer = load_colorizer(model, weights_dir, features=embedder)
+    style_l = style_lightness(colorizer, style, work_size)
     photo = as_photo(image)
     alpha = photo.alpha
     prepared = prepare_for(colorizer, photo, work_size)
     del photo  # the full-resolution input is not needed any more
-    rgb = finish(prepared, colorizer.predict_ab(prepared.canvas[None])[0])
+    ab, probabilities = colorizer.predict(prepared.canvas[None], style=style_l)
+    rgb = finish(prepared, ab[0])
     if alpha is not None:
         rgb = np.concatenate([rgb, np.asarray(alpha, np.float32)[..., None]], axis=-1)
+    if explain:
+        return rgb, scene_class(colorizer, None if probabilities is None else probabilities[0])
     return rgb
+
+
+def style_lightness(colorizer: Colorizer, style, work_size: int | None = None):
+    """L `(1, h, w, 1)` of a style photo at the working resolution, or None without one.
+
+    Raises:
+        ImageError: an unreadable style photo.
+        ColornetError: a design without a global path.
+    """
+    if style is None:
+        return None
+    if not getattr(colorizer.codec, "takes_style", False):
+        raise ColornetError(
+            f"--style needs a model with global features (iizuka); {colorizer.name} has none."
+        )
+    try:
+        photo = as_photo(style)
+    except ImageError as err:
+        raise ImageError(f"style photo: {err}") from None
+    prepared = prepare_for(colorizer, photo, work_size)
+    h, w = prepared.content
+    return prepared.canvas[None, :h, :w]
+
+
+def scene_class(colorizer: Colorizer, probabilities) -> dict:
+    """`{"class": name, "probability": p}` of the most probable scene class, or `{}`."""
+    if probabilities is None:
+        return {}
+    best = int(np.argmax(probabilities))
+    names = colorizer.classes or [f"class {i}" for i in range(len(probabilities))]
+    return {"class": names[best], "probability": float(probabilities[best])}
 
 
 # --- many files -----------------------------------------------------------------
@@ -121,6 +164,13 @@ class Summary:
     colorized: list = field(default_factory=list)  # inputs colorized
     skipped: list = field(default_factory=list)  # inputs whose outputs already existed
     failed: list = field(default_factory=list)  # one-line messages, each naming its file
+    scenes: dict = field(default_factory=dict)  # input -> {"class", "probability"} (designs that classify)
+
+    def scene_report(self) -> str:
+        """One line per photo: the scene class the network recognized, with its probability."""
+        return "\n".join(
+            f"{path}: {scene['class']} ({scene['probability']:.0%})" for path, scene in self.scenes.items()
+        )
 
     def report(self) -> str:
         lines = [f"{len(self.colorized)} colorized into {self.out_dir}, {len(self.failed)} failed."]
@@ -242,6 +292,7 @@ def colorize_files(
     weights_dir=WEIGHTS_DIR,
     embedder=None,
     precision: str = "float32",
+    style=None,
     progress: bool = False,
 ) -> Summary:
     """Colorize files, folders (recursive) and globs into `out_dir`, at full resolution.
@@ -266,6 +317,8 @@ def colorize_files(
         embedder: see `colorize`.
         precision: Keras dtype policy of the network (`float32`; `auto` or a mixed one is faster
             on some machines, with slightly different colors).
+        style: for designs with a global path (`iizuka`): a photo whose global features color
+            every input (see `colorize`).
         progress: show a progress bar on stderr.
 
     Returns:
@@ -274,6 +327,7 @@ def colorize_files(
     if image_format not in ("png", "jpg"):
         raise ValueError(f"image_format must be 'png' or 'jpg', not {image_format!r}.")
     colorizer = load_colorizer(model, weights_dir, features=embedder, precision=precision)
+    style_l = style_lightness(colorizer, style, work_size)
     jobs, failures = plan_jobs(inputs, out_dir, image_format, compare)
     summary = Summary(out_dir=str(out_dir), failed=failures)
     bar = tqdm(total=len(jobs), unit="photo", file=sys.stderr, disable=None if progress else True)
@@ -287,13 +341,15 @@ def colorize_files(
     def flush(shape):
         group = pending.pop(shape)
         try:
-            ab = colorizer.predict_ab(np.stack([p.canvas for _, _, p in group]))
+            ab, probabilities = colorizer.predict(np.stack([p.canvas for _, _, p in group]), style=style_l)
         except (tf.errors.ResourceExhaustedError, MemoryError):
             for job, _, _ in group:
                 fail(f"{job.source}: out of memory; use a smaller --work-size or --batch-size.")
             bar.update(len(group))
             return
-        for (job, photo, prepared), ab_canvas in zip(group, ab):
+        for i, ((job, photo, prepared), ab_canvas) in enumerate(zip(group, ab)):
+            if probabilities is not None:
+                summary.scenes[job.source] = scene_class(colorizer, probabilities[i])
             try:
                 rgb = finish(prepared, ab_canvas, np.uint8)
                 if overwrite or not os.path.exists(job.output):
@@ -392,6 +448,14 @@ def add_arguments(parser) -> None:
         "--batch-size", type=_int_in(1, 1024), default=8, help="photos per network call (default: 8)"
     )
     add_precision_argument(parser, default="float32")
+    parser.add_argument(
+        "--style",
+        metavar="PHOTO",
+        help="iizuka: color with the global features of this photo (its lightness only) instead of each photo's own",
+    )
+    parser.add_argument(
+        "--explain", action="store_true", help="iizuka: print the scene class recognized in each photo"
+    )
 
 
 def run(args) -> int:
@@ -417,7 +481,10 @@ def run(args) -> int:
         overwrite=args.overwrite,
         batch_size=args.batch_size,
         precision=resolve_precision_argument(args.precision, "colorize"),
+        style=args.style,
         progress=True,
     )
+    if args.explain:
+        print(summary.scene_report() or "this model does not classify scenes (iizuka does).")
     print(summary.report())
     return 1 if summary.failed else 0

@@ -10,7 +10,7 @@ go through `prepare`, `Colorizer.predict_ab` and `finish`, so a score describes 
 the image a user gets.
 """
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import keras
 import numpy as np
@@ -39,6 +39,8 @@ class Colorizer:
         features: computes the design's extra inputs from L (the Full model's `Embedder`),
             or None.
         source: the weights name or path it was loaded from, for messages.
+        options: the builder options the network was built with.
+        classes: the scene class names, for designs with a classification head.
     """
 
     model: keras.Model
@@ -46,6 +48,12 @@ class Colorizer:
     training_size: int | None = None
     features: object | None = None
     source: str | None = None
+    options: dict = field(default_factory=dict)
+    classes: list | None = None
+
+    @property
+    def codec(self):
+        return self.design.make_codec(self.options)
 
     @property
     def name(self) -> str:
@@ -65,13 +73,24 @@ class Colorizer:
             self.features = self.design.features()  # built on first use, then kept with this colorizer
         return self.features
 
-    def predict_ab(self, L) -> np.ndarray:
-        """L canvases `(b, h, w, 1)` in [0, 100] -> ab `(b, h, w, 2)` in Lab units, float32."""
+    def predict_ab(self, L, style=None) -> np.ndarray:
+        """L canvases `(b, h, w, 1)` in [0, 100] -> ab `(b, h, w, 2)` in Lab units, float32.
+
+        `style`: L `(1, h', w', 1)` of another photo whose global features color these
+        (designs with a global path, e.g. iizuka); ignored by the others."""
+        return self.predict(L, style)[0]
+
+    def predict(self, L, style=None) -> tuple[np.ndarray, np.ndarray | None]:
+        """`(ab, class probabilities (b, n_classes) or None)` for L canvases; see `predict_ab`."""
         L = tf.convert_to_tensor(np.asarray(L, np.float32))
-        extras = self._features().extras(L) if self.design.features is not None else None
-        inputs = self.design.codec.encode_inputs(L, extras)
-        outputs = self.model(inputs, training=False)
-        return np.asarray(self.design.codec.decode(outputs), np.float32)
+        extras = dict(self._features().extras(L)) if self.design.features is not None else {}
+        if style is not None:
+            extras["style"] = tf.convert_to_tensor(np.asarray(style, np.float32))
+        codec = self.codec
+        outputs = self.model(codec.encode_inputs(L, extras), training=False)
+        ab = np.asarray(codec.decode(outputs), np.float32)
+        probabilities = getattr(codec, "class_probabilities", lambda _: None)(outputs)
+        return ab, None if probabilities is None else np.asarray(probabilities)
 
 
 def article_contract(name: str) -> Design:
@@ -131,6 +150,8 @@ def load_colorizer(
         training_size=config.get("size"),
         features=features,
         source=str(model),
+        options=config.get("options", {}),
+        classes=config.get("classes"),
     )
 
 
@@ -202,16 +223,29 @@ def finish(prepared: Prepared, ab_canvas, dtype=np.float32) -> np.ndarray:
     return merge_full(prepared.L, ab, dtype)
 
 
-def colorize_photos(colorizer: Colorizer, photos, work_size: int | None = None, dtype=np.uint8) -> list:
+def colorize_photos(
+    colorizer: Colorizer,
+    photos,
+    work_size: int | None = None,
+    dtype=np.uint8,
+    probabilities: list | None = None,
+) -> list:
     """Several photos of any sizes -> their colorized RGB at full size (one network call per
-    canvas shape). The path `colorize` and `evaluate` share."""
+    canvas shape). The path `colorize` and `evaluate` share.
+
+    `probabilities`: a list that receives each photo's scene class probabilities (or None),
+    for designs that classify the scene."""
     prepared = [prepare_for(colorizer, p, work_size) for p in photos]
     results = [None] * len(prepared)
+    scenes = [None] * len(prepared)
     shapes = {}
     for i, p in enumerate(prepared):
         shapes.setdefault(p.canvas.shape, []).append(i)
     for group in shapes.values():
-        ab = colorizer.predict_ab(np.stack([prepared[i].canvas for i in group]))
-        for i, ab_canvas in zip(group, ab):
+        ab, classes = colorizer.predict(np.stack([prepared[i].canvas for i in group]))
+        for k, (i, ab_canvas) in enumerate(zip(group, ab)):
             results[i] = finish(prepared[i], ab_canvas, dtype)
+            scenes[i] = None if classes is None else classes[k]
+    if probabilities is not None:
+        probabilities.extend(scenes)
     return results

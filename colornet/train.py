@@ -78,6 +78,7 @@ class TrainConfig:
     strategy: str = "auto"  # auto, one, mirrored or multiworker (colornet.distribute)
     jit_compile: bool | str = "auto"  # XLA: auto (on for GPUs and for bfloat16 on CPUs), True or False
     connect_timeout: float = CONNECT_TIMEOUT  # seconds a cluster's workers wait for each other
+    classes: str = "auto"  # designs with a class head: classes from folder names (auto) or none
     verbose: int = 1  # Keras progress bar (1), one line per epoch (2), silent (0)
 
 
@@ -128,21 +129,67 @@ def make_features(design: Design, cfg: TrainConfig, features=None):
     return design.features(weights=weights)
 
 
-def make_datasets(cfg: TrainConfig, design: Design, features=None, worker: WorkerInfo | None = None):
+MAX_CLASSES = 100  # more class folders than this is taken for a mistake in --data
+
+
+def class_names(cfg: TrainConfig, paths: list[str]) -> list[str]:
+    """The scene classes of a run, from the folders of its training photos: a photo's class is
+    its folder's name (`scenes/train/forest/x.jpg` -> forest; a `--data` folder with photos and
+    no subfolders, like `faces/`, is one class).
+
+    Raises:
+        ColornetError: photos with no class folder beside class folders, one class, or hundreds.
+    """
+    roots = [Path(d) for d in ([cfg.data] if isinstance(cfg.data, str) else cfg.data) if Path(d).is_dir()]
+    for root in roots:
+        inside = [Path(p) for p in paths if root.resolve() in Path(p).resolve().parents]
+        loose = [p for p in inside if p.parent.resolve() == root.resolve()]
+        if loose and len(loose) < len(inside):
+            raise ColornetError(
+                f"{loose[0]}: is in {root} beside class folders, so it has no class; move it into one "
+                "of them, or train with --classes none."
+            )
+    classes = sorted({Path(p).parent.name for p in paths})
+    if len(classes) < 2:
+        raise ColornetError(
+            f"{cfg.data}: the photos are in one folder ({classes[0]!r}), so there is one class; put them in "
+            "class folders (forest/, sea/, ...) or train with --classes none."
+        )
+    if len(classes) > MAX_CLASSES:
+        raise ColornetError(
+            f"{cfg.data}: {len(classes)} class folders (e.g. {', '.join(classes[:3])}); pass the folder whose "
+            "subfolders are the classes, or train with --classes none."
+        )
+    return classes
+
+
+def make_datasets(
+    cfg: TrainConfig,
+    design: Design,
+    features=None,
+    worker: WorkerInfo | None = None,
+    paths: tuple | None = None,
+    classes: list[str] | None = None,
+):
     """The training and validation datasets of a run, and the training and validation paths.
 
     Batches hold `cfg.batch_size` photos (one replica's share). With a cluster
     (`worker.workers > 1`) each worker reads every `workers`-th file from its index, and
-    both datasets repeat, so that every worker runs the same number of steps."""
+    both datasets repeat, so that every worker runs the same number of steps. With `classes`,
+    each photo's class (its folder's name) goes with it as `extras["label"]`."""
     worker = worker or WorkerInfo()
-    train_paths, val_paths = list_run_photos(cfg)
+    train_paths, val_paths = paths or list_run_photos(cfg)
+    train_labels = val_labels = None
+    if classes:
+        train_labels = cdata.folder_labels(train_paths, classes)[1]
+        val_labels = cdata.folder_labels(val_paths, classes)[1]
     distributed = worker.replicas > 1
     common = dict(
         size=cfg.size,
         batch_size=cfg.batch_size,
         seed=cfg.seed,
         on_error=cfg.on_error,
-        codec=design.codec,
+        codec=design.make_codec(cfg.model_options),
         features=features,
         features_mode=cfg.embed_mode,
         cache_dir=Path(cfg.out) / "embeddings",
@@ -150,9 +197,15 @@ def make_datasets(cfg: TrainConfig, design: Design, features=None, worker: Worke
         shard=worker.shard,
     )
     train_ds = cdata.make_dataset(
-        None, training=True, augment=cfg.augment, paths=train_paths, drop_remainder=distributed, **common
+        None,
+        training=True,
+        augment=cfg.augment,
+        paths=train_paths,
+        labels=train_labels,
+        drop_remainder=distributed,
+        **common,
     )
-    val_ds = cdata.make_dataset(None, training=False, paths=val_paths, **common)
+    val_ds = cdata.make_dataset(None, training=False, paths=val_paths, labels=val_labels, **common)
     if distributed:
         train_ds, val_ds = train_ds.repeat(), val_ds.repeat()
     return train_ds, val_ds, train_paths, val_paths
@@ -326,6 +379,13 @@ def train(model="beta", data: str = "data/Train", *, embedder=None, design: str 
         model=design.name, data=data if isinstance(data, (list, tuple)) else str(data), **kwargs
     )
     _check_config(cfg, design)
+    train_paths, val_paths = list_run_photos(cfg)
+    classes = None
+    if design.labels:
+        if cfg.classes not in ("auto", "none"):
+            raise ColornetError(f"--classes must be auto or none, not {cfg.classes!r}.")
+        classes = class_names(cfg, train_paths) if cfg.classes == "auto" else None
+        cfg.model_options = {**cfg.model_options, "n_classes": len(classes or [])}
     strategy = choose_strategy(cfg.strategy, timeout=cfg.connect_timeout)
     worker = worker_info(strategy)
     if built is not None:
@@ -370,7 +430,8 @@ def train(model="beta", data: str = "data/Train", *, embedder=None, design: str 
         global_batch_size=global_batch,
     )  # fmt: skip
 
-    loss = get_loss(cfg.loss or design.loss)
+    loss, loss_weights = design.make_loss(cfg.model_options, cfg.loss)
+    loss = {k: get_loss(v) for k, v in loss.items()} if isinstance(loss, dict) else get_loss(loss)
     jit_compile = cfg.jit_compile
     if jit_compile == "auto" and policy == "mixed_bfloat16" and not tf.config.list_physical_devices("GPU"):
         jit_compile = (
@@ -382,7 +443,7 @@ def train(model="beta", data: str = "data/Train", *, embedder=None, design: str 
         trainer.compile(
             optimizer=keras.optimizers.Adam(cfg.lr),
             loss=loss,
-            loss_weights=design.loss_weights,
+            loss_weights=loss_weights,
             jit_compile=jit_compile,
         )
         if resumed:
@@ -396,10 +457,13 @@ def train(model="beta", data: str = "data/Train", *, embedder=None, design: str 
         note = "; --init is ignored for a resumed run" if cfg.init else ""
         print(f"Resuming {out_dir} after epoch {initial_epoch} of {cfg.epochs}{note}.")
     if worker.is_chief:
-        save_config(out_dir / "best.weights.h5", cfg.model, cfg.model_options, size=cfg.size)
+        extra = {"classes": classes} if classes else {}
+        save_config(out_dir / "best.weights.h5", cfg.model, cfg.model_options, size=cfg.size, **extra)
 
     features = make_features(design, cfg, embedder)
-    train_ds, val_ds, train_paths, val_paths = make_datasets(cfg, design, features, worker)
+    train_ds, val_ds, train_paths, val_paths = make_datasets(
+        cfg, design, features, worker, (train_paths, val_paths), classes
+    )
     steps, val_steps = cfg.steps_per_epoch, None
     if worker.replicas > 1:
         local = worker.replicas // worker.workers  # replicas on this worker
@@ -411,7 +475,13 @@ def train(model="beta", data: str = "data/Train", *, embedder=None, design: str 
         train_ds = strategy.distribute_datasets_from_function(lambda ctx: train_ds)
         val_ds = strategy.distribute_datasets_from_function(lambda ctx: val_ds)
     colorizer = Colorizer(
-        model=net, design=design, training_size=cfg.size, features=features, source=str(out_dir)
+        model=net,
+        design=design,
+        training_size=cfg.size,
+        features=features,
+        source=str(out_dir),
+        options=cfg.model_options,
+        classes=classes,
     )
     samples = None
     if worker.is_chief and cfg.samples > 0:
@@ -513,6 +583,17 @@ def add_arguments(parser):
     parser.add_argument(
         "--batch-norm", action="store_true", help="batch normalization after each convolution (beta, full)"
     )
+    parser.add_argument(
+        "--global-size",
+        type=int,
+        help="iizuka: side of the global path's input, a multiple of 32 (default: 128)",
+    )
+    parser.add_argument(
+        "--classes",
+        choices=["auto", "none"],
+        default=d.classes,
+        help="iizuka: learn the scene class from folder names (auto) or not (none) (default: %(default)s)",
+    )
     add_precision_argument(parser, default=d.precision)
     parser.add_argument(
         "--strategy",
@@ -555,6 +636,8 @@ def run(args) -> int:
         options["width"] = args.width
     if args.batch_norm:
         options["batch_norm"] = True
+    if args.global_size is not None:
+        options["global_size"] = args.global_size
     allowed = get_design(args.model).options
     for name in options:
         if name not in allowed:
@@ -587,6 +670,7 @@ def run(args) -> int:
         precision=args.precision,
         strategy=args.strategy,
         connect_timeout=args.connect_timeout,
+        classes=args.classes,
         verbose=args.verbose,
     )
     if not result.worker.is_chief:

@@ -33,6 +33,10 @@ class Design:
         extra_shapes: shape of each extra input per photo, e.g. `{"embedding": (1000,)}`.
         features: `features(weights=...)` -> an object that computes the extra inputs from L
             (the Full model's Inception embedder); None when L alone is enough.
+        codec_for: `codec_for(options) -> codec` where the codec depends on the builder options
+            (e.g. whether there is a classification head); None: `codec` for every option.
+        loss_for: `loss_for(options) -> (loss, loss_weights)` where the loss depends on them.
+        labels: the design learns a class per photo (from folder names, `colornet.data.folder_labels`).
         training_model: `training_model(model) -> keras.Model` with its own `train_step`
             (e.g. a GAN); None trains `model` itself with `fit`. The run's `last.keras` holds it,
             so it must be serializable (registered, with `get_config`/`from_config`).
@@ -50,7 +54,25 @@ class Design:
     extra_shapes: dict = field(default_factory=dict)
     features: Callable | None = None
     training_model: Callable | None = None
+    codec_for: Callable | None = None
+    loss_for: Callable | None = None
+    labels: bool = False
     summary: str = ""
+
+    def make_codec(self, options: dict | None = None):
+        """The codec for a network built with `options`."""
+        return self.codec_for(options or {}) if self.codec_for else self.codec
+
+    def make_loss(self, options: dict | None = None, loss=None):
+        """`(loss, loss_weights)` for a network built with `options`; `loss` (a name) replaces
+        the design's loss where it has a single output."""
+        if self.loss_for is not None:
+            design_loss, weights = self.loss_for(options or {})
+        else:
+            design_loss, weights = self.loss, self.loss_weights
+        if loss is not None:  # the color output's loss: the only one, or "ab"
+            design_loss = {**design_loss, "ab": loss} if isinstance(design_loss, dict) else loss
+        return design_loss, weights
 
     def check_size(self, size: int, what: str = "--size") -> None:
         """Raise a one-line `ValueError` unless `size` is a positive multiple of `size_multiple`."""
