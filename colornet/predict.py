@@ -6,8 +6,8 @@
     rgb = finish(prepared, ab)                             # full size, L kept, colors in gamut
 
 `colornet.colorize`, the folder command, `evaluate` and the training sample strips all
-go through `prepare`, `Colorizer.predict_ab` and `finish`, so a score describes exactly
-the image a user gets.
+go through `prepare`, `Colorizer.predict` (ab, plus scene probabilities where the design
+has them) and `finish`, so a score describes exactly the image a user gets.
 """
 
 from dataclasses import dataclass, field

@@ -252,13 +252,13 @@ def test_photos_of_one_working_size_are_batched(weights, tmp_path, monkeypatch):
     from colornet.predict import Colorizer
 
     batch_sizes = []
-    predict = Colorizer.predict_ab
+    predict = Colorizer.predict
 
-    def spy(self, canvases):
+    def spy(self, canvases, style=None):
         batch_sizes.append(len(canvases))
-        return predict(self, canvases)
+        return predict(self, canvases, style)
 
-    monkeypatch.setattr(Colorizer, "predict_ab", spy)
+    monkeypatch.setattr(Colorizer, "predict", spy)
     cz.colorize_files(tmp_path, tmp_path / "out", weights["tiny"], batch_size=4)
     assert sorted(batch_sizes) == [1, 1, 4]  # 5 photos of one size in 4 + 1, and the wide one alone
     for i in range(6):
