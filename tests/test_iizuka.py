@@ -33,6 +33,17 @@ def test_local_path_takes_any_size_and_global_path_any_photo(h, w):
     assert plain([l_batch(1, h, w), l_batch(1, h, w)]).shape == (1, h, w, 2)
 
 
+def test_a_plain_call_runs_batch_norm_in_inference_mode():
+    model = build_iizuka(n_classes=3, **TINY)
+    for layer in model.layers + model.get_layer("iizuka_low").layers:  # statistics far from a batch's
+        if isinstance(layer, keras.layers.BatchNormalization):
+            layer.moving_mean.assign(layer.moving_mean + 0.5)
+    inputs = [l_batch(2, 16, 16), l_batch(2, 40, 24, seed=1)]
+    plain, inference, training = model(inputs), model(inputs, training=False), model(inputs, training=True)
+    np.testing.assert_allclose(plain["ab"], inference["ab"], atol=1e-6)
+    assert np.abs(np.asarray(training["ab"]) - np.asarray(inference["ab"])).max() > 1e-3
+
+
 def test_the_paper_layer_table():
     model = build_iizuka(n_classes=6)
     filters = [layer.filters for layer in model.get_layer("iizuka_low").layers if hasattr(layer, "filters")]

@@ -19,7 +19,7 @@ import tensorflow as tf
 from keras import layers
 
 from colornet.color import AB_SCALE, normalize_l
-from colornet.models.layers import RepeatOverGrid, check_input_size, conv_block, scaled
+from colornet.models.layers import RepeatOverGrid, ResizeTo, check_input_size, conv_block, scaled
 from colornet.models.spec import Design, register
 
 GLOBAL_SIZE = 128  # side of the global network's input (224 in the paper; smaller is faster on a CPU)
@@ -85,7 +85,7 @@ def build_iizuka(
     mid = conv_block(x, f(256), f"{name}_mid2", batch_norm=batch_norm)  # (b, h/8, w/8, 256)
 
     # Global path: the whole photo at a fixed square -> one vector
-    g = layers.Resizing(global_size, global_size, antialias=True, name=f"{name}_global_resize")(global_in)
+    g = ResizeTo(global_size, global_size, name=f"{name}_global_resize")(global_in)
     g = low(g)  # (b, G/8, G/8, 512)
     g = conv_block(g, f(512), f"{name}_glob1", strides=2, batch_norm=batch_norm)  # (b, G/16, G/16, 512)
     g = conv_block(g, f(512), f"{name}_glob2", batch_norm=batch_norm)

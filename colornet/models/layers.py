@@ -50,3 +50,26 @@ class RepeatOverGrid(layers.Layer):
     def compute_output_shape(self, input_shapes):
         grid_shape, vector_shape = input_shapes
         return (grid_shape[0], grid_shape[1], grid_shape[2], vector_shape[-1])
+
+
+@keras.saving.register_keras_serializable(package="colornet")
+class ResizeTo(layers.Layer):
+    """Resize images `(b, h, w, c)` of any size to a fixed `(height, width)`, bilinear with antialiasing.
+
+    Unlike `keras.layers.Resizing`, whose `call` defaults to `training=True`, this layer takes
+    no `training` argument, so a model that holds it and is called as `model(x)` keeps its
+    batch normalization in inference mode.
+    """
+
+    def __init__(self, height: int, width: int, **kwargs):
+        super().__init__(**kwargs)
+        self.height, self.width = int(height), int(width)
+
+    def call(self, images):
+        return ops.image.resize(images, (self.height, self.width), interpolation="bilinear", antialias=True)
+
+    def compute_output_shape(self, input_shape):
+        return (input_shape[0], self.height, self.width, input_shape[-1])
+
+    def get_config(self):
+        return {**super().get_config(), "height": self.height, "width": self.width}
