@@ -386,6 +386,7 @@ def train(model="beta", data: str = "data/Train", *, embedder=None, design: str 
             raise ColornetError(f"--classes must be auto or none, not {cfg.classes!r}.")
         classes = class_names(cfg, train_paths) if cfg.classes == "auto" else None
         cfg.model_options = {**cfg.model_options, "n_classes": len(classes or [])}
+    cfg.model_options = design.complete_options(cfg.model_options)
     strategy = choose_strategy(cfg.strategy, timeout=cfg.connect_timeout)
     worker = worker_info(strategy)
     if built is not None:
@@ -589,6 +590,11 @@ def add_arguments(parser):
         help="iizuka: side of the global path's input, a multiple of 32 (default: 128)",
     )
     parser.add_argument(
+        "--class-weight",
+        type=float,
+        help="iizuka: weight of the scene class loss next to the color loss (default: 1/300, the paper's)",
+    )
+    parser.add_argument(
         "--classes",
         choices=["auto", "none"],
         default=d.classes,
@@ -638,6 +644,8 @@ def run(args) -> int:
         options["batch_norm"] = True
     if args.global_size is not None:
         options["global_size"] = args.global_size
+    if args.class_weight is not None:
+        options["class_weight"] = args.class_weight
     allowed = get_design(args.model).options
     for name in options:
         if name not in allowed:

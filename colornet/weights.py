@@ -107,7 +107,7 @@ def load_weights(model: keras.Model, path, design: str | None = None) -> keras.M
         reason = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
         raise WeightsError(
             f"{path}: does not fit the {model.name!r} model ({reason[:200]}); "
-            "check the model name and options (width, batch norm) it was trained with."
+            "check the model name and the options (width, batch norm, scene classes) it was trained with."
         ) from None
     return model
 

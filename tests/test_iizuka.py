@@ -82,6 +82,9 @@ def test_the_class_loss_has_its_weight():
     assert logs["loss"] == pytest.approx(logs["ab_loss"] + logs["class_loss"] / 300, rel=1e-4)
     assert design.make_loss({**TINY, "n_classes": 0}) == ("mse", None)
     assert design.make_loss(options, "mae")[0]["ab"] == "mae"
+    assert design.make_loss({**options, "class_weight": 0.1})[1] == {"ab": 1.0, "class": 0.1}
+    with pytest.raises(ValueError, match="class_weight must be a number >= 0"):
+        build_iizuka(class_weight=-1.0)
 
 
 def test_codec_maps_ab_to_the_sigmoid_range_and_back():
@@ -127,9 +130,10 @@ def train_cli(*args) -> int:
 
 def test_train_learns_classes_from_folders_and_colorize_explains(scene_folder, tmp_path, capsys):
     out = tmp_path / "run"
-    assert train_cli("--data", scene_folder, "--out", out) == 0
+    assert train_cli("--data", scene_folder, "--out", out, "--class-weight", "0.01") == 0
     config = json.loads((out / "best.json").read_text())
     assert config["classes"] == ["forest", "sea", "street"] and config["options"]["n_classes"] == 3
+    assert config["options"]["global_size"] == 32 and config["options"]["class_weight"] == 0.01
     history = json.loads((out / "state.json").read_text())["history"]
     assert {"ab_loss", "class_loss", "val_class_loss"} <= set(history)
     capsys.readouterr()
@@ -175,6 +179,20 @@ def test_train_learns_classes_from_folders_and_colorize_explains(scene_folder, t
     report = evaluate({"iizuka": str(out / "best.weights.h5")}, scene_folder, size=32)
     assert report["scene_accuracy"]["iizuka"]["photos"] == 15
     assert "Scene class recognized from the gray photo by iizuka" in format_table(report)
+
+
+def test_weights_of_another_class_list_do_not_load_silently(scene_folder, tmp_path, capsys):
+    assert train_cli("--data", scene_folder, "--out", tmp_path / "three") == 0
+    two = tmp_path / "two"
+    for name in ("forest", "sea"):
+        (two / name).mkdir(parents=True)
+        for path in (scene_folder / name).iterdir():
+            os.link(path, two / name / path.name)
+    capsys.readouterr()
+    weights = tmp_path / "three" / "best.weights.h5"
+    assert train_cli("--data", two, "--init", weights, "--out", tmp_path / "r") == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and str(weights) in err, err
 
 
 def test_class_layouts_that_cannot_train_say_why(scene_folder, tmp_path, capsys):

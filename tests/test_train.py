@@ -34,7 +34,10 @@ def test_two_epochs_lower_the_loss_and_write_the_run(photo_folder, tmp_path):
     assert sorted(os.listdir(run / "samples")) == ["epoch_001.png", "epoch_002.png"]
     assert len((run / "history.csv").read_text().strip().splitlines()) == 3
     assert os.listdir(run / "logs")  # TensorBoard
-    assert json.loads((run / "best.json").read_text())["options"] == TINY
+    assert json.loads((run / "best.json").read_text())["options"] == {
+        **TINY,
+        "batch_norm": False,
+    }  # every option
 
 
 def test_resume_continues_at_the_next_epoch(photo_folder, tmp_path):

@@ -46,6 +46,7 @@ def build_iizuka(
     width: float = 1.0,
     batch_norm: bool = True,
     name: str = "iizuka",
+    class_weight: float = CLASS_LOSS_WEIGHT,
 ) -> keras.Model:
     """The paper's network: low-level (shared), mid-level, global, fusion, colorization, classification.
 
@@ -57,6 +58,9 @@ def build_iizuka(
         width: multiplies every layer's filter and unit count (1.0 is the paper's network).
         batch_norm: batch normalization after each convolution (as in the paper).
         name: model name, also the prefix of every layer name.
+        class_weight: the class loss's weight in training, alpha in the paper (1/300). It does
+            not change the network; it is a builder option so that the JSON beside the weights
+            records it and a run resumed or fine-tuned from them keeps it.
 
     Returns:
         A `keras.Model` taking `[L (b, h, w, 1), L for the global path (b, h', w', 1)]`, both
@@ -74,6 +78,8 @@ def build_iizuka(
         raise ValueError(f"global_size must be a multiple of 32, got {global_size}.")
     if n_classes < 0 or n_classes == 1:
         raise ValueError(f"n_classes must be 0 (no head) or at least 2, got {n_classes}.")
+    if not 0 <= class_weight < float("inf"):
+        raise ValueError(f"class_weight must be a number >= 0, got {class_weight}.")
     f = scaled(width)
     local_in = keras.Input((input_size, input_size, 1), name=f"{name}_l")  # (b, h, w, 1)
     global_in = keras.Input((None, None, 1), name=f"{name}_global_l")  # (b, h', w', 1), any size
@@ -179,7 +185,8 @@ def iizuka_loss(options: dict):
     if not options.get("n_classes", 0):
         return "mse", None
     cross_entropy = keras.losses.SparseCategoricalCrossentropy(from_logits=True)
-    return {"ab": "mse", "class": cross_entropy}, {"ab": 1.0, "class": CLASS_LOSS_WEIGHT}
+    weight = float(options.get("class_weight", CLASS_LOSS_WEIGHT))
+    return {"ab": "mse", "class": cross_entropy}, {"ab": 1.0, "class": weight}
 
 
 IIZUKA = register(
@@ -191,7 +198,7 @@ IIZUKA = register(
         loss="mse",
         loss_for=iizuka_loss,
         size_multiple=8,
-        options=("width", "global_size", "n_classes"),
+        options=("width", "global_size", "n_classes", "class_weight"),
         tiny_options={"width": 0.0625, "global_size": 32},
         labels=True,
         summary="global and local features with scene classification (Iizuka et al. 2016)",

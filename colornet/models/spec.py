@@ -11,6 +11,7 @@ registered with `register`; the contract test (`tests/test_designs.py`) then
 checks it with its `tiny_options`.
 """
 
+import inspect
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -73,6 +74,18 @@ class Design:
         if loss is not None:  # the color output's loss: the only one, or "ab"
             design_loss = {**design_loss, "ab": loss} if isinstance(design_loss, dict) else loss
         return design_loss, weights
+
+    def complete_options(self, options: dict | None = None) -> dict:
+        """`options` with the builder's default for every declared option not given, so that
+        the JSON beside a weights file says how the network was built whatever the defaults
+        become later."""
+        params = inspect.signature(self.build).parameters
+        defaults = {
+            name: params[name].default
+            for name in self.options
+            if name in params and params[name].default is not inspect.Parameter.empty
+        }
+        return {**defaults, **(options or {})}
 
     def check_size(self, size: int, what: str = "--size") -> None:
         """Raise a one-line `ValueError` unless `size` is a positive multiple of `size_multiple`."""
