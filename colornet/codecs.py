@@ -4,7 +4,7 @@ A codec is the only place that knows how a design scales its inputs and outputs:
 
     inputs, targets = codec.encode(lab, extras)   # training: Lab batch -> network inputs and targets
     inputs = codec.encode_inputs(L, extras)       # inference: L at the working size -> network inputs
-    ab = codec.decode(outputs)                    # network outputs -> Lab ab at the working size
+    ab = codec.decode(outputs, inputs)            # network outputs -> Lab ab at the working size
 
 Everything after `decode` (upsampling ab under the full-resolution L, fitting colors
 into the sRGB gamut) is shared by every design (`colornet.fullres`). `extras` is a
@@ -13,14 +13,25 @@ global features), `label` (a scene class from the folder name). A codec names th
 extras its network needs in `extra_inputs`; the others are ignored.
 
 All methods run in TensorFlow ops, inside `tf.data` or eagerly, on batches
-`(b, h, w, c)`; L is in [0, 100], a and b in Lab units.
+`(b, h, w, c)`; L is in [0, 100], a and b in Lab units. `decode` is also given the
+inputs it decodes for: a codec whose network predicts another color space's chroma
+(YCrCb) needs the luma it was given to turn that chroma into Lab ab.
 """
 
 from dataclasses import dataclass
 
 import tensorflow as tf
 
-from colornet.color import AB_SCALE, denormalize_ab, normalize_ab, normalize_l
+from colornet.color import (
+    AB_SCALE,
+    denormalize_ab,
+    lab_to_rgb,
+    normalize_ab,
+    normalize_l,
+    rgb_to_lab,
+    rgb_to_ycrcb,
+    ycrcb_to_rgb,
+)
 
 
 @dataclass(frozen=True)
@@ -54,12 +65,56 @@ class LabTanhCodec:
         """Lab batch (+ extras) -> `(inputs, targets)` for `model.fit`."""
         return self.encode_inputs(lab[..., :1], extras), self.encode_targets(lab, extras)
 
-    def decode(self, outputs):
+    def decode(self, outputs, inputs=None):
         """Network outputs `(b, h, w, 2)` -> ab in Lab units, float32."""
         return denormalize_ab(tf.cast(outputs, tf.float32))
 
     def ab_range(self) -> tuple[float, float]:
         """The range of ab `decode` can give, in Lab units."""
+        return -AB_SCALE, AB_SCALE
+
+
+@dataclass(frozen=True)
+class YCrCbCodec:
+    """Y in, Cr and Cb out (the color space of JPEG; a U-Net in YCrCb is the choice of the
+    W&B colorization challenge). Y `2 Y - 1` in [-1, 1]; the targets are Cr and Cb moved to
+    [-1, 1], `2 (C - 0.5)`, for a tanh output.
+
+    The network only ever sees a gray photo's Y, here computed from L (for a gray photo
+    Y is its sRGB gray level), in training as in use. `decode` merges the predicted Cr and
+    Cb with that Y, converts to RGB and then to Lab, and returns the ab; the photo's own L
+    is kept at full resolution afterwards, as for every design.
+    """
+
+    extra_inputs: tuple[str, ...] = ()
+    name: str = "ycrcb"
+
+    def encode_inputs(self, L, extras=None):
+        """L `(b, h, w, 1)` in [0, 100] -> Y of the gray photo, `(b, h, w, 1)` in [-1, 1]."""
+        L = tf.cast(L, tf.float32)
+        gray = lab_to_rgb(tf.concat([L, tf.zeros_like(L), tf.zeros_like(L)], axis=-1))  # R = G = B
+        return gray[..., :1] * 2.0 - 1.0
+
+    def encode_targets(self, lab, extras=None):
+        """Lab `(b, h, w, 3)` -> Cr and Cb of its sRGB colors, `(b, h, w, 2)` in [-1, 1]."""
+        crcb = rgb_to_ycrcb(lab_to_rgb(tf.cast(lab, tf.float32)))[..., 1:]
+        return (crcb - 0.5) * 2.0
+
+    def encode(self, lab, extras=None):
+        """Lab batch -> `(Y, CrCb)` for `model.fit`."""
+        return self.encode_inputs(lab[..., :1], extras), self.encode_targets(lab, extras)
+
+    def decode(self, outputs, inputs=None):
+        """Cr, Cb `(b, h, w, 2)` in [-1, 1], with the Y `inputs` they were predicted for ->
+        Lab ab, float32."""
+        if inputs is None:
+            raise ValueError("the ycrcb codec decodes Cr and Cb with the Y they were predicted for.")
+        y = (tf.cast(first_input(inputs), tf.float32) + 1.0) / 2.0
+        crcb = tf.cast(outputs, tf.float32) / 2.0 + 0.5
+        return rgb_to_lab(ycrcb_to_rgb(tf.concat([y, crcb], axis=-1)))[..., 1:]
+
+    def ab_range(self) -> tuple[float, float]:
+        """The range of ab `decode` can give, in Lab units (the sRGB gamut lies inside it)."""
         return -AB_SCALE, AB_SCALE
 
 

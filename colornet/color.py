@@ -133,6 +133,51 @@ def rgb_to_gray(rgb):
     return lab_to_rgb(tf.concat([lab[..., :1], tf.zeros_like(lab[..., 1:])], axis=-1))
 
 
+# --- YCrCb and YUV: a luma channel and two color-difference channels ------------
+#
+# YCrCb is full-range ITU-R BT.601, as in JPEG and Pillow's "YCbCr" mode, in [0, 1] with the
+# chroma centered on 0.5, with its channels in OpenCV's order (Y, Cr, Cb). YUV is the analog
+# PAL form, as `skimage.color.rgb2yuv`: Y in [0, 1], U and V centered on 0. Both are linear in
+# the gamma-encoded RGB, so they need no gamma step, and gray (R = G = B) has zero chroma in each.
+
+YCRCB_FROM_RGB = np.array(
+    [
+        [0.299, 0.587, 0.114],  # Y
+        [0.5, -0.418688, -0.081312],  # Cr (+ 0.5)
+        [-0.168736, -0.331264, 0.5],  # Cb (+ 0.5)
+    ]
+)
+YUV_FROM_RGB = np.array(  # skimage.color.colorconv.yuv_from_rgb
+    [
+        [0.299, 0.587, 0.114],
+        [-0.14714119, -0.28886916, 0.43601035],
+        [0.61497538, -0.51496512, -0.10001026],
+    ]
+)
+_CHROMA_OFFSET = np.array([0.0, 0.5, 0.5], np.float32)
+
+
+def rgb_to_ycrcb(rgb):
+    """sRGB in [0, 1] (or uint8) -> YCrCb `(..., 3)` in [0, 1]: Y, Cr, Cb (chroma centered on 0.5)."""
+    return _matmul_last(_as_float32(rgb), YCRCB_FROM_RGB) + _CHROMA_OFFSET
+
+
+def ycrcb_to_rgb(ycrcb):
+    """YCrCb `(..., 3)` (Y, Cr, Cb in [0, 1]) -> sRGB in [0, 1]; colors outside sRGB clipped."""
+    rgb = _matmul_last(_as_float32(ycrcb) - _CHROMA_OFFSET, np.linalg.inv(YCRCB_FROM_RGB))
+    return tf.clip_by_value(rgb, 0.0, 1.0)
+
+
+def rgb_to_yuv(rgb):
+    """sRGB in [0, 1] (or uint8) -> YUV `(..., 3)`: Y in [0, 1], U and V about +-0.44 and +-0.62."""
+    return _matmul_last(_as_float32(rgb), YUV_FROM_RGB)
+
+
+def yuv_to_rgb(yuv):
+    """YUV `(..., 3)` -> sRGB in [0, 1]; colors outside sRGB clipped. Matches `skimage.color.yuv2rgb`."""
+    return tf.clip_by_value(_matmul_last(_as_float32(yuv), np.linalg.inv(YUV_FROM_RGB)), 0.0, 1.0)
+
+
 # --- normalization used by every model ------------------------------------------
 
 

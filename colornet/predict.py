@@ -87,8 +87,9 @@ class Colorizer:
         if style is not None:
             extras["style"] = tf.convert_to_tensor(np.asarray(style, np.float32))
         codec = self.codec
-        outputs = self.model(codec.encode_inputs(L, extras), training=False)
-        ab = np.asarray(codec.decode(outputs), np.float32)
+        inputs = codec.encode_inputs(L, extras)
+        outputs = self.model(inputs, training=False)
+        ab = np.asarray(codec.decode(outputs, inputs), np.float32)
         probabilities = getattr(codec, "class_probabilities", lambda _: None)(outputs)
         return ab, None if probabilities is None else np.asarray(probabilities)
 
@@ -212,7 +213,10 @@ def prepare(photo: Photo, work_size: int = WORK_SIZE, canvas=None, multiple: int
 def prepare_for(colorizer: Colorizer, photo: Photo, work_size: int | None = None) -> Prepared:
     """`prepare` with the colorizer's working size, fixed canvas and size multiple."""
     return prepare(
-        photo, colorizer.work_size(work_size), colorizer.canvas_shape(), colorizer.design.size_multiple
+        photo,
+        colorizer.work_size(work_size),
+        colorizer.canvas_shape(),
+        colorizer.design.multiple(colorizer.options),
     )
 
 

@@ -41,9 +41,12 @@ from colornet.losses import LOSS_NAMES, get_loss
 from colornet.models import DESIGNS, Design, get_design
 from colornet.precision import add_precision_argument, choose_precision, precision_scope
 from colornet.predict import Colorizer
-from colornet.weights import load_weights, save_config
+from colornet.weights import load_weights, read_config, save_config
 
 __all__ = ["RunError", "TrainConfig", "TrainResult", "train"]
+
+
+DEFAULT_LR = 5e-4  # Adam's learning rate for designs that do not set their own
 
 
 @dataclass
@@ -56,7 +59,7 @@ class TrainConfig:
     size: int = 128  # side of the square training crops, a multiple of the design's size multiple
     epochs: int = 10  # total epochs, counting those of a resumed run
     batch_size: int = 16  # photos per batch on each replica (the global batch is this x replicas)
-    lr: float = 5e-4  # Adam learning rate
+    lr: float | None = None  # Adam learning rate; None: the design's (unet-gan: 2e-4), else DEFAULT_LR
     loss: str | None = None  # mse (the article), mae or huber; None: the design's loss
     seed: int = 42
     init: str | None = None  # weights to start from (fine-tuning)
@@ -293,7 +296,7 @@ def _callbacks(cfg, out_dir: Path, state: dict, resumed: bool, worker: WorkerInf
 
 def _check_config(cfg: TrainConfig, design: Design):
     try:
-        design.check_size(cfg.size)
+        design.check_size(cfg.size, options=cfg.model_options)
     except ValueError as err:
         raise ColornetError(str(err)) from None
     if cfg.loss is not None and cfg.loss not in LOSS_NAMES:
@@ -314,18 +317,41 @@ def _optimizer_variables(optimizer):
     return inner.variables
 
 
+def _optimizers(model: keras.Model):
+    """`[(optimizer, variables it trains)]`: one for a model trained by `fit`'s own step, one
+    per network for a trainer with its own (a GAN's `optimizers_and_variables`)."""
+    if hasattr(model, "optimizers_and_variables"):
+        return model.optimizers_and_variables()
+    return [(model.optimizer, model.trainable_variables)]
+
+
 def _restore(trainer: keras.Model, path: Path) -> None:
     """Copy the weights and optimizer state of the checkpoint `path` into `trainer`, which was built
     and compiled for this run's precision and strategy (the checkpoint may come from others)."""
     saved = keras.models.load_model(path, compile=True)
     trainer.set_weights(saved.get_weights())
-    source = _optimizer_variables(saved.optimizer) if saved.optimizer is not None else []
-    trainer.optimizer.build(trainer.trainable_variables)
-    target = _optimizer_variables(trainer.optimizer)
-    if len(source) != len(target) or any(s.shape != t.shape for s, t in zip(source, target)):
-        raise RunError(f"{path}: its optimizer state does not fit this model; use another --out.")
-    for s, t in zip(source, target):
-        t.assign(tf.cast(s.value, t.dtype))
+    for (saved_opt, _), (opt, variables) in zip(_optimizers(saved), _optimizers(trainer)):
+        source = _optimizer_variables(saved_opt) if saved_opt is not None else []
+        opt.build(variables)
+        target = _optimizer_variables(opt)
+        if len(source) != len(target) or any(s.shape != t.shape for s, t in zip(source, target)):
+            raise RunError(f"{path}: its optimizer state does not fit this model; use another --out.")
+        for s, t in zip(source, target):
+            t.assign(tf.cast(s.value, t.dtype))
+
+
+def _check_init(cfg: TrainConfig) -> None:
+    """Weights to start from must come from a network of this run's shape and color space:
+    `--init` weights of a Lab U-Net would load into a YCrCb one, and mean nothing there."""
+    recorded = (read_config(cfg.init) or {}).get("options", {})
+    for name in ("color_space", "depth"):
+        theirs, ours = recorded.get(name), cfg.model_options.get(name)
+        if theirs is not None and ours is not None and theirs != ours:
+            flag = "--" + name.replace("_", "-")
+            raise RunError(
+                f"{cfg.init}: trained with {name} {theirs}, this run has {ours}; "
+                f"add {flag} {theirs} or start without --init."
+            )
 
 
 def _build_on_a_local_batch(trainer: keras.Model, strategy, batch) -> None:
@@ -378,6 +404,13 @@ def train(model="beta", data: str = "data/Train", *, embedder=None, design: str 
     cfg = TrainConfig(
         model=design.name, data=data if isinstance(data, (list, tuple)) else str(data), **kwargs
     )
+    if cfg.lr is None:
+        cfg.lr = design.lr or DEFAULT_LR
+    if design.options_for_size is not None:  # e.g. a U-Net as deep as the crop size allows
+        try:
+            cfg.model_options = design.options_for_size(cfg.model_options, cfg.size)
+        except ValueError as err:
+            raise ColornetError(str(err)) from None
     _check_config(cfg, design)
     train_paths, val_paths = list_run_photos(cfg)
     classes = None
@@ -440,7 +473,7 @@ def train(model="beta", data: str = "data/Train", *, embedder=None, design: str 
         )
     with strategy.scope(), precision_scope(policy):
         net = built if built is not None else design.build(**cfg.model_options)
-        trainer = design.training_model(net) if design.training_model else net
+        trainer = design.training_model(net, cfg.model_options) if design.training_model else net
         trainer.compile(
             optimizer=keras.optimizers.Adam(cfg.lr),
             loss=loss,
@@ -450,6 +483,7 @@ def train(model="beta", data: str = "data/Train", *, embedder=None, design: str 
         if resumed:
             _restore(trainer, out_dir / "last.keras")
         elif cfg.init:
+            _check_init(cfg)
             load_weights(net, cfg.init, design.name)
     with precision_scope("float32"):
         export = design.build(**cfg.model_options)  # best.weights.h5 is written from this float32 twin
@@ -545,8 +579,8 @@ def add_arguments(parser):
         "--size",
         type=int,
         default=d.size,
-        help="training crop size, a multiple of the model's size multiple (8 for alpha, beta, full; "
-        "default: %(default)s)",
+        help="training crop size, a multiple of the model's size multiple (8 for alpha, beta, full, "
+        "iizuka; 2^depth for unet, unet-gan) (default: %(default)s)",
     )
     parser.add_argument("--epochs", type=int, default=d.epochs, help="total epochs (default: %(default)s)")
     parser.add_argument(
@@ -555,7 +589,9 @@ def add_arguments(parser):
         default=d.batch_size,
         help="photos per batch on each replica; the global batch is this x replicas (default: %(default)s)",
     )
-    parser.add_argument("--lr", type=float, default=d.lr, help="Adam learning rate (default: %(default)s)")
+    parser.add_argument(
+        "--lr", type=float, default=d.lr, help=f"Adam learning rate (default: {DEFAULT_LR}; unet-gan: 2e-4)"
+    )
     parser.add_argument(
         "--loss", choices=LOSS_NAMES, help="default: the model's own (mse for alpha, beta, full)"
     )
@@ -588,6 +624,22 @@ def add_arguments(parser):
         "--global-size",
         type=int,
         help="iizuka: side of the global path's input, a multiple of 32 (default: 128)",
+    )
+    parser.add_argument(
+        "--depth",
+        type=int,
+        help="unet, unet-gan: encoder steps, each halving the size (default: as many as --size allows, "
+        "at most 8: 7 at 128 px)",
+    )
+    parser.add_argument(
+        "--color-space",
+        choices=["lab", "ycrcb"],
+        help="unet, unet-gan: predict Lab ab, or Cr and Cb from Y (default: lab)",
+    )
+    parser.add_argument(
+        "--l1-weight",
+        type=float,
+        help="unet-gan: lambda, the L1 term's weight next to the GAN loss (default: 100)",
     )
     parser.add_argument(
         "--class-weight",
@@ -646,6 +698,9 @@ def run(args) -> int:
         options["global_size"] = args.global_size
     if args.class_weight is not None:
         options["class_weight"] = args.class_weight
+    for name in ("depth", "color_space", "l1_weight"):
+        if getattr(args, name) is not None:
+            options[name] = getattr(args, name)
     allowed = get_design(args.model).options
     for name in options:
         if name not in allowed:

@@ -94,7 +94,8 @@ def load_weights(model: keras.Model, path, design: str | None = None) -> keras.M
     _check_file(path)
     config = read_config(path)
     expected = design or (model.name if model.name in DESIGNS else None)
-    if config and expected and config["model"] != expected:
+    takes = (expected, *get_design(expected).loads) if expected in DESIGNS else (expected,)
+    if config and expected and config["model"] not in takes:
         raise WeightsError(
             f"{path}: weights of a {config['model']!r} model cannot be loaded into {expected!r}; "
             f"use --model {config['model']} or other weights."
@@ -107,7 +108,7 @@ def load_weights(model: keras.Model, path, design: str | None = None) -> keras.M
         reason = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
         raise WeightsError(
             f"{path}: does not fit the {model.name!r} model ({reason[:200]}); "
-            "check the model name and the options (width, batch norm, scene classes) it was trained with."
+            "check the model name and the options (width, depth, batch norm, scene classes) it was trained with."
         ) from None
     return model
 

@@ -46,11 +46,12 @@ def test_the_article_designs_are_registered():
 @pytest.mark.parametrize("h, w", [(1, 1), (2, 3), (5, 1)])
 def test_any_size_that_is_a_multiple_works(name, h, w):
     design = get_design(name)
-    h, w = h * design.size_multiple, w * design.size_multiple
+    m = design.multiple(design.tiny_options)
+    h, w = h * m, w * m
     model = build_tiny(design)
     extras = extras_for(design, 2)
     inputs = design.codec.encode_inputs(lab_batch(2, h, w)[..., :1], extras)
-    ab = np.asarray(design.codec.decode(model(inputs)))
+    ab = np.asarray(design.codec.decode(model(inputs), inputs))
     assert ab.shape == (2, h, w, 2) and ab.dtype == np.float32
     low, high = design.codec.ab_range()
     assert np.all(np.isfinite(ab)) and ab.min() >= low and ab.max() <= high
@@ -59,12 +60,13 @@ def test_any_size_that_is_a_multiple_works(name, h, w):
 @pytest.mark.parametrize("name", NAMES)
 def test_sizes_that_are_not_a_multiple_are_refused(name):
     design = get_design(name)
-    bad = design.size_multiple + design.size_multiple // 2
-    with pytest.raises(ValueError, match=f"multiple of {design.size_multiple}"):
+    m = design.multiple(design.tiny_options)
+    bad = m + m // 2
+    with pytest.raises(ValueError, match=f"multiple of {m}"):
         design.build(input_size=bad, **design.tiny_options)
-    with pytest.raises(ValueError, match=f"use {design.size_multiple} or {2 * design.size_multiple}"):
-        design.check_size(bad)
-    design.check_size(4 * design.size_multiple)
+    with pytest.raises(ValueError, match=f"use {m} or {2 * m}"):
+        design.check_size(bad, options=design.tiny_options)
+    design.check_size(4 * m, options=design.tiny_options)
 
 
 @pytest.mark.parametrize("name", NAMES)
@@ -157,7 +159,7 @@ def test_a_design_can_bring_its_own_training_step(tmp_path, photo_folder):
             return cls(**config)
 
     design = register(
-        Design(name="counting", build=lambda **o: build_beta(name="counting", **o), training_model=CountingTrainer,
+        Design(name="counting", build=lambda **o: build_beta(name="counting", **o), training_model=lambda net, options: CountingTrainer(net),
                tiny_options={"width": 0.125}, options=("width",))
     )  # fmt: skip
     try:

@@ -161,7 +161,7 @@ class IizukaCodec:
     def encode(self, lab, extras=None):
         return self.encode_inputs(lab[..., :1], extras), self.encode_targets(lab, extras)
 
-    def decode(self, outputs):
+    def decode(self, outputs, inputs=None):
         """Network outputs -> ab in Lab units, float32."""
         ab = outputs["ab"] if isinstance(outputs, dict) else outputs
         return (tf.cast(ab, tf.float32) * 2.0 - 1.0) * AB_SCALE

@@ -3,7 +3,7 @@
     design = get_design("beta")
     model = design.build(width=0.5)                     # a keras.Model
     inputs, targets = design.codec.encode(lab, extras)  # training batches
-    ab = design.codec.decode(model(inputs))             # Lab ab at the working resolution
+    ab = design.codec.decode(model(inputs), inputs)     # Lab ab at the working resolution
 
 `train`, `colorize`, `evaluate`, the sample strips and the plots use only this:
 a new design is a builder, a codec and a `Design` at the bottom of its module,
@@ -38,9 +38,17 @@ class Design:
             (e.g. whether there is a classification head); None: `codec` for every option.
         loss_for: `loss_for(options) -> (loss, loss_weights)` where the loss depends on them.
         labels: the design learns a class per photo (from folder names, `colornet.data.folder_labels`).
-        training_model: `training_model(model) -> keras.Model` with its own `train_step`
-            (e.g. a GAN); None trains `model` itself with `fit`. The run's `last.keras` holds it,
-            so it must be serializable (registered, with `get_config`/`from_config`).
+        training_model: `training_model(model, options) -> keras.Model` with its own
+            `train_step` (e.g. a GAN); None trains `model` itself with `fit`. The run's
+            `last.keras` holds it, so it must be serializable (registered, with
+            `get_config`/`from_config`).
+        multiple_for: `multiple_for(options) -> int` where the size multiple depends on the
+            builder options (a U-Net's depth); None: `size_multiple` for every option.
+        options_for_size: `options_for_size(options, size) -> options`: options that follow
+            the training size when not given (a U-Net's depth), filled in before training.
+        loads: other designs whose weights this one's network takes (`unet-gan` starts
+            from `unet`).
+        lr: this design's default learning rate (None: the trainer's).
         summary: one line for `--help` and the docs.
     """
 
@@ -58,7 +66,15 @@ class Design:
     codec_for: Callable | None = None
     loss_for: Callable | None = None
     labels: bool = False
+    multiple_for: Callable | None = None
+    options_for_size: Callable | None = None
+    loads: tuple[str, ...] = ()
+    lr: float | None = None
     summary: str = ""
+
+    def multiple(self, options: dict | None = None) -> int:
+        """The size multiple of a network built with `options`."""
+        return self.multiple_for(options or {}) if self.multiple_for else self.size_multiple
 
     def make_codec(self, options: dict | None = None):
         """The codec for a network built with `options`."""
@@ -87,9 +103,10 @@ class Design:
         }
         return {**defaults, **(options or {})}
 
-    def check_size(self, size: int, what: str = "--size") -> None:
-        """Raise a one-line `ValueError` unless `size` is a positive multiple of `size_multiple`."""
-        m = self.size_multiple
+    def check_size(self, size: int, what: str = "--size", options: dict | None = None) -> None:
+        """Raise a one-line `ValueError` unless `size` is a positive multiple of the size
+        multiple of a network built with `options`."""
+        m = self.multiple(options)
         if size < m or size % m:
             low = max(m, size // m * m)
             raise ValueError(

@@ -1,0 +1,197 @@
+"""The pix2pix U-Net generator, trained with L1 alone (`unet`) or against a PatchGAN (`unet-gan`).
+
+Phillip Isola, Jun-Yan Zhu, Tinghui Zhou, Alexei A. Efros, "Image-to-Image Translation with
+Conditional Adversarial Networks", CVPR 2017, https://phillipi.github.io/pix2pix/ (the
+generator as in TensorFlow's pix2pix tutorial).
+
+An encoder of 4x4 stride-2 convolutions halves the photo `depth` times, down to a 1x1
+bottleneck at the training size (7 times at 128 px, 8 at 256 px); a decoder of transposed
+convolutions doubles it back, and each decoder step also gets the encoder's features at its
+size (the skip connections), so the fine detail need not pass through the bottleneck. Colors
+are predicted in Lab (ab) or, with `color_space="ycrcb"`, as JPEG's Cr and Cb.
+
+Two designs share this network: `unet` trains it with an L1 loss (stage 1); `unet-gan`
+(stage 2) trains it against the PatchGAN discriminator of `colornet.models.patchgan` in a
+conditional GAN (`colornet.models.gan`), usually starting from the `unet` weights.
+"""
+
+import keras
+from keras import layers
+
+from colornet.codecs import LabTanhCodec, YCrCbCodec
+from colornet.models.layers import check_input_size, scaled
+from colornet.models.spec import Design, register
+
+DEPTH = 7  # 1x1 bottleneck at 128 px
+MAX_DEPTH = 8  # pix2pix's generator: 1x1 at 256 px
+COLOR_SPACES = ("lab", "ycrcb")
+L1_WEIGHT = 100.0  # lambda in pix2pix: generator loss = GAN + lambda * L1
+
+
+def init():
+    """pix2pix's weight initialization, N(0, 0.02)."""
+    return keras.initializers.RandomNormal(0.0, 0.02)
+
+
+def encoder_filters(depth: int, width: float = 1.0) -> list[int]:
+    """Filters of the `depth` encoder steps: 64, 128, 256, then 512."""
+    f = scaled(width)
+    return [f(min(512, 64 * 2**i)) for i in range(depth)]
+
+
+def check_unet_options(depth: int, color_space: str) -> None:
+    if not isinstance(depth, int) or not 3 <= depth <= MAX_DEPTH:
+        raise ValueError(f"depth must be an integer from 3 to {MAX_DEPTH}, got {depth!r}.")
+    if color_space not in COLOR_SPACES:
+        raise ValueError(f"color_space must be one of {', '.join(COLOR_SPACES)}, got {color_space!r}.")
+
+
+def build_unet(
+    input_size: int | None = None,
+    depth: int = DEPTH,
+    width: float = 1.0,
+    color_space: str = "lab",
+    name: str = "unet",
+) -> keras.Model:
+    """The pix2pix U-Net generator.
+
+    Args:
+        input_size: side of the square input, a multiple of `2 ** depth`, or None for any
+            size (height and width each a multiple of `2 ** depth`).
+        depth: encoder steps (each halves the size): 7 reaches 1x1 at 128 px, 8 at 256 px.
+        width: multiplies every layer's filters (1.0 is pix2pix's 64 ... 512).
+        color_space: `lab` (L in, ab out) or `ycrcb` (Y in, Cr and Cb out); the codec
+            (`colornet.codecs`) converts, so this only names what the network learns.
+        name: model name, also the prefix of every layer name.
+
+    Returns:
+        A `keras.Model` from L (or Y) `(b, h, w, 1)` in [-1, 1] to two channels
+        `(b, h, w, 2)` in [-1, 1] (tanh).
+
+    Example:
+        >>> model = build_unet(depth=4, width=0.25)
+        >>> model.output_shape
+        (None, None, None, 2)
+    """
+    check_unet_options(depth, color_space)
+    check_input_size(input_size, 2**depth)
+    filters = encoder_filters(depth, width)
+    inputs = keras.Input((input_size, input_size, 1), name=f"{name}_in")
+    x, skips = inputs, []
+    for i, n in enumerate(filters, start=1):  # (b, h / 2^i, w / 2^i, n)
+        x = layers.Conv2D(
+            n, 4, strides=2, padding="same", kernel_initializer=init(), use_bias=False, name=f"{name}_down{i}"
+        )(x)
+        if i > 1:  # pix2pix: no normalization on the first layer
+            x = layers.BatchNormalization(name=f"{name}_down{i}_bn")(x)
+        x = layers.LeakyReLU(negative_slope=0.2, name=f"{name}_down{i}_lrelu")(x)  # Keras' default is 0.3
+        skips.append(x)
+    for j, (n, skip) in enumerate(zip(reversed(filters[:-1]), reversed(skips[:-1])), start=1):
+        x = layers.Conv2DTranspose(
+            n, 4, strides=2, padding="same", kernel_initializer=init(), use_bias=False, name=f"{name}_up{j}"
+        )(x)
+        x = layers.BatchNormalization(name=f"{name}_up{j}_bn")(x)
+        if j <= 3:  # the three innermost decoder steps
+            x = layers.Dropout(0.5, name=f"{name}_up{j}_dropout")(x)
+        x = layers.ReLU(name=f"{name}_up{j}_relu")(x)
+        x = layers.Concatenate(name=f"{name}_skip{j}")([x, skip])  # (b, h / 2^(depth-j), ..., 2n)
+    outputs = layers.Conv2DTranspose(  # float32 under mixed precision
+        2, 4, strides=2, padding="same", kernel_initializer=init(), activation="tanh",
+        name=f"{name}_out", dtype="float32",
+    )(x)  # fmt: skip
+    return keras.Model(inputs, outputs, name=name)
+
+
+def build_unet_gan(
+    input_size: int | None = None,
+    depth: int = DEPTH,
+    width: float = 1.0,
+    color_space: str = "lab",
+    l1_weight: float = L1_WEIGHT,
+    name: str = "unet-gan",
+) -> keras.Model:
+    """The `unet-gan` design's network: the same U-Net as `build_unet` (its weights load both
+    ways). `l1_weight` (lambda) is the GAN's: generator loss = GAN loss + lambda * L1. It does
+    not change the network; it is an option so that the weights' JSON records it, and a
+    resumed run with another lambda is refused."""
+    if not 0 <= l1_weight < float("inf"):
+        raise ValueError(f"l1_weight must be a number >= 0, got {l1_weight}.")
+    return build_unet(input_size, depth=depth, width=width, color_space=color_space, name=name)
+
+
+def unet_codec(options: dict):
+    check_unet_options(options.get("depth", DEPTH), options.get("color_space", "lab"))
+    return YCrCbCodec() if options.get("color_space", "lab") == "ycrcb" else LabTanhCodec()
+
+
+def unet_multiple(options: dict) -> int:
+    return 2 ** options.get("depth", DEPTH)
+
+
+def depth_for_size(options: dict, size: int) -> dict:
+    """The deepest U-Net (at most 8) whose bottleneck a `size` crop reaches exactly (7 at 128
+    px, 8 at 256, 6 at 192), unless `depth` is given."""
+    if "depth" in options or size < 1:
+        return options
+    twos = 0
+    while size % 2 == 0 and twos < MAX_DEPTH:
+        size, twos = size // 2, twos + 1
+    return {**options, "depth": max(3, twos)}
+
+
+def gan_options_for_size(options: dict, size: int) -> dict:
+    """`depth_for_size`, and a size the discriminator can judge (its grid is size / 8 - 2)."""
+    if size < 32:
+        raise ValueError(
+            f"--size must be at least 32 for unet-gan (its discriminator judges 70 px patches), got {size}."
+        )
+    return depth_for_size(options, size)
+
+
+def gan_trainer(generator: keras.Model, options: dict) -> keras.Model:
+    from colornet.models.gan import ConditionalGAN
+    from colornet.models.patchgan import build_patchgan
+
+    return ConditionalGAN(
+        generator,
+        build_patchgan(width=options.get("width", 1.0)),
+        l1_weight=options.get("l1_weight", L1_WEIGHT),
+        name="unet-gan_trainer",
+    )
+
+
+_COMMON = dict(
+    codec=LabTanhCodec(),
+    codec_for=unet_codec,
+    loss="mae",
+    size_multiple=2**DEPTH,
+    multiple_for=unet_multiple,
+)
+
+UNET = register(
+    Design(
+        name="unet",
+        build=build_unet,
+        options=("depth", "width", "color_space"),
+        tiny_options={"depth": 3, "width": 0.0625},
+        loads=("unet-gan",),
+        options_for_size=depth_for_size,
+        summary="pix2pix U-Net trained with L1, in Lab or YCrCb (stage 1)",
+        **_COMMON,
+    )
+)
+
+UNET_GAN = register(
+    Design(
+        name="unet-gan",
+        build=build_unet_gan,
+        options=("depth", "width", "color_space", "l1_weight"),
+        tiny_options={"depth": 3, "width": 0.0625},
+        training_model=gan_trainer,
+        options_for_size=gan_options_for_size,
+        loads=("unet",),
+        lr=2e-4,
+        summary="the U-Net against a PatchGAN discriminator, L1 + GAN loss (pix2pix, stage 2)",
+        **_COMMON,
+    )
+)
