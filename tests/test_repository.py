@@ -95,3 +95,24 @@ def test_colab_setup_cell_runs_again_and_after_a_restart(tmp_path, monkeypatch):
     assert [c[:2] for c in commands].count(["git", "clone"]) == 1
     assert installed == [str(clone_root)]  # installed once
     assert sys.path.count(str(clone_root)) == 1
+
+
+def test_pyproject_declares_ranges_that_hold_the_pinned_versions():
+    """pyproject.toml: ranges (a library installed next to Colab's TensorFlow keeps it); requirements.txt:
+    exact pins for reproducible runs, inside those ranges."""
+    from packaging.requirements import Requirement
+    from packaging.version import Version
+
+    with open(os.path.join(ROOT, "pyproject.toml")) as f:
+        block = re.search(r"^dependencies = \[(.*?)^\]", f.read(), re.MULTILINE | re.DOTALL)[1]
+    declared = {r.name: r.specifier for r in map(Requirement, re.findall(r'"([^"]+)"', block))}
+    assert {"tensorflow", "keras"} <= set(declared)
+    for name, specifier in declared.items():
+        assert not any(s.operator in ("==", "~=") for s in specifier), f"{name} is pinned in pyproject.toml"
+    with open(os.path.join(ROOT, "requirements.txt")) as f:
+        pinned = [Requirement(line.split("#")[0].strip()) for line in f if re.match(r"[a-z]", line)]
+    for requirement in pinned:
+        if requirement.name in declared:
+            (spec,) = list(requirement.specifier)
+            assert spec.operator == "~=", f"{requirement.name}: requirements.txt pins versions"
+            assert Version(spec.version) in declared[requirement.name], requirement
