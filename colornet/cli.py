@@ -19,10 +19,11 @@ COMMANDS = {
 }
 
 
-def build_parser(command: str | None = None) -> argparse.ArgumentParser:
-    """The argument parser; only `command`'s module is imported (TensorFlow loads slowly)."""
+def build_parser(command: str | None = None, prog: str = "colornet") -> argparse.ArgumentParser:
+    """The argument parser; only `command`'s module is imported (TensorFlow loads slowly).
+    `prog` is how the user started it: `colornet` (the console script) or `python -m colornet`."""
     parser = argparse.ArgumentParser(
-        prog="python -m colornet", description="Automatic colorization of black-and-white photos."
+        prog=prog, description="Automatic colorization of black-and-white photos."
     )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for name, (module_name, help_text) in COMMANDS.items():
@@ -32,7 +33,7 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
     return parser
 
 
-def main(argv=None) -> int:
+def main(argv=None, prog: str = "colornet") -> int:
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # TensorFlow's C++ start-up chatter
     from colornet.errors import ColornetError
 
@@ -41,7 +42,7 @@ def main(argv=None) -> int:
     if command in COMMANDS:
         with quiet_native_stderr():
             import tensorflow  # noqa: F401  (start-up lines held back)
-    args = build_parser(command).parse_args(argv)
+    args = build_parser(command, prog).parse_args(argv)
     module = importlib.import_module(COMMANDS[args.command][0])
     try:
         return module.run(args)

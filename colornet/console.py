@@ -26,3 +26,12 @@ def quiet_native_stderr():
             sys.stderr.flush()
             os.dup2(saved, 2)
             os.close(saved)
+
+
+def quiet_tensorflow() -> None:
+    """Import TensorFlow without its start-up lines (oneDNN, CUDA, cpu_feature_guard) and keep its
+    later C++ log lines (cuInit, XLA) out of the output, as the command line does; a notebook
+    calls it before anything imports TensorFlow. `TF_CPP_MIN_LOG_LEVEL` set by the user wins."""
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    with quiet_native_stderr():
+        import tensorflow  # noqa: F401

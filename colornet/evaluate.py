@@ -102,14 +102,22 @@ def colorize_crops(
     return np.stack(colorize_photos(colorizer, photos, work_size, probabilities=probabilities))
 
 
+RUN_FILES = ("best", "last")  # the weights a run folder holds: named after the folder
+
+
 def model_name(spec) -> str:
-    """`beta` -> `beta`; `runs/a/best.weights.h5` -> `best`; a keras.Model or Colorizer -> its name."""
+    """`beta` -> `beta`; `runs/family/best.weights.h5` -> `family` (the run folder's name);
+    `old/mine.weights.h5` -> `mine`; a keras.Model or Colorizer -> its name."""
     if not isinstance(spec, (str, os.PathLike)):
         return getattr(spec, "name", str(spec))
-    name = Path(spec).name
+    path = Path(spec)
+    name = path.name
     for suffix in (".weights.h5", ".h5", ".keras"):
         if name.endswith(suffix):
-            return name[: -len(suffix)]
+            name = name[: -len(suffix)]
+            break
+    if name in RUN_FILES and path.parent.name not in ("", ".", ".."):
+        return path.parent.name
     return name
 
 
@@ -423,29 +431,51 @@ def draw_grid(results: dict, models: dict, path, n: int = 3, embedder=None) -> N
 
 
 def add_arguments(parser) -> None:
+    from colornet.weights import provided_names
+
     parser.add_argument(
         "--model",
         action="extend",
         nargs="+",
         required=True,
         metavar="NAME|PATH",
-        help="provided weights by name (beta, ...) or a weights file with its .json beside it; "
-        "several (or --model repeated) give one column each",
+        help=f"provided weights by name ({', '.join(provided_names())}) or a weights file with its .json "
+        "beside it; several (or --model repeated) give one column each",
     )
     parser.add_argument(
-        "--data", required=True, metavar="DIR", help="folder (searched recursively), file or glob"
-    )
-    parser.add_argument("--size", type=int, default=256, help="side of the square center crops (default 256)")
-    parser.add_argument(
-        "--limit", type=int, metavar="N", help="evaluate N photos spread evenly over the files"
-    )
-    parser.add_argument("--batch-size", type=int, default=8, help="photos per model call (default 8)")
-    parser.add_argument("--json", metavar="OUT.json", help="write the summary and per-photo figures")
-    parser.add_argument(
-        "--grid", metavar="OUT.png", help="draw the best and worst photos: gray | model | truth"
+        "--name",
+        action="extend",
+        nargs="+",
+        metavar="NAME",
+        help="column names, one per --model in order (default: the provided weights' name, or the run "
+        "folder's name for a run's best.weights.h5)",
     )
     parser.add_argument(
-        "--examples", type=int, default=3, metavar="K", help="best and worst photos in the grid"
+        "--data", required=True, metavar="DIR", help="photos: a folder (searched recursively), file or glob"
+    )
+    parser.add_argument(
+        "--size", type=int, default=256, help="side of the square center crops (default: %(default)s)"
+    )
+    parser.add_argument(
+        "--limit", type=int, metavar="N", help="evaluate N photos spread evenly over the files (default: all)"
+    )
+    parser.add_argument(
+        "--batch-size", type=int, default=8, help="photos per model call (default: %(default)s)"
+    )
+    parser.add_argument(
+        "--json", metavar="OUT.json", help="write the summary and per-photo figures (default: none)"
+    )
+    parser.add_argument(
+        "--grid",
+        metavar="OUT.png",
+        help="draw the best and worst photos: gray | model | truth (default: none)",
+    )
+    parser.add_argument(
+        "--examples",
+        type=int,
+        default=3,
+        metavar="K",
+        help="best and worst photos in the grid (default: %(default)s)",
     )
     parser.add_argument(
         "--work-size",
@@ -462,7 +492,16 @@ def add_arguments(parser) -> None:
 def run(args) -> int:
     from colornet.precision import resolve_precision_argument
 
-    models = load_models(args.model, precision=resolve_precision_argument(args.precision, "evaluate"))
+    specs = args.model
+    if args.name:
+        if len(args.name) != len(args.model):
+            raise EvaluateError(
+                f"--name gives {len(args.name)} name(s) for {len(args.model)} --model(s); give one per model."
+            )
+        if len(set(args.name)) != len(args.name) or {GRAY, TRUTH} & set(args.name):
+            raise EvaluateError(f"--name: use different names, other than {GRAY} and {TRUTH}.")
+        specs = dict(zip(args.name, args.model))
+    models = load_models(specs, precision=resolve_precision_argument(args.precision, "evaluate"))
     results = evaluate(
         models,
         args.data,

@@ -30,7 +30,6 @@ from tqdm import tqdm
 from colornet.color import rgb_to_gray, to_uint8
 from colornet.errors import ColornetError
 from colornet.images import ImageError, Photo, as_photo, find_images, load_image
-from colornet.models import DESIGNS
 from colornet.precision import add_precision_argument, resolve_precision_argument
 from colornet.predict import (  # noqa: F401  (working_shape, Prepared, WORK_SIZE: kept importable from here)
     WORK_SIZE,
@@ -41,7 +40,7 @@ from colornet.predict import (  # noqa: F401  (working_shape, Prepared, WORK_SIZ
     prepare_for,
     working_shape,
 )
-from colornet.weights import WEIGHTS_DIR
+from colornet.weights import WEIGHTS_DIR, provided_names
 
 COMPARE_SIDE = 1024  # longer side of each panel of a --compare strip, at most
 MAX_PENDING_PIXELS = 32_000_000  # full-resolution pixels waiting for a batch, at most
@@ -420,7 +419,7 @@ def add_arguments(parser) -> None:
     parser.add_argument(
         "--model",
         default="beta",
-        help=f"{', '.join(DESIGNS)} (provided weights) or a weights path (default: beta)",
+        help=f"provided weights by name ({', '.join(provided_names())}) or a weights path (default: beta)",
     )
     parser.add_argument("--out", default="results", help="output folder (default: results)")
     parser.add_argument(
@@ -451,7 +450,8 @@ def add_arguments(parser) -> None:
     parser.add_argument(
         "--style",
         metavar="PHOTO",
-        help="iizuka: color with the global features of this photo (its lightness only) instead of each photo's own",
+        help="iizuka: color with the global features of this photo (its lightness only) "
+        "(default: each photo's own)",
     )
     parser.add_argument(
         "--explain", action="store_true", help="iizuka: print the scene class recognized in each photo"

@@ -46,15 +46,23 @@ def show_strips(rows, titles=("gray", "colorized", "original"), size: float = 3.
     Returns:
         The matplotlib figure.
     """
-    rows = [list(r) for r in rows]
+    rows = [[np.clip(_numpy(image), 0, 1) for image in row] for row in rows]
     n_cols = max(len(r) for r in rows)
-    fig, axes = plt.subplots(len(rows), n_cols, figsize=(size * n_cols, size * len(rows)), squeeze=False)
+    # Each row as high as its tallest image needs at `size` wide: wide photos leave no gaps.
+    heights = [max(image.shape[0] / image.shape[1] for image in row) if row else 1.0 for row in rows]
+    fig, axes = plt.subplots(
+        len(rows),
+        n_cols,
+        figsize=(size * n_cols, size * sum(heights) + 0.4),
+        squeeze=False,
+        gridspec_kw={"height_ratios": heights},
+    )
     for i, row in enumerate(rows):
         for j in range(n_cols):
             ax = axes[i, j]
             ax.axis("off")
             if j < len(row):
-                ax.imshow(np.clip(_numpy(row[j]), 0, 1))
+                ax.imshow(row[j])
             if i == 0 and j < len(titles):
                 ax.set_title(titles[j])
     fig.tight_layout()

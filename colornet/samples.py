@@ -8,6 +8,7 @@ something to colorize (and compare with the original colors) without a download.
 >>> fill_samples()          # data/Test/astronaut.jpg, ..., data/Test/README.md
 """
 
+import re
 from pathlib import Path
 
 import numpy as np
@@ -36,6 +37,8 @@ def _grace_hopper():
     with Image.open(cbook.get_sample_data("grace_hopper.jpg", asfileobj=False)) as im:
         return np.asarray(im.convert("RGB"))
 
+
+HELD_OUT = ("motorcycle", "grace_hopper")  # never cut into training crops: photos left unseen
 
 # file stem -> (loader returning uint8 RGB, credit line for the README)
 SAMPLES = {
@@ -115,10 +118,14 @@ def write_crops(folder, photos, n: int = 48, size: int = 128, seed: int = 0) -> 
     """Write `n` random crops of `photos` (uint8 RGB arrays) of about `size` px, in color.
 
     The crops vary in scale and shape (landscape and portrait), alternate jpg and
-    png, and go into two subfolders, like a real photo folder.
+    png, and go into two subfolders, like a real photo folder. With `photos` a dict
+    name -> array, each crop's file name starts with its photo's name
+    (`group0/astronaut_crop000.png`), so that `sources_of_crops` can tell them.
     """
     rng = np.random.default_rng(seed)
     folder = Path(folder)
+    names = list(photos) if isinstance(photos, dict) else None
+    photos = list(photos.values()) if isinstance(photos, dict) else list(photos)
     paths = []
     for i in range(n):
         photo = photos[i % len(photos)]
@@ -128,7 +135,8 @@ def write_crops(folder, photos, n: int = 48, size: int = 128, seed: int = 0) -> 
         top = int(rng.integers(0, photo.shape[0] - ch + 1))
         left = int(rng.integers(0, photo.shape[1] - cw + 1))
         crop = Image.fromarray(photo[top : top + ch, left : left + cw]).resize((w, h), Image.BILINEAR)
-        path = folder / f"group{i % 2}" / f"crop{i:03d}.{'jpg' if i % 3 else 'png'}"
+        prefix = f"{names[i % len(names)]}_" if names else ""
+        path = folder / f"group{i % 2}" / f"{prefix}crop{i:03d}.{'jpg' if i % 3 else 'png'}"
         path.parent.mkdir(parents=True, exist_ok=True)
         crop.save(path)
         paths.append(str(path))
@@ -139,9 +147,28 @@ def fill_training_folder(folder, n: int = 48, size: int = 128, seed: int = 0) ->
     """Fill an empty training folder with color crops of the sample photos, so that a
     notebook runs without a dataset (a network learns little from them: use real photos).
 
+    The photos in `HELD_OUT` are left out, so that a notebook has sample photos its
+    network never trained on; `sources_of_crops` tells which ones it did.
+
     Returns:
         The paths written; empty when the folder already had images.
     """
     if has_images(folder):
         return []
-    return write_crops(folder, list(sample_photos().values()), n=n, size=size, seed=seed)
+    photos = {stem: rgb for stem, rgb in sample_photos().items() if stem not in HELD_OUT}
+    return write_crops(folder, photos, n=n, size=size, seed=seed)
+
+
+def sources_of_crops(folder) -> set[str]:
+    """The names of the photos that `write_crops` cut the crops in `folder` from (from the
+    file names: `astronaut_crop000.png` -> `astronaut`); empty for a folder of other photos."""
+    if not Path(folder).is_dir():
+        return set()
+    return {m[1] for p in find_images(folder) if (m := re.fullmatch(r"(.+)_crop\d+", Path(p).stem))}
+
+
+def unseen_photos(paths, train_folder) -> list[str]:
+    """`paths` without the photos whose crops are in `train_folder`: photos a network trained
+    on that folder has never seen (by name: sample photos and the crops cut from them)."""
+    seen = sources_of_crops(train_folder)
+    return [str(p) for p in paths if Path(p).stem not in seen]

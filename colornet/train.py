@@ -595,20 +595,31 @@ def add_arguments(parser):
     parser.add_argument(
         "--loss", choices=LOSS_NAMES, help="default: the model's own (mse for alpha, beta, full)"
     )
-    parser.add_argument("--init", help="start from these weights (fine-tuning), e.g. weights/beta.weights.h5")
+    parser.add_argument(
+        "--init",
+        help="start from these weights (fine-tuning), e.g. weights/beta.weights.h5 (default: random weights)",
+    )
     parser.add_argument("--out", help="run directory (default: runs/MODEL); an existing run there is resumed")
-    parser.add_argument("--seed", type=int, default=d.seed, help="default: %(default)s")
-    parser.add_argument("--val-split", type=float, default=d.val_split, help="default: %(default)s")
-    parser.add_argument("--limit", type=int, help="use at most N training photos")
+    parser.add_argument("--seed", type=int, default=d.seed, help="random seed (default: %(default)s)")
+    parser.add_argument(
+        "--val-split",
+        type=float,
+        default=d.val_split,
+        help="share of --data held out when there is no --val (default: %(default)s)",
+    )
+    parser.add_argument("--limit", type=int, help="use at most N training photos (default: all)")
     parser.add_argument("--steps-per-epoch", type=int, help="batches per epoch (default: the whole folder)")
     parser.add_argument(
-        "--schedule", choices=["none", "plateau", "cosine"], default=d.schedule, help="learning-rate schedule"
+        "--schedule",
+        choices=["none", "plateau", "cosine"],
+        default=d.schedule,
+        help="learning-rate schedule (default: %(default)s)",
     )
     parser.add_argument(
         "--early-stopping",
         type=int,
         metavar="PATIENCE",
-        help="stop after PATIENCE epochs without improvement",
+        help="stop after PATIENCE epochs without improvement (default: never stop early)",
     )
     parser.add_argument(
         "--no-augment", action="store_true", help="no rotation/zoom/shear (crops and flips stay)"
@@ -616,7 +627,9 @@ def add_arguments(parser):
     parser.add_argument(
         "--strict", action="store_true", help="stop at the first unreadable photo instead of skipping it"
     )
-    parser.add_argument("--width", type=float, help="multiply every layer's filters (beta, full)")
+    parser.add_argument(
+        "--width", type=float, help="multiply every layer's filters (default: 1.0, the published network)"
+    )
     parser.add_argument(
         "--batch-norm", action="store_true", help="batch normalization after each convolution (beta, full)"
     )
@@ -671,20 +684,20 @@ def add_arguments(parser):
     parser.add_argument(
         "--embed-weights",
         default=d.embed_weights,
-        help="full: Inception weights: imagenet, a .h5 path, or none",
+        help="full: Inception weights: imagenet, a .h5 path, or none (default: %(default)s)",
     )
     parser.add_argument(
         "--embed-mode",
         choices=["cached", "per-batch"],
         default=d.embed_mode,
-        help="full: embeddings computed once (cached) or per batch as in the article",
+        help="full: embeddings computed once (cached) or per batch as in the article (default: %(default)s)",
     )
     parser.add_argument(
         "--verbose",
         type=int,
         choices=[0, 1, 2],
         default=d.verbose,
-        help="progress bar (1), a line per epoch (2), none (0)",
+        help="progress bar (1), a line per epoch (2), none (0) (default: %(default)s)",
     )
 
 

@@ -133,6 +133,12 @@ def recorded_checksums(weights_dir=WEIGHTS_DIR) -> dict[str, str]:
     return sums
 
 
+def provided_names(weights_dir=WEIGHTS_DIR) -> list[str]:
+    """The designs whose weights the project provides (listed in `SHA256SUMS`), e.g. `["beta"]`."""
+    provided = recorded_checksums(weights_dir)
+    return [name for name in DESIGNS if f"{name}.weights.h5" in provided]
+
+
 def resolve_weights(name_or_path, weights_dir=WEIGHTS_DIR) -> tuple[str, str | None]:
     """A model name (`beta`) or a weights path -> (path, recorded sha256 or None).
 

@@ -1,6 +1,7 @@
 """Shared fixtures: small photo folders made offline from scikit-image's bundled photos."""
 
 import os
+import re
 
 import numpy as np
 import pytest
@@ -22,7 +23,7 @@ def make_photo_folder(folder, n: int = 12, size: int = 48, seed: int = 0) -> lis
     jpg and png, landscape and portrait, in two subfolders."""
     from colornet.samples import write_crops
 
-    return write_crops(folder, [bundled_photo(name) for name in BUNDLED], n=n, size=size, seed=seed)
+    return write_crops(folder, {name: bundled_photo(name) for name in BUNDLED}, n=n, size=size, seed=seed)
 
 
 @pytest.fixture
@@ -36,16 +37,49 @@ def photo_folder(tmp_path):
 NOTEBOOKS = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "notebooks")
 
 
-def run_notebook(name: str, env: dict, timeout: int = 600):
+# What TensorFlow, absl and XLA write when nothing keeps them quiet: glog lines (`I0000 00:00:...`,
+# `E0000 ...`), absl's first line, oneDNN's, CUDA's and XLA's start-up lines.
+TF_LOG_LINE = re.compile(
+    r"^[IWEF]\d{4} \d\d:\d\d:\d\d|absl::InitializeLog|oneDNN|cuInit|cuda drivers|cpu_feature_guard"
+    r"|XLA service|Compiled cluster using XLA|StreamExecutor|rebuild TensorFlow",
+    re.MULTILINE,
+)
+
+
+def notebook_text(nb) -> str:
+    """Everything an executed notebook shows as text: streams, results and errors."""
+    parts = []
+    for cell in nb.cells:
+        for output in cell.get("outputs", []):
+            if output.output_type == "stream":
+                parts.append(output.text)
+            elif output.output_type in ("execute_result", "display_data"):
+                parts.append(output.get("data", {}).get("text/plain", ""))
+            elif output.output_type == "error":
+                parts.append("\n".join(output.traceback))
+    return "\n".join(parts)
+
+
+def run_notebook(name: str, env: dict, timeout: int = 600, edits: dict | None = None):
     """Execute `notebooks/<name>` top to bottom in quick mode, with `env` set; return the notebook.
 
+    `edits` maps text in the notebook's code to its replacement, as a reader changes a setting
+    (each must occur). TensorFlow's log level is left unset, as in a reader's Jupyter: the notebook
+    must keep TensorFlow quiet itself, and any TensorFlow log line in its outputs fails the test.
     Fails with the failing cell's error if any cell raises.
     """
     import nbformat
     from nbclient import NotebookClient
 
     nb = nbformat.read(os.path.join(NOTEBOOKS, name), as_version=4)
-    old = {k: os.environ.get(k) for k in [*env, "COLORNET_QUICK", "MPLBACKEND"]}
+    for old, new in (edits or {}).items():
+        cells = [c for c in nb.cells if c.cell_type == "code" and old in c.source]
+        assert cells, f"{name}: no code cell contains {old!r}"
+        for cell in cells:
+            cell.source = cell.source.replace(old, new)
+    names = [*env, "COLORNET_QUICK", "MPLBACKEND", "TF_CPP_MIN_LOG_LEVEL"]
+    old = {k: os.environ.get(k) for k in names}
+    os.environ.pop("TF_CPP_MIN_LOG_LEVEL", None)
     os.environ.update({"COLORNET_QUICK": "1", "MPLBACKEND": "Agg", **{k: str(v) for k, v in env.items()}})
     try:
         NotebookClient(
@@ -57,6 +91,15 @@ def run_notebook(name: str, env: dict, timeout: int = 600):
                 os.environ.pop(k, None)
             else:
                 os.environ[k] = v
+    logs = TF_LOG_LINE.findall(notebook_text(nb))
+    assert not logs, f"{name}: TensorFlow log lines in the outputs: {logs}"
+    echoed = [
+        o["data"]["text/plain"]
+        for c in nb.cells
+        for o in c.get("outputs", [])
+        if o.output_type == "execute_result" and re.fullmatch(r"-?\d+", o["data"].get("text/plain", ""))
+    ]
+    assert not echoed, f"{name}: a cell echoes a stray number: {echoed}"
     return nb
 
 

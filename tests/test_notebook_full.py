@@ -8,31 +8,25 @@ from PIL import Image
 from colornet.color import rgb_to_lab
 from colornet.images import find_images, load_image
 
-from conftest import make_photo_folder, run_notebook
+from conftest import make_photo_folder, notebook_text, run_notebook
 
 
-def test_full_notebook_trains_compares_and_colorizes(tmp_path):
+def test_full_notebook_trains_compares_colorizes_and_runs_again_with_another_size(tmp_path):
     train_dir, val_dir, test_dir, out = (tmp_path / n for n in ("train", "val", "test", "out"))
     make_photo_folder(train_dir, n=10, size=64, seed=1)
     make_photo_folder(val_dir, n=4, size=64, seed=2)
-    nb = run_notebook(
-        "03_full.ipynb",
-        {
-            "COLORNET_OUT": out,
-            "COLORNET_TRAIN": train_dir,
-            "COLORNET_VAL": val_dir,
-            "COLORNET_TEST": test_dir,
-            "COLORNET_EMBED_WEIGHTS": "none",  # no 215 MB download in the tests, even with internet
-        },
-    )
-    text = "\n".join(
-        o.get("text", "")
-        for c in nb.cells
-        if c.cell_type == "code"
-        for o in c.outputs
-        if o.output_type == "stream"
-    )
-    assert "RANDOM weights" in text  # it says so
+    env = {
+        "COLORNET_OUT": out,
+        "COLORNET_TRAIN": train_dir,
+        "COLORNET_VAL": val_dir,
+        "COLORNET_TEST": test_dir,
+        "COLORNET_EMBED_WEIGHTS": "none",  # no 215 MB download in the tests, even with internet
+    }
+    nb = run_notebook("03_full.ipynb", env)
+    text = notebook_text(nb)
+    assert text.count("RANDOM weights") == 1 and "UserWarning" not in text  # it says so, once
+    assert "L1 distance" not in text  # distances between random embeddings would mean nothing
+    assert "def build_fusion(" in text  # the network's code is shown
 
     summary = json.loads((out / "summary.json").read_text())
     assert summary["quick"] and summary["embed_weights"] == "random"
@@ -40,7 +34,7 @@ def test_full_notebook_trains_compares_and_colorizes(tmp_path):
     history = json.loads((out / "history.json").read_text())
     assert len(history["loss"]) == summary["epochs"] == 2 and len(history["val_loss"]) == 2
     assert all(np.isfinite(history["loss"]))
-    run = out / "run"
+    run = out / "run_64px_random_quick"  # named by its settings
     assert (run / "best.weights.h5").exists() and (run / "last.keras").exists()
     config = json.loads((run / "best.json").read_text())
     assert config["model"] == "full"
@@ -65,3 +59,12 @@ def test_full_notebook_trains_compares_and_colorizes(tmp_path):
         lab = rgb_to_lab(result).numpy()
         assert np.abs(lab[..., 0] - rgb_to_lab(source).numpy()[..., 0]).mean() < 1.0
     assert len(list((out / "test_colorized").glob("*_compare.png"))) == len(inputs)
+
+    # Again with another SIZE, as the notebook suggests: a new run in its own folder, with its own cache;
+    # the first run stays as it was.
+    nb = run_notebook("03_full.ipynb", env, edits={"SIZE = 64 if QUICK": "SIZE = 32 if QUICK"})
+    assert "Resuming" not in notebook_text(nb)
+    second = out / "run_32px_random_quick"
+    assert json.loads((second / "best.json").read_text())["size"] == 32
+    assert json.loads((out / "summary.json").read_text())["size"] == 32
+    assert len(json.loads((run / "state.json").read_text())["history"]["loss"]) == 2

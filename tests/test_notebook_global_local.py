@@ -38,19 +38,17 @@ def stream_text(nb) -> str:
     )
 
 
-def test_global_local_notebook_trains_classes_styles_and_compares(tmp_path):
+def test_global_local_notebook_trains_classes_styles_compares_and_runs_again(tmp_path):
     train_dir, val_dir, test_dir, out = (tmp_path / n for n in ("train", "val", "test", "out"))
     make_scene_folder(train_dir, per_class=6, seed=1)
     make_scene_folder(val_dir, per_class=2, seed=2)
-    nb = run_notebook(
-        "04_global_local.ipynb",
-        {
-            "COLORNET_OUT": out,
-            "COLORNET_TRAIN": train_dir,
-            "COLORNET_VAL": val_dir,
-            "COLORNET_TEST": test_dir,
-        },
-    )
+    env = {
+        "COLORNET_OUT": out,
+        "COLORNET_TRAIN": train_dir,
+        "COLORNET_VAL": val_dir,
+        "COLORNET_TEST": test_dir,
+    }
+    nb = run_notebook("04_global_local.ipynb", env)
     text = stream_text(nb)
     # What the notebook shows about the network holds for the network it built.
     assert "iizuka_low called on the output of iizuka_l\n" in text
@@ -88,3 +86,15 @@ def test_global_local_notebook_trains_classes_styles_and_compares(tmp_path):
     with Image.open(out / "style_grid.png") as grid:
         assert grid.width > grid.height > 200  # 1 + 2 rows, 2 + 3 columns
     assert len(list(test_dir.glob("*.jpg"))) >= 6  # the test folder was filled
+
+    # Again with a narrower network, as a reader changes a setting: a new run in a folder named by the
+    # settings; the first run stays as it was.
+    nb = run_notebook(
+        "04_global_local.ipynb", env, edits={"WIDTH = 0.125 if QUICK": "WIDTH = 0.0625 if QUICK"}
+    )
+    assert "Resuming" not in stream_text(nb)
+    second = json.loads((out / "summary.json").read_text())
+    assert second["width"] == 0.0625
+    narrow = out / f"run_{second['size']}px_w0.0625_g{second['global_size']}"
+    assert json.loads((narrow / "best.json").read_text())["options"]["width"] == 0.0625
+    assert json.loads((run / "state.json").read_text())["history"]["loss"] == history["loss"]
