@@ -73,6 +73,7 @@ class TrainConfig:
     on_error: str = "skip"  # unreadable photos: "skip" with a warning, or "raise"
     samples: int = 4  # validation photos in the per-epoch sample strip
     model_options: dict = field(default_factory=dict)  # builder options, e.g. {"width": 0.5}
+    encoder_weights: str | None = "imagenet"  # a keras.applications encoder's (unet): imagenet, path, none
     embed_weights: str | None = (
         "imagenet"  # designs with features (full): their weights (imagenet, path, none)
     )
@@ -471,6 +472,7 @@ def train(model="beta", data: str = "data/Train", *, embedder=None, design: str 
         jit_compile = (
             True  # bfloat16 steps on a CPU ran faster with XLA (bench/train_step.py), float32 ones slower
         )
+    pretrained_note = None
     with strategy.scope(), precision_scope(policy):
         net = built if built is not None else design.build(**cfg.model_options)
         trainer = design.training_model(net, cfg.model_options) if design.training_model else net
@@ -485,6 +487,9 @@ def train(model="beta", data: str = "data/Train", *, embedder=None, design: str 
         elif cfg.init:
             _check_init(cfg)
             load_weights(net, cfg.init, design.name)
+        elif design.load_pretrained is not None:
+            weights = None if cfg.encoder_weights in (None, "none") else cfg.encoder_weights
+            pretrained_note = design.load_pretrained(net, weights)
     with precision_scope("float32"):
         export = design.build(**cfg.model_options)  # best.weights.h5 is written from this float32 twin
     initial_epoch = int(state["epoch"])
@@ -532,7 +537,8 @@ def train(model="beta", data: str = "data/Train", *, embedder=None, design: str 
         print(
             f"Training {cfg.model} on {len(train_paths)} photos{shard}, validating on {len(val_paths)}, "
             f"{cfg.size}x{cfg.size}; precision {policy} ({reason}); strategy {worker.kind}, "
-            f"{worker.replicas} replica(s) x batch {cfg.batch_size} = global batch {global_batch}."
+            f"{worker.replicas} replica(s) x batch {cfg.batch_size} = global batch {global_batch}"
+            + (f"; {pretrained_note}." if pretrained_note else ".")
         )
         start = time.time()
         fitted = trainer.fit(
@@ -650,6 +656,18 @@ def add_arguments(parser):
         help="unet, unet-gan: predict Lab ab, or Cr and Cb from Y (default: lab)",
     )
     parser.add_argument(
+        "--encoder",
+        choices=["none", "mobilenetv2", "resnet50v2"],
+        help="unet, unet-gan: a keras.applications network as the encoder (default: none, pix2pix's own)",
+    )
+    parser.add_argument(
+        "--encoder-weights",
+        default=d.encoder_weights,
+        metavar="imagenet|none|PATH",
+        help="with --encoder: ImageNet weights (Keras downloads them), a *_no_top.h5 file, or none to train "
+        "it from scratch (default: %(default)s)",
+    )
+    parser.add_argument(
         "--l1-weight",
         type=float,
         help="unet-gan: lambda, the L1 term's weight next to the GAN loss (default: 100)",
@@ -711,7 +729,7 @@ def run(args) -> int:
         options["global_size"] = args.global_size
     if args.class_weight is not None:
         options["class_weight"] = args.class_weight
-    for name in ("depth", "color_space", "l1_weight"):
+    for name in ("depth", "color_space", "encoder", "l1_weight"):
         if getattr(args, name) is not None:
             options[name] = getattr(args, name)
     allowed = get_design(args.model).options
@@ -742,6 +760,7 @@ def run(args) -> int:
         on_error="raise" if args.strict else "skip",
         model_options=options,
         embed_weights=args.embed_weights,
+        encoder_weights=args.encoder_weights,
         embed_mode=args.embed_mode,
         precision=args.precision,
         strategy=args.strategy,

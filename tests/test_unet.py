@@ -70,7 +70,7 @@ def test_unet_weights_start_a_gan_run_and_the_json_records_the_options(photo_fol
     common += ["--verbose", "0", "--precision", "float32"]
     assert cli.main(["train", "unet", *common, "--out", str(tmp_path / "l1")]) == 0
     stage1 = json.loads((tmp_path / "l1" / "best.json").read_text())
-    assert stage1["options"] == {"depth": 5, "width": 0.0625, "color_space": "lab"}
+    assert stage1["options"] == {"depth": 5, "width": 0.0625, "color_space": "lab", "encoder": "none"}
     init = tmp_path / "l1" / "best.weights.h5"
     assert cli.main(["train", "unet-gan", *common, "--init", str(init), "--out", str(tmp_path / "gan")]) == 0
     state = json.loads((tmp_path / "gan" / "state.json").read_text())
@@ -215,3 +215,50 @@ def test_a_gan_run_resumes_after_kill_9(photo_folder, tmp_path):
     assert result.epochs_run == 1
     resumed = keras.models.load_model(out / "last.keras")
     assert int(resumed.d_optimizer.iterations) == int(resumed.optimizer.iterations) > steps
+
+
+def test_an_imagenet_backbone_as_the_encoder(tmp_path, monkeypatch):
+    from colornet.errors import WeightsError
+    from colornet.models.unet import load_encoder_weights
+
+    model = build_unet(depth=5, width=0.125, encoder="mobilenetv2")
+    out = model(np.zeros((2, 64, 96, 1), np.float32), training=False)
+    assert out.shape == (2, 64, 96, 2)
+    encoder = model.get_layer("unet_encoder")
+    assert [tuple(t.shape[1:3]) for t in encoder(np.zeros((1, 64, 96, 1), np.float32))] == [
+        (32, 48), (16, 24), (8, 12), (4, 6), (2, 3),
+    ]  # fmt: skip
+    with pytest.raises(ValueError, match="depth must be 5"):
+        build_unet(depth=7, encoder="mobilenetv2")
+    assert "from scratch" in load_encoder_weights(model, None)
+    assert load_encoder_weights(build_unet(depth=3, **TINY), "imagenet") is None  # no backbone: nothing to do
+    # A local weights file is loaded into the backbone, layer by layer
+    source = keras.applications.MobileNetV2(include_top=False, weights=None, input_shape=(224, 224, 3))
+    source.save_weights(tmp_path / "mobilenet.weights.h5")
+    note = load_encoder_weights(model, str(tmp_path / "mobilenet.weights.h5"))
+    assert "MobileNetV2" in note
+    backbone = encoder.layers[-1]
+    kernel = backbone.get_layer("Conv1").get_weights()[0]
+    np.testing.assert_array_equal(kernel, source.get_layer("Conv1").get_weights()[0])
+    # A broken file, and ImageNet weights that cannot be downloaded: one line that says what to do
+    (tmp_path / "broken.h5").write_bytes(b"\x89HDF\r\n\x1a\n" + b"0" * 100)
+    with pytest.raises(WeightsError, match="broken.h5: cannot load MobileNetV2") as err:
+        load_encoder_weights(model, str(tmp_path / "broken.h5"))
+    assert len(str(err.value).splitlines()) == 1
+
+    def offline(*args, **kwargs):
+        raise Exception("URL fetch failure on https://storage.googleapis.com/...: [Errno -2] Name unknown")
+
+    monkeypatch.setattr(keras.applications, "MobileNetV2", offline)
+    with pytest.raises(WeightsError, match="--encoder-weights none") as err:
+        load_encoder_weights(model, "imagenet")
+    assert "URL fetch failure" in str(err.value) and len(str(err.value).splitlines()) == 1
+
+
+def test_training_with_a_backbone_from_scratch_says_so(photo_folder, tmp_path, capsys):
+    argv = ["train", "unet", "--data", photo_folder, "--size", "32", "--epochs", "1", "--batch-size", "4"]
+    argv += ["--width", "0.0625", "--encoder", "mobilenetv2", "--encoder-weights", "none", "--verbose", "0"]
+    assert cli.main([*argv, "--precision", "float32", "--out", str(tmp_path / "m")]) == 0
+    assert "mobilenetv2 encoder trained from scratch (no ImageNet weights)" in capsys.readouterr().out
+    options = json.loads((tmp_path / "m" / "best.json").read_text())["options"]
+    assert options["encoder"] == "mobilenetv2" and options["depth"] == 5

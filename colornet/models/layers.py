@@ -1,7 +1,10 @@
 """Building blocks shared by several designs."""
 
 import keras
+import tensorflow as tf
 from keras import layers, ops
+
+from colornet.color import denormalize_l, lab_to_rgb
 
 
 def conv_block(x, filters, name, strides=1, batch_norm=False, kernel_size=3):
@@ -73,3 +76,29 @@ class ResizeTo(layers.Layer):
 
     def get_config(self):
         return {**super().get_config(), "height": self.height, "width": self.width}
+
+
+@keras.saving.register_keras_serializable(package="colornet")
+class GrayToRGB(layers.Layer):
+    """A gray photo as the 3-channel RGB input of an ImageNet backbone, in [-1, 1] (the scaling
+    of MobileNetV2's and ResNet50V2's `preprocess_input`).
+
+    `source="lab"`: the input is normalized L, `L / 50 - 1`, and becomes the sRGB gray level
+    with that L; `source="ycrcb"`: the input is `2 Y - 1`, already that gray level.
+    """
+
+    def __init__(self, source: str = "lab", **kwargs):
+        super().__init__(**kwargs)
+        self.source = source
+
+    def call(self, x):
+        if self.source == "lab":
+            L = denormalize_l(tf.cast(x, tf.float32))
+            x = lab_to_rgb(tf.concat([L, tf.zeros_like(L), tf.zeros_like(L)], axis=-1))[..., :1] * 2.0 - 1.0
+        return ops.cast(ops.repeat(x, 3, axis=-1), self.compute_dtype)
+
+    def compute_output_shape(self, input_shape):
+        return (*input_shape[:-1], 3)
+
+    def get_config(self):
+        return {**super().get_config(), "source": self.source}

@@ -49,6 +49,10 @@ class Design:
         loads: other designs whose weights this one's network takes (`unet-gan` starts
             from `unet`).
         lr: this design's default learning rate (None: the trainer's).
+        load_pretrained: `load_pretrained(model, weights) -> str | None`: put pretrained
+            weights (`"imagenet"`, a path, or None) into part of a new run's network (a
+            keras.applications encoder); returns a note for the run's first line, or None
+            where the network has no such part.
         summary: one line for `--help` and the docs.
     """
 
@@ -70,6 +74,7 @@ class Design:
     options_for_size: Callable | None = None
     loads: tuple[str, ...] = ()
     lr: float | None = None
+    load_pretrained: Callable | None = None
     summary: str = ""
 
     def multiple(self, options: dict | None = None) -> int:

@@ -19,13 +19,29 @@ import keras
 from keras import layers
 
 from colornet.codecs import LabTanhCodec, YCrCbCodec
-from colornet.models.layers import check_input_size, scaled
+from colornet.errors import WeightsError
+from colornet.models.layers import GrayToRGB, check_input_size, scaled
 from colornet.models.spec import Design, register
 
 DEPTH = 7  # 1x1 bottleneck at 128 px
 MAX_DEPTH = 8  # pix2pix's generator: 1x1 at 256 px
 COLOR_SPACES = ("lab", "ycrcb")
 L1_WEIGHT = 100.0  # lambda in pix2pix: generator loss = GAN + lambda * L1
+
+# ImageNet backbones from keras.applications as the encoder: the layers whose outputs the
+# decoder takes, at 1/2, 1/4, 1/8, 1/16 and 1/32 of the input (the last is the bottleneck).
+ENCODERS = {
+    "mobilenetv2": (
+        "MobileNetV2",
+        ["block_1_expand_relu", "block_3_expand_relu", "block_6_expand_relu", "block_13_expand_relu",
+         "block_16_project"],
+    ),
+    "resnet50v2": (
+        "ResNet50V2",
+        ["conv1_conv", "conv2_block3_1_relu", "conv3_block4_1_relu", "conv4_block6_1_relu", "post_relu"],
+    ),
+}  # fmt: skip
+ENCODER_DEPTH = 5  # the backbones halve the size five times
 
 
 def init():
@@ -39,11 +55,67 @@ def encoder_filters(depth: int, width: float = 1.0) -> list[int]:
     return [f(min(512, 64 * 2**i)) for i in range(depth)]
 
 
-def check_unet_options(depth: int, color_space: str) -> None:
+def check_unet_options(depth: int, color_space: str, encoder: str = "none") -> None:
     if not isinstance(depth, int) or not 3 <= depth <= MAX_DEPTH:
         raise ValueError(f"depth must be an integer from 3 to {MAX_DEPTH}, got {depth!r}.")
     if color_space not in COLOR_SPACES:
         raise ValueError(f"color_space must be one of {', '.join(COLOR_SPACES)}, got {color_space!r}.")
+    if encoder != "none" and encoder not in ENCODERS:
+        raise ValueError(f"encoder must be none or one of {', '.join(ENCODERS)}, got {encoder!r}.")
+    if encoder != "none" and depth != ENCODER_DEPTH:
+        raise ValueError(
+            f"the {encoder} encoder halves the size {ENCODER_DEPTH} times; depth must be 5, got {depth}."
+        )
+
+
+def build_encoder(encoder: str, input_size, color_space: str, name: str) -> keras.Model:
+    """A keras.applications backbone (random weights: `load_encoder_weights` fills them) as a
+    model from the gray input `(b, h, w, 1)` to its five feature maps, finest first."""
+    app_name, taps = ENCODERS[encoder]
+    gray = keras.Input((input_size, input_size, 1), name=f"{name}_encoder_in")
+    rgb = GrayToRGB(color_space, name=f"{name}_encoder_rgb")(gray)  # (b, h, w, 3) in [-1, 1]
+    backbone = getattr(keras.applications, app_name)(
+        include_top=False, weights=None, input_shape=(input_size, input_size, 3)
+    )
+    features = keras.Model(
+        backbone.input, [backbone.get_layer(t).output for t in taps], name=app_name.lower()
+    )
+    return keras.Model(gray, features(rgb), name=f"{name}_encoder")
+
+
+def load_encoder_weights(model: keras.Model, weights) -> str:
+    """Put ImageNet weights (`"imagenet"`: Keras downloads them, or finds them in
+    ~/.keras/models; or a path to the backbone's `..._no_top.h5`) into the network's
+    keras.applications encoder. Returns what was loaded, for the run's first line.
+
+    Raises:
+        WeightsError: offline, or a file that is not that backbone's weights: one line that
+            says how to get the file, or to train the encoder from scratch.
+    """
+    try:
+        encoder = model.get_layer(f"{model.name}_encoder")
+    except ValueError:
+        return None  # pix2pix's own encoder: nothing pretrained
+    backbone = encoder.layers[-1]  # the keras.applications model inside
+    if weights in (None, "none"):
+        return f"{backbone.name} encoder trained from scratch (no ImageNet weights)"
+    app_name = next(app for app, _ in ENCODERS.values() if app.lower() == backbone.name)
+    try:
+        source = getattr(keras.applications, app_name)(
+            include_top=False, weights=weights, input_shape=(224, 224, 3)
+        )
+    except Exception as err:  # offline (URL fetch failure), a truncated or foreign file
+        what = weights if weights != "imagenet" else "ImageNet weights"
+        reason = str(err).strip().splitlines()[0][:160] if str(err).strip() else type(err).__name__
+        raise WeightsError(
+            f"{what}: cannot load {app_name} ImageNet weights ({reason}); where there is internet Keras "
+            f"downloads them to ~/.keras/models/, or pass the {app_name} *_no_top.h5 file with "
+            "--encoder-weights PATH, or train the encoder from scratch with --encoder-weights none."
+        ) from None
+    for layer in backbone.layers:
+        if layer.weights:
+            layer.set_weights(source.get_layer(layer.name).get_weights())
+    return f"{app_name} encoder from {'ImageNet' if weights == 'imagenet' else weights}"
 
 
 def build_unet(
@@ -51,6 +123,7 @@ def build_unet(
     depth: int = DEPTH,
     width: float = 1.0,
     color_space: str = "lab",
+    encoder: str = "none",
     name: str = "unet",
 ) -> keras.Model:
     """The pix2pix U-Net generator.
@@ -62,6 +135,10 @@ def build_unet(
         width: multiplies every layer's filters (1.0 is pix2pix's 64 ... 512).
         color_space: `lab` (L in, ab out) or `ycrcb` (Y in, Cr and Cb out); the codec
             (`colornet.codecs`) converts, so this only names what the network learns.
+        encoder: `none` (pix2pix's encoder), or `mobilenetv2` / `resnet50v2`: that
+            keras.applications network as the encoder (the gray photo repeated in three
+            channels), its feature maps at 1/2 ... 1/32 as the skips, `depth` 5. Built with
+            random weights; training loads ImageNet's (`load_encoder_weights`).
         name: model name, also the prefix of every layer name.
 
     Returns:
@@ -73,12 +150,15 @@ def build_unet(
         >>> model.output_shape
         (None, None, None, 2)
     """
-    check_unet_options(depth, color_space)
+    check_unet_options(depth, color_space, encoder)
     check_input_size(input_size, 2**depth)
     filters = encoder_filters(depth, width)
     inputs = keras.Input((input_size, input_size, 1), name=f"{name}_in")
     x, skips = inputs, []
-    for i, n in enumerate(filters, start=1):  # (b, h / 2^i, w / 2^i, n)
+    if encoder != "none":
+        skips = list(build_encoder(encoder, input_size, color_space, name)(inputs))  # 1/2 ... 1/32
+        x = skips[-1]
+    for i, n in enumerate(filters if encoder == "none" else [], start=1):  # (b, h / 2^i, w / 2^i, n)
         x = layers.Conv2D(
             n, 4, strides=2, padding="same", kernel_initializer=init(), use_bias=False, name=f"{name}_down{i}"
         )(x)
@@ -107,6 +187,7 @@ def build_unet_gan(
     depth: int = DEPTH,
     width: float = 1.0,
     color_space: str = "lab",
+    encoder: str = "none",
     l1_weight: float = L1_WEIGHT,
     name: str = "unet-gan",
 ) -> keras.Model:
@@ -116,11 +197,12 @@ def build_unet_gan(
     resumed run with another lambda is refused."""
     if not 0 <= l1_weight < float("inf"):
         raise ValueError(f"l1_weight must be a number >= 0, got {l1_weight}.")
-    return build_unet(input_size, depth=depth, width=width, color_space=color_space, name=name)
+    return build_unet(
+        input_size, depth=depth, width=width, color_space=color_space, encoder=encoder, name=name
+    )
 
 
 def unet_codec(options: dict):
-    check_unet_options(options.get("depth", DEPTH), options.get("color_space", "lab"))
     return YCrCbCodec() if options.get("color_space", "lab") == "ycrcb" else LabTanhCodec()
 
 
@@ -130,7 +212,9 @@ def unet_multiple(options: dict) -> int:
 
 def depth_for_size(options: dict, size: int) -> dict:
     """The deepest U-Net (at most 8) whose bottleneck a `size` crop reaches exactly (7 at 128
-    px, 8 at 256, 6 at 192), unless `depth` is given."""
+    px, 8 at 256, 6 at 192), unless `depth` is given; 5 with a keras.applications encoder."""
+    if options.get("encoder", "none") != "none":
+        return {"depth": ENCODER_DEPTH, **options}
     if "depth" in options or size < 1:
         return options
     twos = 0
@@ -166,13 +250,14 @@ _COMMON = dict(
     loss="mae",
     size_multiple=2**DEPTH,
     multiple_for=unet_multiple,
+    load_pretrained=load_encoder_weights,
 )
 
 UNET = register(
     Design(
         name="unet",
         build=build_unet,
-        options=("depth", "width", "color_space"),
+        options=("depth", "width", "color_space", "encoder"),
         tiny_options={"depth": 3, "width": 0.0625},
         loads=("unet-gan",),
         options_for_size=depth_for_size,
@@ -185,7 +270,7 @@ UNET_GAN = register(
     Design(
         name="unet-gan",
         build=build_unet_gan,
-        options=("depth", "width", "color_space", "l1_weight"),
+        options=("depth", "width", "color_space", "encoder", "l1_weight"),
         tiny_options={"depth": 3, "width": 0.0625},
         training_model=gan_trainer,
         options_for_size=gan_options_for_size,
