@@ -20,7 +20,7 @@ import keras
 import tensorflow as tf
 from keras import ops
 
-from colornet.models.unet import L1_WEIGHT
+L1_WEIGHT = 100.0  # lambda in pix2pix: generator loss = GAN + lambda * L1
 
 
 @keras.saving.register_keras_serializable(package="colornet")

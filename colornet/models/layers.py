@@ -23,6 +23,11 @@ def conv_block(x, filters, name, strides=1, batch_norm=False, kernel_size=3):
     return x
 
 
+def pix2pix_init():
+    """pix2pix's weight initialization, N(0, 0.02) (the U-Net and the PatchGAN)."""
+    return keras.initializers.RandomNormal(0.0, 0.02)
+
+
 def check_input_size(input_size, multiple: int = 8) -> None:
     if input_size is not None and (input_size < multiple or input_size % multiple):
         raise ValueError(f"input_size must be a multiple of {multiple}, got {input_size}.")

@@ -8,8 +8,7 @@ look like a real photo's. At 256 px the grid is 30x30; at 128 px, 14x14.
 import keras
 from keras import layers
 
-from colornet.models.layers import scaled
-from colornet.models.unet import init
+from colornet.models.layers import pix2pix_init, scaled
 
 RECEPTIVE_FIELD = 70  # pixels of the input one output value sees
 
@@ -33,17 +32,23 @@ def build_patchgan(width: float = 1.0, name: str = "patchgan") -> keras.Model:
     x = layers.Concatenate(name=f"{name}_pair")([gray, colors])  # (b, h, w, 3)
     for i, n in enumerate([f(64), f(128), f(256)], start=1):  # (b, h / 2^i, w / 2^i, n)
         x = layers.Conv2D(
-            n, 4, strides=2, padding="same", kernel_initializer=init(), use_bias=False, name=f"{name}_c{i}"
+            n,
+            4,
+            strides=2,
+            padding="same",
+            kernel_initializer=pix2pix_init(),
+            use_bias=False,
+            name=f"{name}_c{i}",
         )(x)
         if i > 1:
             x = layers.BatchNormalization(name=f"{name}_c{i}_bn")(x)
         x = layers.LeakyReLU(negative_slope=0.2, name=f"{name}_c{i}_lrelu")(x)
     x = layers.ZeroPadding2D(name=f"{name}_pad4")(x)  # (b, h/8 + 2, w/8 + 2, 256)
-    x = layers.Conv2D(f(512), 4, kernel_initializer=init(), use_bias=False, name=f"{name}_c4")(x)
+    x = layers.Conv2D(f(512), 4, kernel_initializer=pix2pix_init(), use_bias=False, name=f"{name}_c4")(x)
     x = layers.BatchNormalization(name=f"{name}_c4_bn")(x)
     x = layers.LeakyReLU(negative_slope=0.2, name=f"{name}_c4_lrelu")(x)  # (b, h/8 - 1, w/8 - 1, 512)
     x = layers.ZeroPadding2D(name=f"{name}_pad5")(x)
-    logits = layers.Conv2D(1, 4, kernel_initializer=init(), name=f"{name}_logits", dtype="float32")(x)
+    logits = layers.Conv2D(1, 4, kernel_initializer=pix2pix_init(), name=f"{name}_logits", dtype="float32")(x)
     return keras.Model([gray, colors], logits, name=name)
 
 

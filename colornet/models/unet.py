@@ -20,13 +20,14 @@ from keras import layers
 
 from colornet.codecs import LabTanhCodec, YCrCbCodec
 from colornet.errors import WeightsError
-from colornet.models.layers import GrayToRGB, check_input_size, scaled
+from colornet.models.gan import L1_WEIGHT, ConditionalGAN
+from colornet.models.layers import GrayToRGB, check_input_size, pix2pix_init, scaled
+from colornet.models.patchgan import build_patchgan
 from colornet.models.spec import Design, register
 
 DEPTH = 7  # 1x1 bottleneck at 128 px
 MAX_DEPTH = 8  # pix2pix's generator: 1x1 at 256 px
 COLOR_SPACES = ("lab", "ycrcb")
-L1_WEIGHT = 100.0  # lambda in pix2pix: generator loss = GAN + lambda * L1
 
 # ImageNet backbones from keras.applications as the encoder: the layers whose outputs the
 # decoder takes, at 1/2, 1/4, 1/8, 1/16 and 1/32 of the input (the last is the bottleneck).
@@ -42,11 +43,6 @@ ENCODERS = {
     ),
 }  # fmt: skip
 ENCODER_DEPTH = 5  # the backbones halve the size five times
-
-
-def init():
-    """pix2pix's weight initialization, N(0, 0.02)."""
-    return keras.initializers.RandomNormal(0.0, 0.02)
 
 
 def encoder_filters(depth: int, width: float = 1.0) -> list[int]:
@@ -160,7 +156,13 @@ def build_unet(
         x = skips[-1]
     for i, n in enumerate(filters if encoder == "none" else [], start=1):  # (b, h / 2^i, w / 2^i, n)
         x = layers.Conv2D(
-            n, 4, strides=2, padding="same", kernel_initializer=init(), use_bias=False, name=f"{name}_down{i}"
+            n,
+            4,
+            strides=2,
+            padding="same",
+            kernel_initializer=pix2pix_init(),
+            use_bias=False,
+            name=f"{name}_down{i}",
         )(x)
         if i > 1:  # pix2pix: no normalization on the first layer
             x = layers.BatchNormalization(name=f"{name}_down{i}_bn")(x)
@@ -168,7 +170,13 @@ def build_unet(
         skips.append(x)
     for j, (n, skip) in enumerate(zip(reversed(filters[:-1]), reversed(skips[:-1])), start=1):
         x = layers.Conv2DTranspose(
-            n, 4, strides=2, padding="same", kernel_initializer=init(), use_bias=False, name=f"{name}_up{j}"
+            n,
+            4,
+            strides=2,
+            padding="same",
+            kernel_initializer=pix2pix_init(),
+            use_bias=False,
+            name=f"{name}_up{j}",
         )(x)
         x = layers.BatchNormalization(name=f"{name}_up{j}_bn")(x)
         if j <= 3:  # the three innermost decoder steps
@@ -176,7 +184,7 @@ def build_unet(
         x = layers.ReLU(name=f"{name}_up{j}_relu")(x)
         x = layers.Concatenate(name=f"{name}_skip{j}")([x, skip])  # (b, h / 2^(depth-j), ..., 2n)
     outputs = layers.Conv2DTranspose(  # float32 under mixed precision
-        2, 4, strides=2, padding="same", kernel_initializer=init(), activation="tanh",
+        2, 4, strides=2, padding="same", kernel_initializer=pix2pix_init(), activation="tanh",
         name=f"{name}_out", dtype="float32",
     )(x)  # fmt: skip
     return keras.Model(inputs, outputs, name=name)
@@ -233,9 +241,6 @@ def gan_options_for_size(options: dict, size: int) -> dict:
 
 
 def gan_trainer(generator: keras.Model, options: dict) -> keras.Model:
-    from colornet.models.gan import ConditionalGAN
-    from colornet.models.patchgan import build_patchgan
-
     return ConditionalGAN(
         generator,
         build_patchgan(width=options.get("width", 1.0)),
