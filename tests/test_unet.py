@@ -105,6 +105,12 @@ def test_unet_weights_start_a_gan_run_and_the_json_records_the_options(photo_fol
     )
     err = capsys.readouterr().err.strip()
     assert code == 2 and "depth 5" in err and len(err.splitlines()) == 1
+    # resuming the GAN run with another lambda is refused, not mixed
+    code = cli.main(
+        ["train", "unet-gan", *common, "--epochs", "2", "--l1-weight", "10", "--out", str(tmp_path / "gan")]
+    )
+    err = capsys.readouterr().err.strip()
+    assert code == 2 and "'l1_weight': 100.0" in err and len(err.splitlines()) == 1, err
     code = cli.main(["train", "unet", *common[:2], "--size", "100", "--out", str(tmp_path / "s")])
     err = capsys.readouterr().err.strip()
     assert code == 2 and "use 96 or 104" in err
