@@ -31,7 +31,12 @@ def quiet_native_stderr():
 def quiet_tensorflow() -> None:
     """Import TensorFlow without its start-up lines (oneDNN, CUDA, cpu_feature_guard) and keep its
     later C++ log lines (cuInit, XLA) out of the output, as the command line does; a notebook
-    calls it before anything imports TensorFlow. `TF_CPP_MIN_LOG_LEVEL` set by the user wins."""
+    calls it before anything imports TensorFlow. `TF_CPP_MIN_LOG_LEVEL` set by the user wins.
+    TensorFlow's Python warnings (a `tf.function` retraced after several training runs in one
+    session) are held back too; errors still show."""
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     with quiet_native_stderr():
-        import tensorflow  # noqa: F401
+        import tensorflow
+
+    if os.environ["TF_CPP_MIN_LOG_LEVEL"].strip() in ("2", "3"):  # warnings held back, as for C++
+        tensorflow.get_logger().setLevel("ERROR")

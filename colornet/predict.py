@@ -112,6 +112,7 @@ def load_colorizer(
     precision: str = "float32",
     design: str | None = None,
     training_size: int | None = None,
+    options: dict | None = None,
 ) -> Colorizer:
     """A `Colorizer` from provided weights by name, a weights path, a built `keras.Model`, or a
     `Colorizer` (returned as it is).
@@ -126,6 +127,8 @@ def load_colorizer(
         design: for a `keras.Model`: which design it is (default: the model's name; a network
             named after no design is taken to follow the article's contract, `article_contract`).
         training_size: for a `keras.Model`: the crop size it was trained at.
+        options: for a `keras.Model`: the builder options it was built with, where the
+            codec or the size multiple depend on them (a U-Net's `depth`, `color_space`).
 
     Raises:
         WeightsError: missing, truncated or mismatched weights, in one sentence.
@@ -143,6 +146,7 @@ def load_colorizer(
             training_size=training_size,
             features=features,
             source=model.name,
+            options=dict(options or {}),
         )
     net, config = load_model(model, weights_dir, precision=precision)
     return Colorizer(

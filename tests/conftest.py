@@ -41,7 +41,7 @@ NOTEBOOKS = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file_
 # `E0000 ...`), absl's first line, oneDNN's, CUDA's and XLA's start-up lines.
 TF_LOG_LINE = re.compile(
     r"^[IWEF]\d{4} \d\d:\d\d:\d\d|absl::InitializeLog|oneDNN|cuInit|cuda drivers|cpu_feature_guard"
-    r"|XLA service|Compiled cluster using XLA|StreamExecutor|rebuild TensorFlow",
+    r"|XLA service|Compiled cluster using XLA|StreamExecutor|rebuild TensorFlow|WARNING:tensorflow",
     re.MULTILINE,
 )
 
