@@ -8,6 +8,7 @@ import argparse
 import importlib
 import os
 import sys
+import warnings
 
 from colornet.console import quiet_native_stderr
 
@@ -43,6 +44,9 @@ def main(argv=None, prog: str = "colornet") -> int:
         with quiet_native_stderr():
             import tensorflow  # noqa: F401  (start-up lines held back)
     args = build_parser(command, prog).parse_args(argv)
+    warnings.formatwarning = lambda message, category, *rest, **kw: (
+        f"colornet {args.command}: warning: {message}\n"  # one line, no source line
+    )
     module = importlib.import_module(COMMANDS[args.command][0])
     try:
         return module.run(args)

@@ -27,7 +27,7 @@ import tensorflow as tf
 
 from colornet.codecs import LabTanhCodec
 from colornet.color import rgb_to_lab, rgb_to_model_io
-from colornet.images import ImageError, filter_readable, find_images
+from colornet.images import FORMATS, ImageError, filter_readable, find_images, load_rgb8
 
 AUTOTUNE = tf.data.AUTOTUNE
 
@@ -44,7 +44,7 @@ def list_images(source, on_error: str = "raise") -> list[str]:
         raise ImageError(str(err)) from None
     if not paths:
         raise ImageError(
-            f"{source}: no images (jpg, png, bmp, gif) found; put photos there or point to another folder."
+            f"{source}: no images ({FORMATS}) found; put photos there or point to another folder."
         )
     paths = filter_readable(paths, on_error=on_error)
     if not paths:
@@ -52,14 +52,19 @@ def list_images(source, on_error: str = "raise") -> list[str]:
     return paths
 
 
+def _read_rgb8(path) -> np.ndarray:
+    return load_rgb8(path.decode() if isinstance(path, bytes) else str(path))
+
+
 def decode_image(path):
     """Read and decode one file -> uint8 RGB `(h, w, 3)`.
 
-    Grayscale, palette, RGBA and 16-bit PNGs become 8-bit RGB; a GIF gives
-    its first frame.
+    Read by Pillow (`colornet.images.load_rgb8`), as `colorize` reads it: grayscale,
+    palette (8-bit BMP, GIF, PNG), RGBA and 16-bit files become 8-bit RGB, EXIF orientation
+    is applied, a GIF gives its first frame. (TensorFlow's own decoders read a palette BMP's
+    indices as gray and refuse 1-bit BMPs.)
     """
-    data = tf.io.read_file(path)
-    image = tf.io.decode_image(data, channels=3, expand_animations=False, dtype=tf.uint8)
+    image = tf.numpy_function(_read_rgb8, [path], tf.uint8, stateful=False)
     image.set_shape([None, None, 3])
     return image
 

@@ -23,3 +23,7 @@ class RunError(ColornetError):
 class DistributeError(ColornetError, ValueError):
     """A distribution strategy that cannot be set up: an unknown name, a malformed TF_CONFIG,
     or a cluster that cannot be reached."""
+
+
+class ImageWarning(UserWarning):
+    """A photo that was used or skipped with a caveat; the message names the file."""

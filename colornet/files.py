@@ -21,6 +21,12 @@ def temporary_name(path) -> Path:
     return path.with_name(f".{path.name}.{os.getpid()}.partial")
 
 
+def is_temporary(path) -> bool:
+    """A temporary file this project writes (`temporary_name`), perhaps left by a killed run."""
+    name = Path(path).name
+    return name.startswith(".") and ".partial" in name
+
+
 def atomic_write_text(path, text: str) -> None:
     """Write `text` to a temporary file and rename it: readers see the old file or the new one."""
     path = Path(path)
