@@ -21,8 +21,9 @@ from pathlib import Path
 
 import numpy as np
 
+from colornet.arguments import WORK_SIZE_RANGE, int_in, path_name
 from colornet.errors import ColornetError
-from colornet.images import ImageError, Photo, find_images, load_image
+from colornet.images import FORMATS, ImageError, Photo, find_images, load_image
 from colornet.metrics import METRICS, colorfulness, image_metrics
 
 GRAY = "gray"
@@ -52,7 +53,7 @@ def select_paths(data, limit: int | None = None) -> list[str]:
     except FileNotFoundError as err:
         raise ImageError(str(err)) from None
     if not paths:
-        raise ImageError(f"{data}: no images (jpg, png, bmp, gif) found; point --data to a folder of photos.")
+        raise ImageError(f"{data}: no images ({FORMATS}) found; point --data to a folder of photos.")
     if limit is not None:
         if limit < 1:
             raise EvaluateError(f"--limit must be at least 1, got {limit}.")
@@ -201,6 +202,11 @@ def evaluate(
         raise EvaluateError(f"--size must be at least 16 pixels, got {size}.")
     if batch_size < 1:
         raise EvaluateError(f"--batch-size must be at least 1, got {batch_size}.")
+    if limit is not None and limit < 1:
+        raise EvaluateError(f"--limit must be at least 1, got {limit}.")
+    from colornet.predict import check_work_size
+
+    check_work_size(work_size)
     models = load_models(models)
     for name, colorizer in models.items():
         fixed = colorizer.canvas_shape()
@@ -454,44 +460,84 @@ def add_arguments(parser) -> None:
         "--data", required=True, metavar="DIR", help="photos: a folder (searched recursively), file or glob"
     )
     parser.add_argument(
-        "--size", type=int, default=256, help="side of the square center crops (default: %(default)s)"
+        "--size", type=int_in(16), default=256, help="side of the square center crops (default: %(default)s)"
     )
     parser.add_argument(
-        "--limit", type=int, metavar="N", help="evaluate N photos spread evenly over the files (default: all)"
+        "--limit",
+        type=int_in(1),
+        metavar="N",
+        help="evaluate N photos spread evenly over the files (default: all)",
     )
     parser.add_argument(
-        "--batch-size", type=int, default=8, help="photos per model call (default: %(default)s)"
+        "--batch-size", type=int_in(1), default=8, help="photos per model call (default: %(default)s)"
     )
     parser.add_argument(
-        "--json", metavar="OUT.json", help="write the summary and per-photo figures (default: none)"
+        "--json",
+        type=path_name,
+        metavar="OUT.json",
+        help="write the summary and per-photo figures (default: none)",
     )
     parser.add_argument(
         "--grid",
+        type=path_name,
         metavar="OUT.png",
         help="draw the best and worst photos: gray | model | truth (default: none)",
     )
     parser.add_argument(
         "--examples",
-        type=int,
+        type=int_in(1),
         default=3,
         metavar="K",
         help="best and worst photos in the grid (default: %(default)s)",
     )
     parser.add_argument(
         "--work-size",
-        type=int,
+        type=int_in(*WORK_SIZE_RANGE),
         metavar="N",
         help="predict colors at N px and upsample them, as colorize does "
         "(default: each model's training size, else --size)",
     )
+    parser.add_argument("--overwrite", action="store_true", help="replace existing --json and --grid files")
     from colornet.precision import add_precision_argument
 
     add_precision_argument(parser, default="float32")
 
 
+def grid_formats() -> tuple[str, ...]:
+    """File extensions the grid can be saved as (matplotlib's: png, jpg, pdf, svg, ...)."""
+    from matplotlib.backend_bases import FigureCanvasBase
+
+    return tuple(f".{ext}" for ext in FigureCanvasBase.get_supported_filetypes())
+
+
+def check_output_file(path, flag: str, overwrite: bool = False, suffixes=None) -> None:
+    """Before any work: refuse an output that is a folder, has a format that cannot be written,
+    or exists (unless `overwrite`), as `colorize` keeps existing results unless --overwrite."""
+    if path is None:
+        return
+    if os.path.isdir(path):
+        raise EvaluateError(
+            f"{flag} {path}: is a folder; name a file, e.g. {os.path.join(path, 'eval' + (suffixes or ('.json',))[0])}."
+        )
+    if suffixes and os.path.splitext(path)[1].lower() not in suffixes:
+        raise EvaluateError(
+            f"{flag} {path}: cannot be written in that format; end it in {', '.join(suffixes)}."
+        )
+    if os.path.exists(path) and not overwrite:
+        raise EvaluateError(f"{flag} {path}: exists; pass --overwrite to replace it, or name another file.")
+    parent = os.path.dirname(os.path.abspath(path))
+    existing = parent
+    while not os.path.exists(existing):
+        existing = os.path.dirname(existing)
+    if not os.path.isdir(existing) or not os.access(existing, os.W_OK):
+        raise EvaluateError(f"{flag} {path}: its folder cannot be written; check the path.")
+
+
 def run(args) -> int:
     from colornet.precision import resolve_precision_argument
 
+    check_output_file(args.json, "--json", args.overwrite)
+    check_output_file(args.grid, "--grid", args.overwrite, grid_formats())
     specs = args.model
     if args.name:
         if len(args.name) != len(args.model):

@@ -16,7 +16,6 @@ done in strips of rows:
 >>> summary = colorize_files(["data/Test"], "results")  # writes results/*.png
 """
 
-import argparse
 import os
 import sys
 from dataclasses import dataclass, field
@@ -27,14 +26,17 @@ import tensorflow as tf
 from PIL import Image
 from tqdm import tqdm
 
+from colornet.arguments import int_in, path_name
 from colornet.color import rgb_to_gray, to_uint8
 from colornet.errors import ColornetError
-from colornet.images import ImageError, Photo, as_photo, find_images, load_image
+from colornet.files import temporary_name
+from colornet.images import FORMATS, ImageError, Photo, as_photo, find_images, load_image
 from colornet.precision import add_precision_argument, resolve_precision_argument
 from colornet.predict import (  # noqa: F401  (working_shape, Prepared, WORK_SIZE: kept importable from here)
     WORK_SIZE,
     Colorizer,
     Prepared,
+    check_work_size,
     finish,
     load_colorizer,
     prepare_for,
@@ -92,6 +94,7 @@ def colorize(
         >>> rgb.shape
         (300, 451, 3)
     """
+    check_work_size(work_size)
     colorizer = load_colorizer(model, weights_dir, features=embedder)
     style_l = style_lightness(colorizer, style, work_size)
     photo = as_photo(image)
@@ -190,38 +193,47 @@ def plan_jobs(inputs, out_dir, image_format: str = "png", compare: bool = False)
     """
     if isinstance(inputs, (str, os.PathLike)):
         inputs = [inputs]
+    check_out_dir(out_dir)
     jobs, failures, taken, seen = [], [], set(), set()
     sources = []
     results = os.path.realpath(out_dir)
     for item in inputs:
         item = str(item)
+        if os.path.isdir(item) and os.path.realpath(item) == results:
+            raise ColornetError(
+                f"--out {out_dir}: is the input folder {item}, so every run would colorize the last one's "
+                "results again; choose another --out folder."
+            )
         try:
             paths = find_images(item)
         except FileNotFoundError as err:
             failures.append(f"{err} Check the path.")
             continue
-        if os.path.isdir(item) and results.startswith(os.path.join(os.path.realpath(item), "")):
-            # --out inside a folder input: earlier results there are not inputs
+        if not os.path.isfile(item):
+            # --out inside a folder or glob input: earlier results there are not inputs
             paths = [p for p in paths if not os.path.realpath(p).startswith(os.path.join(results, ""))]
         if not paths:
-            failures.append(f"{item}: no images (jpg, png, bmp, gif) found; check the path.")
+            failures.append(f"{item}: no images ({FORMATS}) found; check the path.")
         for path in paths:
             if os.path.realpath(path) in seen:
                 continue
             seen.add(os.path.realpath(path))
             rel = Path(os.path.relpath(path, item)) if os.path.isdir(item) else Path(Path(path).name)
             sources.append((path, rel))
+
+    def outputs_of(stem):
+        names = [f"{stem}.{image_format}"] + ([f"{stem}_compare.png"] if compare else [])
+        return [Path(out_dir) / n for n in names]
+
     for path, rel in sources:
-        stem = rel.parent / rel.stem
-        candidates = [stem, rel.parent / f"{rel.stem}_{rel.suffix.lstrip('.').lower()}"]
-        candidates += [rel.parent / f"{rel.stem}_{i}" for i in range(2, len(sources) + 2)]
-        stem = next(c for c in candidates if str(c) not in taken)
-        taken.add(str(stem))
-        job = Job(
-            source=path,
-            output=str(Path(out_dir) / f"{stem}.{image_format}"),
-            compare=str(Path(out_dir) / f"{stem}_compare.png") if compare else None,
-        )
+        candidates = [rel.parent / rel.stem, rel.parent / f"{rel.stem}_{rel.suffix.lstrip('.').lower()}"]
+        candidates += [rel.parent / f"{rel.stem}_{i}" for i in range(2, 2 * len(sources) + 3)]
+        # no two outputs share a name (cat.jpg and cat.png; cat.jpg's cat_compare.png and a
+        # cat_compare.png), also on file systems that ignore case
+        stem = next(c for c in candidates if not {str(p).lower() for p in outputs_of(c)} & taken)
+        taken.update(str(p).lower() for p in outputs_of(stem))
+        output, *rest = outputs_of(stem)
+        job = Job(source=path, output=str(output), compare=str(rest[0]) if rest else None)
         clash = [p for p in job.outputs if os.path.realpath(p) in seen]
         if clash:
             failures.append(
@@ -230,6 +242,12 @@ def plan_jobs(inputs, out_dir, image_format: str = "png", compare: bool = False)
             continue
         jobs.append(job)
     return jobs, failures
+
+
+def check_out_dir(out_dir) -> None:
+    """Refuse an empty output folder name (`--out ""` would write into the current folder)."""
+    if out_dir is None or not str(out_dir).strip():
+        raise ColornetError("--out is empty; name an output folder, e.g. --out results.")
 
 
 def _fit(rgb_uint8, side: int = COMPARE_SIDE) -> Image.Image:
@@ -264,12 +282,13 @@ def _write(path, rgb, alpha=None, quality: int = 95) -> None:
     """Write uint8 RGB (+ alpha in [0, 1], PNG only) as PNG or JPEG by extension, through a
     temporary file, so that an interrupted run leaves no truncated output behind."""
     path = Path(path)
-    tmp = path.with_name(f".{path.stem}.partial{path.suffix}")
+    tmp = temporary_name(path)  # unique to this process: two runs into one folder never share it
     if alpha is not None and path.suffix == ".png":
         rgb = np.concatenate([rgb, to_uint8(alpha)[..., None]], axis=-1)
     try:
         # PNG zlib level 3 instead of 6: 2.3x faster to write (12 MP: 1.0 s instead of 2.3 s), 14% larger.
-        options = {"quality": quality} if path.suffix == ".jpg" else {"compress_level": 3}
+        jpeg = path.suffix.lower() in (".jpg", ".jpeg")
+        options = {"format": "JPEG", "quality": quality} if jpeg else {"format": "PNG", "compress_level": 3}
         Image.fromarray(rgb).save(tmp, **options)
         os.replace(tmp, path)
     finally:
@@ -325,6 +344,8 @@ def colorize_files(
     """
     if image_format not in ("png", "jpg"):
         raise ValueError(f"image_format must be 'png' or 'jpg', not {image_format!r}.")
+    check_work_size(work_size)
+    check_out_dir(out_dir)
     colorizer = load_colorizer(model, weights_dir, features=embedder, precision=precision)
     style_l = style_lightness(colorizer, style, work_size)
     jobs, failures = plan_jobs(inputs, out_dir, image_format, compare)
@@ -396,17 +417,7 @@ def colorize_files(
 # --- command line ---------------------------------------------------------------
 
 
-def _int_in(low: int, high: int):
-    def parse(text):
-        try:
-            value = int(text)
-        except ValueError:
-            value = None
-        if value is None or not low <= value <= high:
-            raise argparse.ArgumentTypeError(f"{text!r}: use a whole number from {low} to {high}")
-        return value
-
-    return parse
+_int_in = int_in  # kept importable from here
 
 
 def add_arguments(parser) -> None:
@@ -419,9 +430,10 @@ def add_arguments(parser) -> None:
     parser.add_argument(
         "--model",
         default="beta",
-        help=f"provided weights by name ({', '.join(provided_names())}) or a weights path (default: beta)",
+        help=f"provided weights by name ({', '.join(provided_names())}), a weights path, or a run folder "
+        "(its best.weights.h5) (default: beta)",
     )
-    parser.add_argument("--out", default="results", help="output folder (default: results)")
+    parser.add_argument("--out", type=path_name, default="results", help="output folder (default: results)")
     parser.add_argument(
         "--compare", action="store_true", help="also write <name>_compare.png: gray | colorized | original"
     )
@@ -434,17 +446,17 @@ def add_arguments(parser) -> None:
         help="output format (default: png; jpg has no alpha and does not keep L exactly)",
     )
     parser.add_argument(
-        "--quality", type=_int_in(1, 100), default=95, help="JPEG quality, 1-100 (default: 95)"
+        "--quality", type=int_in(1, 100), default=95, help="JPEG quality, 1-100 (default: 95)"
     )
     parser.add_argument(
         "--work-size",
-        type=_int_in(8, 8192),
+        type=int_in(8, 8192),
         default=None,
         help="longer side of the resolution the colors are predicted at "
         f"(default: the size the model was trained at, else {WORK_SIZE})",
     )
     parser.add_argument(
-        "--batch-size", type=_int_in(1, 1024), default=8, help="photos per network call (default: 8)"
+        "--batch-size", type=int_in(1, 1024), default=8, help="photos per network call (default: 8)"
     )
     add_precision_argument(parser, default="float32")
     parser.add_argument(

@@ -16,14 +16,30 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from colornet.arguments import WORK_SIZE_RANGE
 from colornet.color import AB_SCALE
-from colornet.errors import ImageError
+from colornet.errors import ColornetError, ImageError
 from colornet.fullres import lightness, merge_full
 from colornet.images import Photo
 from colornet.models import DESIGNS, Design, get_design
 from colornet.weights import WEIGHTS_DIR, load_model
 
 WORK_SIZE = 256  # default longer side of the working resolution, in pixels (the article colorized 256x256)
+
+
+def check_work_size(work_size) -> None:
+    """Refuse a `work_size` that is not a whole number of pixels from 8 to 8192 (None: the default)."""
+    low, high = WORK_SIZE_RANGE
+    if work_size is None:
+        return
+    if (
+        isinstance(work_size, bool)
+        or not isinstance(work_size, (int, np.integer))
+        or not low <= work_size <= high
+    ):
+        raise ColornetError(f"work_size {work_size!r}: use a whole number of pixels from {low} to {high}.")
+
+
 MIN_SIDE = 4  # smaller photos are refused: there is nothing to colorize in a 1x1 image
 
 
