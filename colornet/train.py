@@ -20,6 +20,7 @@ multiple, the extra inputs. Training runs under a Keras precision policy
 (`colornet.precision`) and a `tf.distribute` strategy (`colornet.distribute`).
 """
 
+import hashlib
 import json
 import math
 import os
@@ -32,16 +33,17 @@ import numpy as np
 import tensorflow as tf
 
 from colornet import data as cdata
+from colornet.arguments import fraction, int_in, path_name, positive_float
 from colornet.color import lab_to_rgb
 from colornet.distribute import CONNECT_TIMEOUT, STRATEGIES, WorkerInfo, choose_strategy, worker_info
-from colornet.errors import ColornetError, RunError
+from colornet.errors import ColornetError, ImageError, RunError
 from colornet.files import atomic_write_json
 from colornet.images import save_image
 from colornet.losses import LOSS_NAMES, get_loss
 from colornet.models import DESIGNS, Design, get_design
 from colornet.precision import add_precision_argument, choose_precision, precision_scope
 from colornet.predict import Colorizer
-from colornet.weights import load_weights, read_config, save_config
+from colornet.weights import load_weights, read_config, save_config, weights_file
 
 __all__ = ["RunError", "TrainConfig", "TrainResult", "train"]
 
@@ -246,6 +248,11 @@ class RunCheckpoint(keras.callbacks.Callback):
 
     def on_epoch_end(self, epoch, logs=None):
         logs = logs or {}
+        if not all(math.isfinite(float(v)) for v in logs.values()):
+            # a diverged epoch is not a checkpoint: keep the last good one and stop
+            self.state["diverged_epoch"] = epoch + 1
+            self.model.stop_training = True
+            return
         value = logs.get(self.monitor, logs.get("loss"))
         if value is not None and math.isfinite(value) and value < self.state.get("best", math.inf):
             self.state["best"] = float(value)
@@ -262,6 +269,73 @@ class RunCheckpoint(keras.callbacks.Callback):
             k: self.state.get("history", {}).get(k, []) + [float(v)] for k, v in logs.items()
         }
         atomic_write_json(self.out_dir / "state.json", self.state)
+
+
+class FiniteCSVLogger(keras.callbacks.CSVLogger):
+    """history.csv without a diverged epoch's row (a NaN loss is not an epoch to keep)."""
+
+    def on_epoch_end(self, epoch, logs=None):
+        if all(math.isfinite(float(v)) for v in (logs or {}).values()):
+            super().on_epoch_end(epoch, logs)
+
+
+def photos_digest(train_paths, val_paths) -> str:
+    """A short fingerprint of the photos a run trains and validates on (their real paths), recorded
+    in state.json: resuming with other --data is refused instead of mixing two data sets."""
+    digest = hashlib.sha256()
+    for name, paths in (("train", train_paths), ("val", val_paths)):
+        digest.update(name.encode())
+        for path in paths:
+            digest.update(os.path.realpath(path).encode() + b"\0")
+    return digest.hexdigest()[:16]
+
+
+def _diverged(history: dict) -> bool:
+    return any(not math.isfinite(float(v)) for values in history.values() for v in values)
+
+
+def _image_error_in(err) -> str | None:
+    """The one-line message of an `ImageError` raised while the pipeline read a photo, if `err` is one."""
+    for line in str(err).splitlines():
+        if "ImageError: " in line:
+            return line.split("ImageError: ", 1)[1].strip()
+    return None
+
+
+ACTIVATION_FLOATS = 16  # floats per crop pixel a training step keeps, a floor (a first layer's output alone)
+
+
+def memory_needed(cfg: TrainConfig, n_photos: int) -> int:
+    """Bytes a run needs at least: every photo cached in Lab (float32, shorter side `size`, square at
+    least) plus one batch's crops, warps and activations. A lower bound: refusing only what cannot fit."""
+    pixels = cfg.size * cfg.size
+    cache = n_photos * pixels * 3 * 4
+    step = cfg.batch_size * pixels * 4 * (2 * 3 + ACTIVATION_FLOATS)
+    if tf.config.list_physical_devices("GPU"):
+        step = 0  # the step's tensors live on the GPU; only the cache must fit in this memory
+    return cache + step
+
+
+def available_memory() -> int | None:
+    """Bytes of memory available now (Linux's MemAvailable), or None where unknown."""
+    try:
+        with open("/proc/meminfo") as f:
+            for line in f:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return None
+
+
+def _check_memory(cfg: TrainConfig, n_photos: int) -> None:
+    needed, available = memory_needed(cfg, n_photos), available_memory()
+    if available is not None and needed > available:
+        raise ColornetError(
+            f"--size {cfg.size}: training needs at least {needed / 2**30:.1f} GiB ({n_photos} photos cached at "
+            f"{cfg.size}x{cfg.size} and batches of {cfg.batch_size}), but {available / 2**30:.1f} GiB is "
+            "available; use a smaller --size, --batch-size or --limit."
+        )
 
 
 def _callbacks(cfg, out_dir: Path, state: dict, resumed: bool, worker: WorkerInfo, net, export, samples):
@@ -286,7 +360,7 @@ def _callbacks(cfg, out_dir: Path, state: dict, resumed: bool, worker: WorkerInf
     if worker.is_chief:
         callbacks += [
             RunCheckpoint(out_dir, state, net, export),
-            keras.callbacks.CSVLogger(str(out_dir / "history.csv"), append=resumed),
+            FiniteCSVLogger(str(out_dir / "history.csv"), append=resumed),
             keras.callbacks.TensorBoard(str(out_dir / "logs"), write_graph=False),
         ]
         if samples is not None:
@@ -302,9 +376,20 @@ def _check_config(cfg: TrainConfig, design: Design):
         raise ColornetError(str(err)) from None
     if cfg.loss is not None and cfg.loss not in LOSS_NAMES:
         raise ColornetError(f"unknown loss {cfg.loss!r}; use {', '.join(LOSS_NAMES)}.")
-    for name in ("epochs", "batch_size"):
-        if getattr(cfg, name) < 1:
-            raise ColornetError(f"--{name.replace('_', '-')} must be at least 1.")
+    for name in ("epochs", "batch_size", "limit", "steps_per_epoch", "early_stopping"):
+        value = getattr(cfg, name)
+        if value is not None and (
+            isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1
+        ):
+            raise ColornetError(f"--{name.replace('_', '-')} {value!r}: use a whole number of at least 1.")
+    if not (isinstance(cfg.lr, (int, float)) and math.isfinite(cfg.lr) and cfg.lr > 0):
+        raise ColornetError(f"--lr {cfg.lr!r}: use a learning rate above 0, such as {DEFAULT_LR}.")
+    if cfg.val is None and not 0 < cfg.val_split < 1:
+        raise ColornetError(f"--val-split {cfg.val_split!r}: use a share between 0 and 1, such as 0.1.")
+    for name in ("width", "l1_weight", "class_weight"):
+        value = cfg.model_options.get(name)
+        if value is not None and not (math.isfinite(value) and value > 0):
+            raise ColornetError(f"--{name.replace('_', '-')} {value!r}: use a number above 0.")
     if cfg.schedule not in ("none", "plateau", "cosine"):
         raise ColornetError(f"unknown schedule {cfg.schedule!r}; use none, plateau or cosine.")
     unknown = sorted(set(cfg.model_options) - set(design.options))
@@ -344,6 +429,7 @@ def _restore(trainer: keras.Model, path: Path) -> None:
 def _check_init(cfg: TrainConfig) -> None:
     """Weights to start from must come from a network of this run's shape and color space:
     `--init` weights of a Lab U-Net would load into a YCrCb one, and mean nothing there."""
+    cfg.init = weights_file(cfg.init)  # a run folder: its best weights
     recorded = (read_config(cfg.init) or {}).get("options", {})
     for name in ("color_space", "depth"):
         theirs, ours = recorded.get(name), cfg.model_options.get(name)
@@ -414,6 +500,7 @@ def train(model="beta", data: str = "data/Train", *, embedder=None, design: str 
             raise ColornetError(str(err)) from None
     _check_config(cfg, design)
     train_paths, val_paths = list_run_photos(cfg)
+    _check_memory(cfg, len(train_paths) + len(val_paths))
     classes = None
     if design.labels:
         if cfg.classes not in ("auto", "none"):
@@ -441,13 +528,19 @@ def train(model="beta", data: str = "data/Train", *, embedder=None, design: str 
 
     state_path = out_dir / "state.json"
     resumed = state_path.exists() and (out_dir / "last.keras").exists()
+    trained_on = photos_digest(train_paths, val_paths)
     state = {
         "model": cfg.model,
         "options": cfg.model_options,
         "size": cfg.size,
         "epoch": 0,
         "init": cfg.init,
+        "lr": cfg.lr,
+        "loss": cfg.loss,
+        "data": cfg.data,
+        "photos": trained_on,
     }
+    lr_note = ""
     if resumed:
         state = json.loads(state_path.read_text())
         if state["model"] != cfg.model or state.get("options", {}) != cfg.model_options:
@@ -459,6 +552,19 @@ def train(model="beta", data: str = "data/Train", *, embedder=None, design: str 
             raise RunError(
                 f"{out_dir}: that run trains at --size {state.get('size')}; use it or another --out."
             )
+        if "loss" in state and state["loss"] != cfg.loss:
+            raise RunError(
+                f"{out_dir}: that run trains with --loss {state['loss'] or 'default (the model' + chr(39) + 's)'}; "
+                "use it or another --out (a loss of another kind makes its best checkpoint meaningless)."
+            )
+        if state.get("photos", trained_on) != trained_on:
+            raise RunError(
+                f"{out_dir}: that run trained on other photos ({state.get('data')}); use the same --data "
+                "and --val, or another --out to start a new run."
+            )
+        if state.get("lr") is not None and state["lr"] != cfg.lr:
+            lr_note = f"; learning rate {cfg.lr} from now on (was {state['lr']})"
+        state.update(lr=cfg.lr, photos=trained_on, data=cfg.data)
     global_batch = cfg.batch_size * worker.replicas
     state.update(
         precision=policy, strategy=worker.kind, replicas=worker.replicas, workers=worker.workers,
@@ -484,6 +590,9 @@ def train(model="beta", data: str = "data/Train", *, embedder=None, design: str 
         )
         if resumed:
             _restore(trainer, out_dir / "last.keras")
+            if lr_note:  # the checkpoint's optimizer state brought the old learning rate back
+                for optimizer, _ in _optimizers(trainer):
+                    optimizer.learning_rate = cfg.lr
         elif cfg.init:
             _check_init(cfg)
             load_weights(net, cfg.init, design.name)
@@ -495,7 +604,7 @@ def train(model="beta", data: str = "data/Train", *, embedder=None, design: str 
     initial_epoch = int(state["epoch"])
     if resumed:
         note = "; --init is ignored for a resumed run" if cfg.init else ""
-        print(f"Resuming {out_dir} after epoch {initial_epoch} of {cfg.epochs}{note}.")
+        print(f"Resuming {out_dir} after epoch {initial_epoch} of {cfg.epochs}{lr_note}{note}.")
     if worker.is_chief:
         extra = {"classes": classes} if classes else {}
         save_config(out_dir / "best.weights.h5", cfg.model, cfg.model_options, size=cfg.size, **extra)
@@ -541,20 +650,41 @@ def train(model="beta", data: str = "data/Train", *, embedder=None, design: str 
             + (f"; {pretrained_note}." if pretrained_note else ".")
         )
         start = time.time()
-        fitted = trainer.fit(
-            train_ds,
-            validation_data=val_ds,
-            epochs=cfg.epochs,
-            initial_epoch=initial_epoch,
-            steps_per_epoch=steps,
-            validation_steps=val_steps,
-            callbacks=_callbacks(cfg, out_dir, state, resumed, worker, net, export, samples),
-            verbose=cfg.verbose if worker.is_chief else 0,
-            shuffle=False,  # the dataset shuffles itself
+        state.pop("diverged_epoch", None)
+        try:
+            fitted = trainer.fit(
+                train_ds,
+                validation_data=val_ds,
+                epochs=cfg.epochs,
+                initial_epoch=initial_epoch,
+                steps_per_epoch=steps,
+                validation_steps=val_steps,
+                callbacks=_callbacks(cfg, out_dir, state, resumed, worker, net, export, samples),
+                verbose=cfg.verbose if worker.is_chief else 0,
+                shuffle=False,  # the dataset shuffles itself
+            )
+        except (tf.errors.InvalidArgumentError, tf.errors.UnknownError) as err:
+            bad_photo = _image_error_in(err)
+            if bad_photo is None:
+                raise
+            raise ImageError(f"{bad_photo} (training stopped; the last finished epoch is kept)") from None
+        diverged = state.pop("diverged_epoch", None) or (
+            _diverged(fitted.history) and int(state.get("epoch", initial_epoch)) + 1
         )
         state["seconds"] = state.get("seconds", 0.0) + time.time() - start
         if worker.is_chief:
             atomic_write_json(state_path, state)
+        if diverged:
+            done = int(state.get("epoch", initial_epoch))
+            kept = (
+                f"the checkpoint of epoch {done} is kept (best: {out_dir / 'best.weights.h5'})"
+                if (out_dir / "best.weights.h5").exists()
+                else "no checkpoint was written"
+            )
+            raise RunError(
+                f"{out_dir}: the loss became NaN or infinite in epoch {diverged}; {kept}; "
+                f"run again with a lower --lr (now {cfg.lr})."
+            )
         else:  # the chief keeps the history on disk; the others report what they ran
             state["history"] = {k: [float(v) for v in vs] for k, vs in fitted.history.items()}
     else:
@@ -583,38 +713,49 @@ def add_arguments(parser):
     parser.add_argument("--val", nargs="+", help="held-out photos (default: hold out --val-split of --data)")
     parser.add_argument(
         "--size",
-        type=int,
+        type=int_in(8),
         default=d.size,
         help="training crop size, a multiple of the model's size multiple (8 for alpha, beta, full, "
         "iizuka; 2^depth for unet, unet-gan) (default: %(default)s)",
     )
-    parser.add_argument("--epochs", type=int, default=d.epochs, help="total epochs (default: %(default)s)")
+    parser.add_argument(
+        "--epochs", type=int_in(1), default=d.epochs, help="total epochs (default: %(default)s)"
+    )
     parser.add_argument(
         "--batch-size",
-        type=int,
+        type=int_in(1),
         default=d.batch_size,
         help="photos per batch on each replica; the global batch is this x replicas (default: %(default)s)",
     )
     parser.add_argument(
-        "--lr", type=float, default=d.lr, help=f"Adam learning rate (default: {DEFAULT_LR}; unet-gan: 2e-4)"
+        "--lr",
+        type=positive_float,
+        default=d.lr,
+        help=f"Adam learning rate (default: {DEFAULT_LR}; unet-gan: 2e-4)",
     )
     parser.add_argument(
         "--loss", choices=LOSS_NAMES, help="default: the model's own (mse for alpha, beta, full)"
     )
     parser.add_argument(
         "--init",
-        help="start from these weights (fine-tuning), e.g. weights/beta.weights.h5 (default: random weights)",
+        type=path_name,
+        help="start from these weights (fine-tuning), e.g. weights/beta.weights.h5, or a run folder "
+        "(its best.weights.h5) (default: random weights)",
     )
-    parser.add_argument("--out", help="run directory (default: runs/MODEL); an existing run there is resumed")
+    parser.add_argument(
+        "--out", type=path_name, help="run directory (default: runs/MODEL); an existing run there is resumed"
+    )
     parser.add_argument("--seed", type=int, default=d.seed, help="random seed (default: %(default)s)")
     parser.add_argument(
         "--val-split",
-        type=float,
+        type=fraction,
         default=d.val_split,
         help="share of --data held out when there is no --val (default: %(default)s)",
     )
-    parser.add_argument("--limit", type=int, help="use at most N training photos (default: all)")
-    parser.add_argument("--steps-per-epoch", type=int, help="batches per epoch (default: the whole folder)")
+    parser.add_argument("--limit", type=int_in(1), help="use at most N training photos (default: all)")
+    parser.add_argument(
+        "--steps-per-epoch", type=int_in(1), help="batches per epoch (default: the whole folder)"
+    )
     parser.add_argument(
         "--schedule",
         choices=["none", "plateau", "cosine"],
@@ -623,7 +764,7 @@ def add_arguments(parser):
     )
     parser.add_argument(
         "--early-stopping",
-        type=int,
+        type=int_in(1),
         metavar="PATIENCE",
         help="stop after PATIENCE epochs without improvement (default: never stop early)",
     )
@@ -634,19 +775,21 @@ def add_arguments(parser):
         "--strict", action="store_true", help="stop at the first unreadable photo instead of skipping it"
     )
     parser.add_argument(
-        "--width", type=float, help="multiply every layer's filters (default: 1.0, the published network)"
+        "--width",
+        type=positive_float,
+        help="multiply every layer's filters (default: 1.0, the published network)",
     )
     parser.add_argument(
         "--batch-norm", action="store_true", help="batch normalization after each convolution (beta, full)"
     )
     parser.add_argument(
         "--global-size",
-        type=int,
+        type=int_in(32),
         help="iizuka: side of the global path's input, a multiple of 32 (default: 128)",
     )
     parser.add_argument(
         "--depth",
-        type=int,
+        type=int_in(1),
         help="unet, unet-gan: encoder steps, each halving the size (default: as many as --size allows, "
         "at most 8: 7 at 128 px)",
     )
@@ -669,12 +812,12 @@ def add_arguments(parser):
     )
     parser.add_argument(
         "--l1-weight",
-        type=float,
+        type=positive_float,
         help="unet-gan: lambda, the L1 term's weight next to the GAN loss (default: 100)",
     )
     parser.add_argument(
         "--class-weight",
-        type=float,
+        type=positive_float,
         help="iizuka: weight of the scene class loss next to the color loss (default: 1/300, the paper's)",
     )
     parser.add_argument(
@@ -694,7 +837,7 @@ def add_arguments(parser):
     )
     parser.add_argument(
         "--connect-timeout",
-        type=float,
+        type=positive_float,
         default=d.connect_timeout,
         metavar="SECONDS",
         help="multiworker: how long to wait for the other machines (default: %(default)s)",

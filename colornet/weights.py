@@ -65,11 +65,28 @@ def is_lfs_pointer(path) -> bool:
 # --- loading into a built model -----------------------------------------------------------
 
 
-def _check_file(path: str) -> None:
+RUN_WEIGHTS = "best.weights.h5"  # what a run folder of `colornet train` keeps as its weights
+
+
+def weights_file(path) -> str:
+    """A weights path as given, or a run folder's best weights (`runs/beta` -> `runs/beta/best.weights.h5`).
+
+    Raises:
+        WeightsError: a folder that holds no best.weights.h5.
+    """
+    path = str(path)
     if os.path.isdir(path):
-        best = Path(path) / "best.weights.h5"
-        hint = f"pass {best}" if best.exists() else "pass a .weights.h5 file inside it"
-        raise WeightsError(f"{path}: is a folder, not a weights file; {hint}.")
+        best = Path(path) / RUN_WEIGHTS
+        if not best.is_file():
+            raise WeightsError(
+                f"{path}: is a folder without {RUN_WEIGHTS} (not a finished training run); "
+                "pass a .weights.h5 file or a run folder."
+            )
+        return str(best)
+    return path
+
+
+def _check_file(path: str) -> None:
     if not os.path.exists(path):
         raise WeightsError(f"{path}: weights file not found; check the path or train the model first.")
     if os.path.getsize(path) == 0:
@@ -90,7 +107,7 @@ def load_weights(model: keras.Model, path, design: str | None = None) -> keras.M
         design: the design `model` is (default: the model's name, when it is a design's);
             the JSON beside `path` must name the same one.
     """
-    path = str(path)
+    path = weights_file(path)
     _check_file(path)
     config = read_config(path)
     expected = design or (model.name if model.name in DESIGNS else None)
@@ -156,10 +173,8 @@ def resolve_weights(name_or_path, weights_dir=WEIGHTS_DIR) -> tuple[str, str | N
                 f"`python -m colornet train {name_or_path} --data DIR` or pass --model PATH."
             )
     else:
-        path = Path(name_or_path)
+        path = Path(weights_file(name_or_path))
         expected = None
-        if path.is_dir():
-            _check_file(str(path))
         if not path.exists():
             raise WeightsError(
                 f"{path}: weights file not found; pass {', '.join(DESIGNS)} or an existing path."
