@@ -44,10 +44,11 @@ def main(argv=None, prog: str = "colornet") -> int:
         with quiet_native_stderr():
             import tensorflow  # noqa: F401  (start-up lines held back)
     args = build_parser(command, prog).parse_args(argv)
-    warnings.formatwarning = lambda message, category, *rest, **kw: (
-        f"colornet {args.command}: warning: {message}\n"  # one line, no source line
-    )
     module = importlib.import_module(COMMANDS[args.command][0])
+    formatwarning = warnings.formatwarning
+    warnings.formatwarning = lambda message, category, *rest, **kw: (
+        f"colornet {args.command}: warning: {message}\n"  # one line, without the source line
+    )
     try:
         return module.run(args)
     except (ColornetError, FileNotFoundError, FileExistsError) as err:
@@ -56,3 +57,5 @@ def main(argv=None, prog: str = "colornet") -> int:
     except KeyboardInterrupt:
         print(f"colornet {args.command}: interrupted.", file=sys.stderr)
         return 130
+    finally:
+        warnings.formatwarning = formatwarning

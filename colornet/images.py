@@ -214,7 +214,7 @@ def _decode(path, convert, max_pixels: int | None = MAX_PIXELS):
     `ImageWarning` each, naming it."""
     header = []
     im = _open(path, max_pixels, header)
-    notes = [f"corrupt metadata ({note}); EXIF orientation, if any, is ignored" for note in header]
+    notes = [f"corrupt metadata ({note}); the photo is used as far as it could be read" for note in header]
     with im:
         try:
             with warnings.catch_warnings(record=True) as caught:
@@ -227,7 +227,7 @@ def _decode(path, convert, max_pixels: int | None = MAX_PIXELS):
                 im = ImageOps.exif_transpose(im)
             notes += [
                 f"corrupt metadata ({' '.join(str(w.message).split()).rstrip('.')}); "
-                "EXIF orientation, if any, is ignored"
+                "the photo is used as far as it could be read"
                 for w in caught
             ]
             result = convert(im)

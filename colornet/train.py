@@ -217,6 +217,11 @@ def make_datasets(
     return train_ds, val_ds, train_paths, val_paths
 
 
+def _finite(logs) -> bool:
+    """Whether every value an epoch logged is a finite number (a diverged epoch's are NaN or inf)."""
+    return all(math.isfinite(float(v)) for v in (logs or {}).values())
+
+
 class SampleStrips(keras.callbacks.Callback):
     """After each epoch, save gray | colorized | truth for a few fixed validation photos, colorized
     through the design's codec as `colornet.colorize` does."""
@@ -226,6 +231,8 @@ class SampleStrips(keras.callbacks.Callback):
         self.colorizer, self.lab, self.folder = colorizer, np.asarray(lab, np.float32), Path(folder)
 
     def on_epoch_end(self, epoch, logs=None):
+        if not _finite(logs):
+            return  # a diverged epoch has nothing to show
         L = self.lab[..., :1]  # (s, size, size, 1)
         ab = self.colorizer.predict_ab(L)  # (s, size, size, 2), Lab units
         gray = np.asarray(lab_to_rgb(np.concatenate([L, np.zeros_like(ab)], axis=-1)))
@@ -248,7 +255,7 @@ class RunCheckpoint(keras.callbacks.Callback):
 
     def on_epoch_end(self, epoch, logs=None):
         logs = logs or {}
-        if not all(math.isfinite(float(v)) for v in logs.values()):
+        if not _finite(logs):
             # a diverged epoch is not a checkpoint: keep the last good one and stop
             self.state["diverged_epoch"] = epoch + 1
             self.model.stop_training = True
@@ -275,7 +282,7 @@ class FiniteCSVLogger(keras.callbacks.CSVLogger):
     """history.csv without a diverged epoch's row (a NaN loss is not an epoch to keep)."""
 
     def on_epoch_end(self, epoch, logs=None):
-        if all(math.isfinite(float(v)) for v in (logs or {}).values()):
+        if _finite(logs):
             super().on_epoch_end(epoch, logs)
 
 
