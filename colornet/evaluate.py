@@ -460,16 +460,16 @@ def add_arguments(parser) -> None:
         "--data", required=True, metavar="DIR", help="photos: a folder (searched recursively), file or glob"
     )
     parser.add_argument(
-        "--size", type=int_in(16), default=256, help="side of the square center crops (default: %(default)s)"
+        "--size", type=int, default=256, help="side of the square center crops (default: %(default)s)"
     )
     parser.add_argument(
         "--limit",
-        type=int_in(1),
+        type=int,
         metavar="N",
         help="evaluate N photos spread evenly over the files (default: all)",
     )
     parser.add_argument(
-        "--batch-size", type=int_in(1), default=8, help="photos per model call (default: %(default)s)"
+        "--batch-size", type=int, default=8, help="photos per model call (default: %(default)s)"
     )
     parser.add_argument(
         "--json",

@@ -389,7 +389,7 @@ def _check_config(cfg: TrainConfig, design: Design):
             isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1
         ):
             raise ColornetError(f"--{name.replace('_', '-')} {value!r}: use a whole number of at least 1.")
-    if not (isinstance(cfg.lr, (int, float)) and math.isfinite(cfg.lr) and cfg.lr > 0):
+    if not (isinstance(cfg.lr, (int, float)) and math.isfinite(cfg.lr) and cfg.lr >= 0):  # 0: frozen
         raise ColornetError(f"--lr {cfg.lr!r}: use a learning rate above 0, such as {DEFAULT_LR}.")
     if cfg.val is None and not 0 < cfg.val_split < 1:
         raise ColornetError(f"--val-split {cfg.val_split!r}: use a share between 0 and 1, such as 0.1.")
@@ -681,6 +681,8 @@ def train(model="beta", data: str = "data/Train", *, embedder=None, design: str 
         state["seconds"] = state.get("seconds", 0.0) + time.time() - start
         if worker.is_chief:
             atomic_write_json(state_path, state)
+        else:  # the chief keeps the history on disk; the others report what they ran
+            state["history"] = {k: [float(v) for v in vs] for k, vs in fitted.history.items()}
         if diverged:
             done = int(state.get("epoch", initial_epoch))
             kept = (
@@ -692,8 +694,6 @@ def train(model="beta", data: str = "data/Train", *, embedder=None, design: str 
                 f"{out_dir}: the loss became NaN or infinite in epoch {diverged}; {kept}; "
                 f"run again with a lower --lr (now {cfg.lr})."
             )
-        else:  # the chief keeps the history on disk; the others report what they ran
-            state["history"] = {k: [float(v) for v in vs] for k, vs in fitted.history.items()}
     else:
         print(f"{out_dir}: already trained for {state['epoch']} epochs; raise --epochs to train more.")
     return TrainResult(

@@ -281,7 +281,6 @@ def test_a_size_that_cannot_fit_in_memory_is_refused_in_one_line(tmp_path, photo
         (["train", "beta", "--data", "d", "--epochs", "0"], "--epochs"),
         (["evaluate", "--model", "beta", "--data", "d", "--work-size", "-5"], "--work-size"),
         (["evaluate", "--model", "beta", "--data", "d", "--examples", "-1"], "--examples"),
-        (["evaluate", "--model", "beta", "--data", "d", "--limit", "0"], "--limit"),
         (["colorize", "x.jpg", "--out", ""], "--out"),
         (["train", "beta", "--data", "d", "--out", ""], "--out"),
     ],

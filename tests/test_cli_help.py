@@ -67,7 +67,9 @@ def test_evaluate_columns_from_run_folders_or_name_option(photo_folder, tmp_path
     args = ["evaluate", "--model", runs["family"], runs["city"], "--data", photo_folder, "--size", "32"]
     assert cli.main([*args, "--limit", "2", "--json", str(out)]) == 0
     assert json.loads(out.read_text())["columns"] == ["gray", "family", "city"]
-    assert cli.main([*args, "--limit", "2", "--json", str(out), "--name", "mine", "theirs"]) == 0
+    assert (
+        cli.main([*args, "--limit", "2", "--json", str(out), "--name", "mine", "theirs", "--overwrite"]) == 0
+    )
     assert json.loads(out.read_text())["models"] == {"mine": runs["family"], "theirs": runs["city"]}
     capsys.readouterr()
     assert cli.main([*args, "--name", "only-one"]) == 2

@@ -220,10 +220,14 @@ def test_existing_outputs_are_kept_unless_overwrite(weights, tmp_path, capsys):
 def test_inputs_are_never_replaced(weights, tmp_path, capsys):
     Image.fromarray(photo(24, 32)).save(tmp_path / "one.png")
     before = (tmp_path / "one.png").read_bytes()
-    code = run_cli(tmp_path, "--model", weights["tiny"], "--out", tmp_path, "--overwrite")
+    code = run_cli(tmp_path / "one.png", "--model", weights["tiny"], "--out", tmp_path, "--overwrite")
     assert code == 1
     assert (tmp_path / "one.png").read_bytes() == before
     assert "would replace an input" in capsys.readouterr().out
+    # the input folder itself as --out: refused before any work (its results would be read next time)
+    assert run_cli(tmp_path, "--model", weights["tiny"], "--out", tmp_path, "--overwrite") == 2
+    assert (tmp_path / "one.png").read_bytes() == before
+    assert "is the input folder" in capsys.readouterr().err
 
 
 def test_same_stems_get_distinct_outputs(weights, tmp_path):

@@ -124,7 +124,9 @@ def test_two_models_give_two_columns(photo_folder, weights, tmp_path, capsys):
     assert {os.path.basename(os.path.dirname(r["path"])) for r in results["images"]} == {"group0", "group1"}
     with Image.open(out_grid) as grid:
         two_models = grid.size
-    assert run_cli("--model", weights["tiny"], *args) == 0
+    assert (
+        run_cli("--model", weights["tiny"], *args, "--overwrite") == 0
+    )  # existing files are kept without it
     with Image.open(out_grid) as grid:
         one_model = grid.size
     # 4 photos -> 2 best and 2 worst rows; gray | tiny | other | truth against gray | tiny | truth
@@ -158,6 +160,7 @@ def test_format_table_from_the_api(photo_folder):
         (["--model", "missing.weights.h5"], "missing.weights.h5: weights file not found"),
         (["--size", "12"], "--size must be at least 16 pixels"),
         (["--limit", "0"], "--limit must be at least 1"),
+        (["--json", "."], "--json .: is a folder"),
     ],
 )
 def test_user_errors_are_one_line(photo_folder, weights, capsys, args, message):
