@@ -658,6 +658,7 @@ def train(model="beta", data: str = "data/Train", *, embedder=None, design: str 
         )
         start = time.time()
         state.pop("diverged_epoch", None)
+        callbacks = _callbacks(cfg, out_dir, state, resumed, worker, net, export, samples)
         try:
             fitted = trainer.fit(
                 train_ds,
@@ -666,7 +667,7 @@ def train(model="beta", data: str = "data/Train", *, embedder=None, design: str 
                 initial_epoch=initial_epoch,
                 steps_per_epoch=steps,
                 validation_steps=val_steps,
-                callbacks=_callbacks(cfg, out_dir, state, resumed, worker, net, export, samples),
+                callbacks=callbacks,
                 verbose=cfg.verbose if worker.is_chief else 0,
                 shuffle=False,  # the dataset shuffles itself
             )
@@ -675,6 +676,11 @@ def train(model="beta", data: str = "data/Train", *, embedder=None, design: str 
             if bad_photo is None:
                 raise
             raise ImageError(f"{bad_photo} (training stopped; the last finished epoch is kept)") from None
+        finally:
+            for callback in callbacks:  # fit leaves history.csv open when it raises
+                csv_file = getattr(callback, "csv_file", None)
+                if csv_file is not None and not csv_file.closed:
+                    csv_file.close()
         diverged = state.pop("diverged_epoch", None) or (
             _diverged(fitted.history) and int(state.get("epoch", initial_epoch)) + 1
         )

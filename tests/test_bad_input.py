@@ -420,3 +420,13 @@ def test_corrupt_exif_is_one_warning_that_names_the_file(tmp_path, tiny, capsys)
     with pytest.warns(ImageWarning, match="odd.jpg: corrupt metadata"):
         assert cli.main(["colorize", str(path), "--model", tiny, "--out", str(tmp_path / "out")]) == 0
     assert "1 colorized" in capsys.readouterr().out
+
+
+def test_a_photo_that_fails_inside_the_pipeline_is_named_in_one_line(tmp_path, photo_folder, monkeypatch):
+    """Should a bad photo get past the check (changed on disk meanwhile), training names it."""
+    from colornet import images
+
+    truncated_jpeg(Path(photo_folder) / "cut.jpg")
+    monkeypatch.setattr(images, "check_image", lambda path: None)
+    with pytest.raises(ImageError, match=r"^\S*cut.jpg: corrupt or truncated image data.*training stopped"):
+        tiny_run(photo_folder, tmp_path / "run", val=photo_folder, samples=0)
