@@ -507,7 +507,6 @@ def train(model="beta", data: str = "data/Train", *, embedder=None, design: str 
             raise ColornetError(str(err)) from None
     _check_config(cfg, design)
     train_paths, val_paths = list_run_photos(cfg)
-    _check_memory(cfg, len(train_paths) + len(val_paths))
     classes = None
     if design.labels:
         if cfg.classes not in ("auto", "none"):
@@ -527,6 +526,7 @@ def train(model="beta", data: str = "data/Train", *, embedder=None, design: str 
         policy, reason = built.dtype_policy.name, "the given model's"
     else:
         policy, reason = choose_precision(cfg.precision)
+    _check_memory(cfg, len(train_paths) + len(val_paths))  # after the strategy: devices are known
     out_dir = Path(cfg.out or f"runs/{cfg.model}")
     cfg.out = str(out_dir)
     if worker.is_chief:
