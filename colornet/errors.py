@@ -23,3 +23,8 @@ class RunError(ColornetError):
 class DistributeError(ColornetError, ValueError):
     """A distribution strategy that cannot be set up: an unknown name, a malformed TF_CONFIG,
     or a cluster that cannot be reached."""
+
+
+class VideoError(ColornetError, ValueError):
+    """A video that cannot be read or written, or options that do not fit it; the message names
+    the file and what to do."""
