@@ -249,9 +249,7 @@ def _add_audio_stream(out, audio, copy_codecs: set | None, muxer: str):
     if codec == "libopus":
         rate = 48000  # the only rate Opus takes at every setting
     stream = out.add_stream(codec, rate=rate)
-    stream.layout = (
-        audio.codec_context.layout.name if audio.codec_context.layout.nb_channels <= 2 else "stereo"
-    )
+    stream.layout = "mono" if audio.codec_context.layout.nb_channels == 1 else "stereo"
     return stream, False
 
 
@@ -273,8 +271,12 @@ def estimated_frames(video, start: float, duration: float | None, container) -> 
     return math.ceil(seconds * rate)
 
 
-def check_options(smoothing: float, start: float, duration: float | None, batch_size: int) -> None:
+def check_options(
+    smoothing: float, start: float, duration: float | None, batch_size: int, cut_threshold: float
+) -> None:
     """Raises `VideoError` for options that cannot work, in one line each."""
+    if not cut_threshold > 0:
+        raise VideoError(f"--cut-threshold {cut_threshold}: use a change of lightness above 0 (L is 0-100).")
     if not 0 <= smoothing < 1:
         raise VideoError(
             f"--smoothing {smoothing}: use a number from 0 (frame by frame) up to, not including, 1."
@@ -336,7 +338,7 @@ def colorize_video(
         >>> summary = colorize_video("clip.mp4", "clip_color.mp4", start=10, duration=5)
         >>> print(summary.report())
     """
-    check_options(smoothing, start, duration, batch_size)
+    check_options(smoothing, start, duration, batch_size, cut_threshold)
     source, output = str(source), str(output)
     muxer, codec, copy_codecs = output_container(output)
     container, video, audio = open_video(source)
@@ -379,8 +381,8 @@ def colorize_video(
             os.replace(partial, output)
         except av.error.FFmpegError as err:
             raise VideoError(
-                f"{source}: FFmpeg failed after {summary.frames} frames ({err}); "
-                "the file may be damaged: try --start and --duration to skip the bad part."
+                f"{source}: FFmpeg stopped after {summary.frames} frames ({err}); "
+                "if the video is damaged there, --start and --duration can skip that part."
             ) from None
         finally:
             if partial.exists():
@@ -449,6 +451,7 @@ def _transcode(
             meter.add(rgb)
             frame = av.VideoFrame.from_ndarray(rgb, format="rgb24")
             frame.pts, frame.time_base = pts, time_base
+            frame.duration = max(1, round(1 / (rate * time_base)))  # the last frame lasts as long too
             out.mux(out_video.encode(frame))
             summary.frames += 1
             bar.update(1)
