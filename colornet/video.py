@@ -253,6 +253,24 @@ def _add_audio_stream(out, audio, copy_codecs: set | None, muxer: str):
     return stream, False
 
 
+def to_yuv(rgb, stream, color: dict):
+    """uint8 RGB `(H, W, 3)` -> a frame in the output's pixel format, by the input's YUV matrix and
+    range (so a player reads back the lightness the input had), tagged as the input was.
+
+    `color`: the input's `colorspace`, `color_range`, `color_primaries`, `color_trc` (FFmpeg's
+    values); an unspecified or RGB matrix (an RGB codec) leaves FFmpeg's default, BT.601."""
+    matrix = color.get("colorspace")
+    matrix = None if matrix in (None, 0, 2) else matrix  # 0: RGB, 2: unspecified
+    if not stream.codec_context.is_open:  # the tags go into the stream's header, set before it opens
+        tags = {**color, "colorspace": matrix or 2}
+        for name, value in tags.items():
+            setattr(stream.codec_context, name, value)
+    frame = av.VideoFrame.from_ndarray(rgb, format="rgb24")
+    return frame.reformat(
+        format=stream.pix_fmt, dst_colorspace=matrix, dst_color_range=color.get("color_range") or None
+    )
+
+
 def estimated_frames(video, start: float, duration: float | None, container) -> int | None:
     """How many frames will be colorized, for the progress bar (None when the file does not say)."""
     rate = float(video.average_rate or video.guessed_rate or 0)
@@ -432,6 +450,7 @@ def _transcode(
         FlickerMeter(cut_threshold),
     )
     batch = []  # (Prepared, output pts)
+    color = {}  # the input's YUV matrix, range, primaries and transfer, from its first frame
     last_pts = -1
     bar = tqdm(
         total=estimated_frames(video, start, duration, container),
@@ -449,7 +468,7 @@ def _transcode(
                 summary.cuts.append(summary.frames)
             rgb = finish(prepared, smoother(ab_canvas, cut), np.uint8)
             meter.add(rgb)
-            frame = av.VideoFrame.from_ndarray(rgb, format="rgb24")
+            frame = to_yuv(rgb, out_video, color)
             frame.pts, frame.time_base = pts, time_base
             frame.duration = max(1, round(1 / (rate * time_base)))  # the last frame lasts as long too
             out.mux(out_video.encode(frame))
@@ -491,6 +510,10 @@ def _transcode(
                 pts = None if seconds is None else round((seconds - begin) / time_base)
                 pts = last_pts + 1 if pts is None or pts <= last_pts else pts
                 last_pts = pts
+                if not color:
+                    color.update(colorspace=frame.colorspace, color_range=frame.color_range)
+                    color.update(color_primaries=frame.color_primaries, color_trc=frame.color_trc)
+                # RGB by the frame's own matrix and range (BT.601 where the file does not say)
                 rgb = frame.to_ndarray(format="rgb24").astype(np.float32) / 255.0  # (H, W, 3) as photos
                 photo = Photo(rgb=rgb, path=f"{source} frame {summary.frames + len(batch)}")
                 batch.append((prepare_for(colorizer, photo, work_size), pts))

@@ -29,21 +29,27 @@ def scene(name: str, i: int) -> np.ndarray:
     return photo
 
 
-def write_clip(path, frames: int = FRAMES, audio: bool = True, video: bool = True) -> list[np.ndarray]:
+def write_clip(
+    path, frames: int = FRAMES, audio: bool = True, video: bool = True, bt709: bool = False
+) -> list[np.ndarray]:
     """An H.264 clip of moving shapes over `astronaut`, then over `coffee` (a cut), with a 440 Hz
-    AAC tone; returns the frames written."""
+    AAC tone; returns the frames written. `bt709`: YUV by the BT.709 matrix, tagged so (HD video)."""
     written = []
     with av.open(str(path), "w") as out:
         if video:
             stream = out.add_stream("libx264", rate=FPS)
             stream.width, stream.height, stream.pix_fmt = W, H, "yuv420p"
             stream.options = {"crf": "12"}
+            if bt709:
+                for name in ("colorspace", "color_primaries", "color_trc"):
+                    setattr(stream.codec_context, name, 1)  # AVCOL_*_BT709
         if audio:
             sound = out.add_stream("aac", rate=SAMPLE_RATE)
         for i in range(frames if video else 0):
             rgb = scene("astronaut" if i < CUT else "coffee", i)
             written.append(rgb)
             frame = av.VideoFrame.from_ndarray(rgb, format="rgb24")
+            frame = frame.reformat(format="yuv420p", dst_colorspace=1 if bt709 else None)
             frame.pts = i
             out.mux(stream.encode(frame))
         if video:
@@ -107,6 +113,18 @@ def test_lightness_kept(clip, colorized):
     assert np.mean(np.abs(L_out - L_in)) < 2.5  # two lossy H.264 encodes between them
     chroma = np.linalg.norm(np.asarray(rgb_to_lab(np.stack(frames)))[..., 1:], axis=-1)
     assert chroma.mean() > 2  # colorized, not gray
+
+
+def test_bt709_video_read_and_written_by_its_own_matrix(tmp_path):
+    original = write_clip(tmp_path / "hd.mp4", frames=6, audio=False, bt709=True)
+    colorize_video(tmp_path / "hd.mp4", tmp_path / "out.mkv", "beta")
+    with av.open(str(tmp_path / "out.mkv")) as container:
+        first = next(container.decode(video=0))
+        assert (first.colorspace, first.color_primaries, first.color_trc) == (1, 1, 1)
+    frames, _ = read_frames(tmp_path / "out.mkv")  # decoded by the tagged matrix
+    L_in = np.asarray(rgb_to_lab(np.stack(original)))[..., 0]
+    L_out = np.asarray(rgb_to_lab(np.stack(frames)))[..., 0]
+    assert np.mean(np.abs(L_out - L_in)) < 2.5
 
 
 def test_cut_found_and_smoothing_lowers_flicker(colorized):
