@@ -117,7 +117,7 @@ def main(argv=None) -> int:
 
     from colornet.precision import cpu_name
     from colornet.predict import load_colorizer
-    from colornet.video import colorize_video
+    from colornet.video import SMOOTHING, colorize_video
 
     photos = pick_photos(args.data, args.shots)
     size = (args.width, args.height)
@@ -167,9 +167,9 @@ def main(argv=None) -> int:
         "runs": rows,
     }
     off = next((r for r in rows if r["smoothing"] == 0), None)
-    on = [r for r in rows if r["smoothing"] > 0]
+    on = [r for r in rows if r["smoothing"] == SMOOTHING] or [r for r in rows if r["smoothing"] > 0]
     if off and on:
-        result["ratio"] = off["flicker"] / on[-1]["flicker"]  # flicker without smoothing / with it
+        result["ratio"] = off["flicker"] / on[0]["flicker"]  # without smoothing / the default (or the first)
     print(PREFIX + json.dumps(result), flush=True)
     if args.json:
         Path(args.json).write_text(json.dumps(result, indent=2))

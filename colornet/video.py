@@ -188,7 +188,7 @@ def open_video(path):
         raise VideoError(f"{path}: no such file; check the path.")
     if os.path.isdir(path):
         raise VideoError(f"{path}: is a folder; pass one video file.")
-    if Path(path).suffix.lower() in IMAGE_EXTENSIONS:
+    if Path(path).suffix.lower() in set(IMAGE_EXTENSIONS) - {".gif"}:  # an animated GIF is a video
         raise VideoError(f"{path}: is a photo, not a video; colorize it with `colornet colorize {path}`.")
     try:
         container = av.open(path)
