@@ -290,21 +290,22 @@ def estimated_frames(video, start: float, duration: float | None, container) -> 
 
 
 def check_options(
-    smoothing: float, start: float, duration: float | None, batch_size: int, cut_threshold: float
+    source, smoothing: float, start: float, duration: float | None, batch_size: int, cut_threshold: float
 ) -> None:
-    """Raises `VideoError` for options that cannot work, in one line each."""
-    if not cut_threshold > 0:
-        raise VideoError(f"--cut-threshold {cut_threshold}: use a change of lightness above 0 (L is 0-100).")
+    """Raises `VideoError` for options that cannot work, in one line that names the video."""
+    problem = None
     if not 0 <= smoothing < 1:
-        raise VideoError(
-            f"--smoothing {smoothing}: use a number from 0 (frame by frame) up to, not including, 1."
-        )
-    if not start >= 0 or math.isinf(start):
-        raise VideoError(f"--start {start}: use a time in seconds, 0 or more.")
-    if duration is not None and (not duration > 0 or math.isinf(duration)):
-        raise VideoError(f"--duration {duration}: use a length in seconds, more than 0.")
-    if batch_size < 1:
-        raise VideoError(f"--batch-size {batch_size}: use 1 or more frames per network call.")
+        problem = f"--smoothing {smoothing:g}: use a number from 0 (frame by frame) up to, not including, 1"
+    elif not start >= 0 or math.isinf(start):
+        problem = f"--start {start:g}: use a time in seconds, 0 or more"
+    elif duration is not None and (not duration > 0 or math.isinf(duration)):
+        problem = f"--duration {duration:g}: use a length in seconds, more than 0"
+    elif not cut_threshold > 0:
+        problem = f"--cut-threshold {cut_threshold:g}: use a change of lightness above 0 (L is 0-100)"
+    elif batch_size < 1:
+        problem = f"--batch-size {batch_size}: use 1 or more frames per network call"
+    if problem:
+        raise VideoError(f"{source}: {problem}.")
 
 
 # --- the whole video -------------------------------------------------------------------------
@@ -356,8 +357,8 @@ def colorize_video(
         >>> summary = colorize_video("clip.mp4", "clip_color.mp4", start=10, duration=5)
         >>> print(summary.report())
     """
-    check_options(smoothing, start, duration, batch_size, cut_threshold)
     source, output = str(source), str(output)
+    check_options(source, smoothing, start, duration, batch_size, cut_threshold)
     muxer, codec, copy_codecs = output_container(output)
     container, video, audio = open_video(source)
     with container:

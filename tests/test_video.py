@@ -193,16 +193,25 @@ def test_bad_inputs_fail_in_one_line(case, expected, tmp_path, capsys):
 @pytest.mark.parametrize(
     "option, expected",
     [
-        (["--smoothing", "1"], "--smoothing 1.0"),
-        (["--smoothing", "-0.1"], "--smoothing"),
-        (["--duration", "-2"], "--duration"),
+        (["--smoothing", "1"], "--smoothing 1: use a number from 0"),
+        (["--smoothing", "-0.1"], "--smoothing -0.1:"),
+        (["--duration", "-2"], "--duration -2: use a length in seconds, more than 0"),
+        (["--start", "-1"], "--start -1:"),
+        (["--start", "100"], "no frames from 100 s on"),
     ],
 )
 def test_bad_options_fail_in_one_line(clip, option, expected, tmp_path, capsys):
     assert cli.main(["video", str(clip[0]), str(tmp_path / "out.mp4"), *option]) == 2
     err = capsys.readouterr().err
-    assert err.count("\n") == 1 and expected in err
-    assert not (tmp_path / "out.mp4").exists()
+    assert err.count("\n") == 1 and f"error: {clip[0]}: " in err and expected in err
+    assert os.listdir(tmp_path) == []
+
+
+def test_audio_re_encoded_where_the_container_cannot_copy_it(clip, tmp_path):
+    summary = colorize_video(clip[0], tmp_path / "out.webm", "beta", duration=1)
+    frames, info = read_frames(tmp_path / "out.webm")
+    assert summary.audio == "re-encoded" and info["audio"] == ["opus"]
+    assert len(frames) == FPS and info["size"] == (W, H)
 
 
 def test_no_partial_output_after_an_error(clip, tmp_path, monkeypatch):
