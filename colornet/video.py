@@ -23,6 +23,7 @@ output container can hold it, else re-encoded (AAC, or Opus in WebM).
 
 import math
 import os
+import signal
 import sys
 import time
 from dataclasses import dataclass, field
@@ -599,8 +600,22 @@ def add_arguments(parser) -> None:
     add_precision_argument(parser, default="float32")
 
 
+def _interrupted(signum, frame):
+    raise KeyboardInterrupt  # `kill` ends the run as Ctrl-C does: the partial output is removed
+
+
 def run(args) -> int:
-    summary = colorize_video(
+    previous = signal.signal(signal.SIGTERM, _interrupted)
+    try:
+        summary = _run(args)
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+    print(summary.report())
+    return 0
+
+
+def _run(args) -> VideoSummary:
+    return colorize_video(
         args.input,
         args.output,
         args.model,
@@ -614,5 +629,3 @@ def run(args) -> int:
         precision=resolve_precision_argument(args.precision, "video"),
         progress=True,
     )
-    print(summary.report())
-    return 0
