@@ -453,7 +453,8 @@ def _transcode(
     )
     batch = []  # (Prepared, output pts)
     color = {}  # the input's YUV matrix, range, primaries and transfer, from its first frame
-    last_pts = -1
+    step = max(1, round(1 / (rate * time_base)))  # one frame, in the output's time base
+    last_pts = -step
     bar = tqdm(
         total=estimated_frames(video, start, duration, container),
         unit="frame",
@@ -472,7 +473,7 @@ def _transcode(
             meter.add(rgb)
             frame = to_yuv(rgb, out_video, color)
             frame.pts, frame.time_base = pts, time_base
-            frame.duration = max(1, round(1 / (rate * time_base)))  # the last frame lasts as long too
+            frame.duration = step  # the last frame lasts as long as the others
             out.mux(out_video.encode(frame))
             summary.frames += 1
             bar.update(1)
@@ -509,8 +510,8 @@ def _transcode(
                 if seconds is not None and seconds >= end - 0.5 / float(rate):
                     done = True
                     break
-                pts = None if seconds is None else round((seconds - begin) / time_base)
-                pts = last_pts + 1 if pts is None or pts <= last_pts else pts
+                pts = last_pts + step if seconds is None else round((seconds - begin) / time_base)
+                pts = max(pts, last_pts + 1)  # strictly increasing, as encoders need
                 last_pts = pts
                 if not color:
                     color.update(colorspace=frame.colorspace, color_range=frame.color_range)
