@@ -83,7 +83,7 @@ def make_clip(path, photos, seconds: float, fps: int, size: tuple[int, int]) -> 
 
 
 def file_flicker(path) -> float | None:
-    from colornet.video import FlickerMeter
+    from colornet.temporal import FlickerMeter
 
     meter = FlickerMeter()
     with av.open(str(path)) as container:

@@ -11,7 +11,8 @@ from PIL import Image
 from colornet import cli
 from colornet.color import rgb_to_lab
 from colornet.errors import VideoError
-from colornet.video import FlickerMeter, TemporalSmoother, colorize_video
+from colornet.temporal import FlickerMeter, TemporalSmoother
+from colornet.video import colorize_video
 
 from conftest import bundled_photo
 
