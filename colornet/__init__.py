@@ -6,12 +6,14 @@
     >>> colorizer = colornet.load_colorizer("beta")                  # load once for many photos
     >>> rgb = colornet.colorize("old_photo.jpg", model=colorizer)
 
+    >>> summary = colornet.colorize_video("film.mp4", "film_color.mp4")   # audio and frame rate kept
+
 Modules, each layer importing only those above it: `errors`, `files`, `precision`, `color`,
 `codecs` (what each design's network takes and gives), `images`, `data` (tf.data
 pipelines), `embed` (Inception embeddings), `models` (one module and one `Design` per
 design), `losses`, `weights`, `fullres` (the full-resolution merge), `predict` (a loaded
 `Colorizer`), `distribute` (tf.distribute strategies), `train`, `infer` (colorizing files),
-`metrics`, `evaluate`, `plot`, `samples`, `cli`.
+`temporal` (cuts, smoothing and flicker over frames), `video` (colorizing videos), `metrics`, `evaluate`, `plot`, `samples`, `cli`.
 """
 
 __version__ = "0.1.0"
@@ -22,6 +24,14 @@ def colorize(image, model="beta", **kwargs):
     from colornet.infer import colorize as _colorize
 
     return _colorize(image, model=model, **kwargs)
+
+
+def colorize_video(source, output, model="beta", **kwargs):
+    """Colorize a video file into another (frame rate, size, lightness and audio kept); see
+    `colornet.video.colorize_video`."""
+    from colornet.video import colorize_video as _colorize_video
+
+    return _colorize_video(source, output, model=model, **kwargs)
 
 
 def load_colorizer(model="beta", **kwargs):

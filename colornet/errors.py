@@ -27,3 +27,8 @@ class DistributeError(ColornetError, ValueError):
 
 class ImageWarning(UserWarning):
     """A photo that was used or skipped with a caveat; the message names the file."""
+
+
+class VideoError(ColornetError, ValueError):
+    """A video that cannot be read or written, or options that do not fit it; the message names
+    the file and what to do."""

@@ -417,9 +417,6 @@ def colorize_files(
 # --- command line ---------------------------------------------------------------
 
 
-_int_in = int_in  # kept importable from here
-
-
 def add_arguments(parser) -> None:
     parser.add_argument(
         "inputs",
