@@ -1,4 +1,4 @@
-"""The command line: `python -m colornet {train,colorize,evaluate} ...`.
+"""The command line: `python -m colornet {train,colorize,evaluate,prior} ...`.
 
 Each command lives in its own module, which provides `add_arguments(parser)`
 and `run(args) -> int` (the exit code).
@@ -16,6 +16,7 @@ COMMANDS = {
     "train": ("colornet.train", "train a model on a folder of photos"),
     "colorize": ("colornet.infer", "colorize photos, files, folders or globs"),
     "evaluate": ("colornet.evaluate", "compare models with the gray baseline on a folder of photos"),
+    "prior": ("colornet.prior", "count how often each ab bin occurs in a folder of color photos (zhang)"),
 }
 
 
