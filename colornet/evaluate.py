@@ -175,6 +175,7 @@ def evaluate(
     embedder=None,
     progress: bool = False,
     work_size: int | None = None,
+    temperature: float | None = None,
 ) -> dict:
     """Evaluate models and the gray baseline on the same photos.
 
@@ -190,6 +191,8 @@ def evaluate(
         work_size: predict colors at this resolution and upsample them, as
             `colornet.colorize` does; by default each model's training size
             (recorded beside its weights), or `size` when unknown.
+        temperature: the annealed mean's temperature for models over ab bins (zhang, beta
+            --head bins); default: 0.38. Other models ignore it (a note in `notes`).
 
     Returns:
         A JSON-ready dict: `columns` (`gray` then the models), `images` (per
@@ -202,6 +205,10 @@ def evaluate(
     if batch_size < 1:
         raise EvaluateError(f"--batch-size must be at least 1, got {batch_size}.")
     models = load_models(models)
+    notes = []
+    for name, colorizer in list(models.items()):
+        models[name], note = colorizer.with_temperature(temperature)
+        notes += [f"{name}: {note}"] if note else []
     for name, colorizer in models.items():
         fixed = colorizer.canvas_shape()
         if fixed is not None and tuple(fixed) != (size, size):
@@ -268,6 +275,8 @@ def evaluate(
         "columns": columns,
         "models": {name: c.name for name, c in models.items()},  # display name -> design
         "work_sizes": work_sizes,  # display name -> resolution the colors were predicted at
+        "decoding": {name: c.decoding() for name, c in models.items()},  # {"temperature": T} for bins
+        "notes": notes,
         "summary": summarize(images, columns),
         "scene_accuracy": scene_accuracy(images, list(models)),
         "images": images,
@@ -345,6 +354,13 @@ def format_table(results: dict) -> str:
         sizes = ", ".join(f"{name} at {v} px" for name, v in work.items())
         note += f"\nColors predicted at the working resolution and upsampled, as colorize does: {sizes}."
     rule = "-" * len(join(header))
+    for name, decoding in (results.get("decoding") or {}).items():
+        if "temperature" in decoding:
+            note += (
+                f"\n{name}: colors decoded as the annealed mean at temperature {decoding['temperature']:g}."
+            )
+    for line in results.get("notes") or []:
+        note += f"\n{line}"
     for name, scene in (results.get("scene_accuracy") or {}).items():
         note += (
             f"\nScene class recognized from the gray photo by {name}: {scene['accuracy']:.1%} of the "
@@ -487,6 +503,9 @@ def add_arguments(parser) -> None:
     from colornet.precision import add_precision_argument
 
     add_precision_argument(parser, default="float32")
+    from colornet.predict import add_temperature_argument
+
+    add_temperature_argument(parser)
 
 
 def run(args) -> int:
@@ -510,6 +529,7 @@ def run(args) -> int:
         batch_size=args.batch_size,
         progress=True,
         work_size=args.work_size,
+        temperature=args.temperature,
     )
     results["models"] = dict(zip(models, args.model))  # display name -> the name or path given
     skipped = results["skipped"]

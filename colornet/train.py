@@ -493,7 +493,9 @@ def train(model="beta", data: str = "data/Train", *, embedder=None, design: str 
     }
     if resumed:
         state = json.loads(state_path.read_text())
-        if state["model"] != cfg.model or state.get("options", {}) != cfg.model_options:
+        # options added to a design after the run started take their default there
+        recorded = design.complete_options(state.get("options", {}))
+        if state["model"] != cfg.model or recorded != cfg.model_options:
             raise RunError(
                 f"{out_dir}: holds a {state['model']!r} run with options {state.get('options', {})}; "
                 "use another --out for a different model."
@@ -761,6 +763,12 @@ def add_arguments(parser):
         help="full: embeddings computed once (cached) or per batch as in the article (default: %(default)s)",
     )
     parser.add_argument(
+        "--head",
+        choices=["ab", "bins"],
+        help="beta: predict ab (the article's regression) or a distribution over ab bins, trained with the "
+        "rebalanced cross-entropy of zhang (default: ab)",
+    )
+    parser.add_argument(
         "--prior",
         metavar="FILE",
         help="zhang, beta --head bins: the prior over the ab bins (python -m colornet prior) (default: "
@@ -785,7 +793,7 @@ def run(args) -> int:
         options["global_size"] = args.global_size
     if args.class_weight is not None:
         options["class_weight"] = args.class_weight
-    for name in ("depth", "color_space", "encoder", "l1_weight"):
+    for name in ("depth", "color_space", "encoder", "l1_weight", "head"):
         if getattr(args, name) is not None:
             options[name] = getattr(args, name)
     allowed = get_design(args.model).options

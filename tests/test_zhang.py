@@ -9,6 +9,7 @@ import pytest
 from colornet import bins as B
 from colornet import cli
 from colornet.codecs import BinsCodec
+from colornet.errors import ColornetError
 from colornet.losses import soft_cross_entropy
 from colornet.models import get_design
 from colornet.models.zhang import build_zhang
@@ -143,3 +144,140 @@ def test_bad_priors_and_losses_are_refused_in_one_line(photo_folder, tmp_path, c
     assert "has shape (261,)" in errors[0]
     assert "--loss does not apply to zhang" in errors[1]
     assert "--prior applies to bin heads" in errors[2]
+
+
+# --- the temperature, everywhere ------------------------------------------------------
+
+
+def save_tiny_zhang(path, seed: int = 0) -> str:
+    """Weights of a tiny zhang whose last layer is scaled up, so that its distributions are
+    far from flat and the temperature shows; its .json beside them."""
+    from colornet.weights import save_config
+
+    keras.utils.set_random_seed(seed)
+    model = build_zhang(**TINY)
+    layer = model.get_layer("zhang_bins")
+    rng = np.random.default_rng(seed)
+    layer.kernel.assign(rng.normal(0, 2.0, layer.kernel.shape).astype(np.float32))
+    layer.bias.assign(rng.normal(0, 2.0, layer.bias.shape).astype(np.float32))
+    model.save_weights(str(path))
+    save_config(str(path), "zhang", TINY, size=32)
+    return str(path)
+
+
+def colorful_photo(path, seed=0):
+    from PIL import Image
+
+    rng = np.random.default_rng(seed)
+    Image.fromarray(rng.integers(0, 256, (40, 48, 3), dtype=np.uint8)).save(path)
+    return str(path)
+
+
+def test_temperature_in_the_api_changes_vividness(tmp_path):
+    import colornet
+    from colornet.color import to_uint8
+    from colornet.metrics import colorfulness
+
+    weights = save_tiny_zhang(tmp_path / "z.weights.h5")
+    photo = colorful_photo(tmp_path / "p.png")
+    vivid = {
+        t: colorfulness(to_uint8(colornet.colorize(photo, model=weights, temperature=t))) for t in (1.0, 0.2)
+    }
+    default = colornet.colorize(photo, model=weights)
+    np.testing.assert_array_equal(default, colornet.colorize(photo, model=weights, temperature=0.38))
+    assert vivid[0.2] > vivid[1.0]
+    with pytest.raises(ColornetError, match="temperature must be above 0"):
+        colornet.colorize(photo, model=weights, temperature=-1)
+
+
+def test_temperature_on_the_command_line_is_recorded_refused_or_ignored(tmp_path, capsys):
+    from conftest import save_tiny_beta
+
+    weights = save_tiny_zhang(tmp_path / "z.weights.h5")
+    photo = colorful_photo(tmp_path / "p.png")
+    argv = ["colorize", photo, "--model", weights]
+    assert cli.main([*argv, "--out", str(tmp_path / "a"), "--temperature", "0.2"]) == 0
+    assert "1 colorized into" in (out := capsys.readouterr().out) and "(zhang, temperature 0.2)." in out
+    assert cli.main([*argv, "--out", str(tmp_path / "b")]) == 0
+    assert "(zhang, temperature 0.38)." in capsys.readouterr().out
+    for bad in ("0", "-1", "100"):
+        assert cli.main([*argv, "--out", str(tmp_path / "c"), "--temperature", bad]) == 2
+        err = capsys.readouterr().err.strip()
+        assert len(err.splitlines()) == 1 and "temperature must be above 0 and at most 10" in err
+    beta = save_tiny_beta(tmp_path / "beta.weights.h5")
+    assert (
+        cli.main(["colorize", photo, "--model", beta, "--out", str(tmp_path / "d"), "--temperature", "1"])
+        == 0
+    )
+    out = capsys.readouterr().out
+    assert "note: --temperature is ignored: beta predicts colors directly" in out
+    assert "1 colorized into" in out and "0 failed." in out
+
+
+def test_evaluate_reports_the_temperature(tmp_path, capsys):
+    from colornet.evaluate import evaluate, format_table
+
+    from conftest import save_tiny_beta
+
+    weights = save_tiny_zhang(tmp_path / "z.weights.h5")
+    beta = save_tiny_beta(tmp_path / "beta.weights.h5")
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    for i in range(2):
+        colorful_photo(folder / f"{i}.png", seed=i)
+    results = evaluate({"z": weights, "b": beta}, folder, size=32, temperature=0.5)
+    assert results["decoding"] == {"z": {"temperature": 0.5}, "b": {}}
+    assert results["notes"] and results["notes"][0].startswith("b: note: --temperature is ignored")
+    table = format_table(results)
+    assert "z: colors decoded as the annealed mean at temperature 0.5." in table
+    args = ["evaluate", "--model", weights, "--data", str(folder), "--size", "32"]
+    assert cli.main([*args, "--temperature", "1"]) == 0
+    assert "at temperature 1." in capsys.readouterr().out
+    assert cli.main([*args, "--temperature", "0"]) == 2
+    assert len(capsys.readouterr().err.strip().splitlines()) == 1
+
+
+# --- the bin head on Beta ------------------------------------------------------------
+
+
+def test_beta_with_a_bin_head_is_the_same_network_with_another_ending():
+    from colornet.models.beta import build_beta
+
+    design = get_design("beta")
+    ab, bins = build_beta(width=0.125), build_beta(width=0.125, head="bins")
+    assert bins.output_shape == (None, None, None, B.N_BINS)
+    assert bins(np.zeros((1, 32, 24, 1), np.float32)).shape == (1, 8, 6, B.N_BINS)
+    shared = [layer.name for layer in bins.layers if layer.weights]
+    assert shared[:-1] == [layer.name for layer in ab.layers if layer.weights][: len(shared) - 1]
+    assert isinstance(design.make_codec({"head": "bins"}), BinsCodec)
+    assert not isinstance(design.make_codec({}), BinsCodec)  # the provided beta.json has no head
+    assert design.make_loss({"head": "bins"})[0] == "soft_cross_entropy"
+    assert design.make_loss({"head": "ab"}, "mae")[0] == "mae"
+    with pytest.raises(ValueError, match="head must be one of ab, bins"):
+        build_beta(head="classes")
+
+
+def test_train_beta_with_the_bin_head_and_colorize_at_a_temperature(photo_folder, tmp_path, capsys):
+    out = tmp_path / "beta-bins"
+    argv = ["train", "beta", "--head", "bins", "--data", photo_folder, "--width", "0.125", "--size", "16"]
+    argv += ["--epochs", "1", "--batch-size", "4", "--verbose", "0", "--precision", "float32"]
+    assert cli.main([*argv, "--out", str(out)]) == 0
+    config = json.loads((out / "best.json").read_text())
+    assert config["options"]["head"] == "bins" and config["prior"] == "prior.npy"
+    assert (out / "prior.npy").exists()
+    photo = colorful_photo(tmp_path / "p.png")
+    capsys.readouterr()
+    weights = str(out / "best.weights.h5")
+    assert (
+        cli.main(["colorize", photo, "--model", weights, "--out", str(tmp_path / "c"), "--temperature", "1"])
+        == 0
+    )
+    assert "(beta, temperature 1)." in capsys.readouterr().out
+    # the regression head's runs resume as before: a run without `head` recorded has head ab
+    plain = tmp_path / "beta-ab"
+    argv_ab = [a for a in argv if a not in ("--head", "bins")]
+    assert cli.main([*argv_ab, "--out", str(plain)]) == 0
+    state = json.loads((plain / "state.json").read_text())
+    state["options"].pop("head")
+    (plain / "state.json").write_text(json.dumps(state))
+    assert cli.main([*argv_ab, "--epochs", "2", "--out", str(plain)]) == 0
