@@ -31,10 +31,11 @@ LABELS = {
     "psnr": "PSNR (dB)",
     "ssim": "SSIM",
     "ab_auc": "AuC ab",
+    "ab_auc_rebalanced": "AuC ab rebalanced",
     "colorfulness": "colorfulness",
     "colorfulness_gap": "colorfulness gap",
 }
-DIGITS = {"psnr": 2, "ssim": 4, "ab_auc": 4, "colorfulness": 2, "colorfulness_gap": 2}
+DIGITS = {"psnr": 2, "ssim": 4, "ab_auc": 4, "ab_auc_rebalanced": 4, "colorfulness": 2, "colorfulness_gap": 2}
 
 
 class EvaluateError(ColornetError, ValueError):
@@ -302,7 +303,7 @@ def summary_rows(results: dict) -> list[dict]:
     and `<model> - gray` for each model (None where a value does not apply)."""
     summary, columns = results["summary"], results["columns"]
     rows = []
-    for metric in ("psnr", "ssim", "ab_auc", "colorfulness", "colorfulness_gap"):
+    for metric in ("psnr", "ssim", "ab_auc", "ab_auc_rebalanced", "colorfulness", "colorfulness_gap"):
         for stat in ("mean", "median") if metric != "colorfulness_gap" else ("mean",):
             row = {"metric": metric, "stat": stat}
             row[TRUTH] = summary[TRUTH]["colorfulness"][stat] if metric == "colorfulness" else None
