@@ -81,18 +81,56 @@ def bin_rows(centers) -> dict:
 
 
 def _squared_distances(ab, bins):
-    """ab `(..., 2)` -> squared distance to every bin center `(..., Q)`."""
-    bins = tf.constant(bins, tf.float32)
-    diff = tf.cast(ab, tf.float32)[..., None, :] - bins  # (..., Q, 2)
-    return tf.reduce_sum(tf.square(diff), axis=-1)
+    """ab `(..., 2)` -> squared distance to every bin center `(..., Q)`, as
+    `|ab|^2 - 2 ab.c + |c|^2`: one matrix product, no `(..., Q, 2)` tensor of differences."""
+    bins = tf.constant(bins, tf.float32)  # (Q, 2)
+    ab = tf.cast(ab, tf.float32)
+    cross = tf.tensordot(ab, tf.transpose(bins), axes=[[-1], [0]])  # (..., Q)
+    d2 = (
+        tf.reduce_sum(tf.square(ab), axis=-1, keepdims=True)
+        - 2.0 * cross
+        + tf.reduce_sum(tf.square(bins), -1)
+    )
+    return tf.maximum(d2, 0.0)
+
+
+def _cell_table() -> tuple[np.ndarray, int, int]:
+    """`(table, a0, b0)`: `table[ia - a0, ib - b0]` is the index of the bin whose cell is
+    `(ia, ib)` (grid units), -1 where that cell is no bin."""
+    a0, b0 = min(BIN_ROWS), min(low for low, _ in BIN_ROWS.values())
+    a1, b1 = max(BIN_ROWS), max(high for _, high in BIN_ROWS.values())
+    table = np.full((a1 - a0 + 1, b1 - b0 + 1), -1, np.int32)
+    for k, (a, b) in enumerate(np.round(ab_bins() / GRID).astype(int)):
+        table[a - a0, b - b0] = k
+    return table, a0, b0
+
+
+def nearest_bin(ab, bins=None):
+    """ab `(..., 2)` -> index of the nearest bin `(...,)`, int32.
+
+    With colornet's bins, a color inside a bin is looked up by its grid cell, and only the
+    colors outside every bin are compared with every bin center."""
+    ab = tf.cast(ab, tf.float32)
+    if bins is not None:
+        return tf.argmin(_squared_distances(ab, bins), axis=-1, output_type=tf.int32)
+    table, a0, b0 = _cell_table()
+    flat = tf.reshape(ab, [-1, 2])  # (n, 2)
+    cell = tf.cast(tf.round(flat / GRID), tf.int32) - tf.constant([a0, b0], tf.int32)  # (n, 2)
+    size = tf.constant(table.shape, tf.int32)
+    inside = tf.reduce_all((cell >= 0) & (cell < size), axis=-1)
+    index = tf.gather_nd(tf.constant(table), tf.clip_by_value(cell, 0, size - 1))
+    index = tf.where(inside, index, -1)  # (n,)
+    outside = tf.where(index < 0)  # (m, 1): the few colors outside every bin
+    distances = _squared_distances(tf.gather_nd(flat, outside), ab_bins())  # (m, Q)
+    index = tf.tensor_scatter_nd_update(index, outside, tf.argmin(distances, axis=-1, output_type=tf.int32))
+    return tf.reshape(index, tf.shape(ab)[:-1])
 
 
 def clamp_to_bins(ab, bins=None):
     """Colors outside every bin `(..., 2)` moved to the center of their nearest bin; the others
     are kept. A color is inside a bin when it lies in the bin's square (the grid's cell)."""
-    bins = ab_bins() if bins is None else bins
     ab = tf.cast(ab, tf.float32)
-    nearest = tf.gather(tf.constant(bins, tf.float32), tf.argmin(_squared_distances(ab, bins), axis=-1))
+    nearest = tf.gather(tf.constant(ab_bins() if bins is None else bins, tf.float32), nearest_bin(ab, bins))
     inside = tf.reduce_all(tf.abs(ab - nearest) <= GRID / 2, axis=-1, keepdims=True)
     return tf.where(inside, ab, nearest)
 
@@ -110,12 +148,6 @@ def soft_encode(ab, bins=None, neighbors: int = NEIGHBORS, sigma: float = SIGMA)
     weights = weights / tf.reduce_sum(weights, axis=-1, keepdims=True)
     one_hot = tf.one_hot(index, len(bins), dtype=tf.float32)  # (..., k, Q)
     return tf.reduce_sum(one_hot * weights[..., None], axis=-2)  # (..., Q)
-
-
-def nearest_bin(ab, bins=None):
-    """ab `(..., 2)` -> index of the nearest bin `(...,)`, int32."""
-    bins = ab_bins() if bins is None else bins
-    return tf.argmin(_squared_distances(ab, bins), axis=-1, output_type=tf.int32)
 
 
 def rebalancing_weights(prior, lam: float = LAMBDA) -> np.ndarray:

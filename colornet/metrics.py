@@ -156,9 +156,9 @@ def ab_auc(pred, truth, max_threshold: float = AUC_MAX_THRESHOLD) -> float:
 def ab_bin_of(rgb) -> np.ndarray:
     """uint8 RGB `(..., 3)` -> the ab bin of each pixel's color `(...)` (`colornet.bins`; colors
     outside every bin count in the nearest)."""
-    from colornet.bins import clamp_to_bins, nearest_bin
+    from colornet.bins import nearest_bin
 
-    return np.asarray(nearest_bin(clamp_to_bins(ab_channels(rgb))))
+    return np.asarray(nearest_bin(ab_channels(rgb)))
 
 
 def rebalanced_auc_of_errors(errors, classes, max_threshold: float = AUC_MAX_THRESHOLD) -> float:

@@ -19,7 +19,7 @@ import numpy as np
 import tensorflow as tf
 from tqdm import tqdm
 
-from colornet.bins import GRID, N_BINS, SIGMA, ab_bins, clamp_to_bins, nearest_bin
+from colornet.bins import GRID, N_BINS, SIGMA, ab_bins, nearest_bin
 from colornet.data import list_images, make_lab_dataset
 from colornet.errors import ColornetError
 
@@ -30,11 +30,9 @@ GRAY_CHROMA = 1.0  # a photo whose mean chroma is below this (Lab units) is take
 def histogram(ab, bins=None) -> tf.Tensor:
     """Pixel counts per bin `(Q,)` float32 of ab `(..., 2)` (each pixel in its nearest bin,
     colors outside every bin clamped to the nearest)."""
-    bins = ab_bins() if bins is None else bins
-    index = nearest_bin(clamp_to_bins(ab, bins), bins)
-    return tf.math.bincount(
-        tf.reshape(index, [-1]), minlength=len(bins), maxlength=len(bins), dtype=tf.float32
-    )
+    n_bins = N_BINS if bins is None else len(bins)
+    index = nearest_bin(ab, bins)  # a color outside every bin: its nearest, where it is clamped to
+    return tf.math.bincount(tf.reshape(index, [-1]), minlength=n_bins, maxlength=n_bins, dtype=tf.float32)
 
 
 def smooth(distribution, bins=None, sigma: float = SIGMA) -> np.ndarray:
@@ -84,7 +82,7 @@ def compute_prior(
         ab = lab[..., 1:]  # (b, size, size, 2)
         chroma = tf.reduce_mean(tf.norm(ab, axis=-1), axis=[1, 2])  # (b,)
         colored = chroma >= GRAY_CHROMA
-        return histogram(tf.boolean_mask(ab, colored), bins), tf.reduce_sum(tf.cast(~colored, tf.int32))
+        return histogram(tf.boolean_mask(ab, colored)), tf.reduce_sum(tf.cast(~colored, tf.int32))
 
     bar = tqdm(total=len(paths), unit="photo", file=sys.stderr, disable=None if progress else True)
     for lab, _ in ds:
@@ -165,7 +163,12 @@ def add_arguments(parser) -> None:
         default=SIGMA,
         help="Gaussian smoothing over the ab plane, in Lab units; 0 for none (default: %(default)s, the paper's)",
     )
-    parser.add_argument("--batch-size", type=int, default=32, help="photos per step (default: %(default)s)")
+    parser.add_argument(
+        "--batch-size",
+        type=int,
+        default=32,
+        help="photos per step (default: %(default)s)",
+    )
 
 
 def run(args) -> int:

@@ -349,7 +349,7 @@ def run_prior(cfg: TrainConfig, out_dir: Path, train_paths: list[str], write: bo
         prior, source = load_prior(kept), str(kept)
     else:
         print(f"Computing the prior over the ab bins from {len(train_paths)} training photos...")
-        prior = compute_prior(None, size=cfg.size, batch_size=max(cfg.batch_size, 32), paths=train_paths)
+        prior = compute_prior(None, size=cfg.size, paths=train_paths)
         source = f"computed from the {len(train_paths)} training photos"
     if write:
         save_prior(kept, prior)

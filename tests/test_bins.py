@@ -40,6 +40,15 @@ def test_soft_encoding_sums_to_one_on_five_bins_and_decodes_back_near_the_color(
     np.testing.assert_allclose(images.reshape(500, -1), z, atol=1e-6)
 
 
+def test_the_nearest_bin_by_grid_cell_is_the_nearest_center():
+    rng = np.random.default_rng(3)
+    ab = rng.uniform(-128, 128, (4000, 2)).astype(np.float32)  # inside and outside the bins
+    full = np.argmin(((ab[:, None] - B.ab_bins()) ** 2).sum(-1), axis=-1)
+    np.testing.assert_array_equal(np.asarray(B.nearest_bin(ab)), full)
+    np.testing.assert_array_equal(np.asarray(B.nearest_bin(ab, B.ab_bins())), full)
+    assert np.asarray(B.nearest_bin(ab.reshape(2, 40, 50, 2))).shape == (2, 40, 50)
+
+
 def test_colors_outside_every_bin_clamp_to_the_nearest_bin():
     outside = np.array([[127.0, 127.0], [-128.0, -128.0], [0.0, 200.0]], np.float32)
     clamped = np.asarray(B.clamp_to_bins(outside))
