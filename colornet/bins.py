@@ -29,6 +29,7 @@ NEIGHBORS = 5  # a target color is spread over its 5 nearest bins
 SIGMA = 5.0  # Gaussian of the soft-encoding and of the prior's smoothing, in Lab units
 LAMBDA = 0.5  # share of the uniform distribution in the rebalancing weights
 TEMPERATURE = 0.38  # the paper's annealed-mean temperature
+BIN_LOSS = "soft_cross_entropy"  # the name of a bin head's loss (`colornet.losses`); not a --loss choice
 MAX_TEMPERATURE = 10.0  # above this the annealed mean is the plain mean to a few digits; a typo
 
 # The in-gamut bins, derived by `derive_bins` and kept here so that every part of the

@@ -2,6 +2,7 @@
 
 import keras
 
+from colornet.bins import BIN_LOSS
 from colornet.errors import ColornetError
 
 LOSS_NAMES = ("mse", "mae", "huber")
@@ -27,6 +28,3 @@ def soft_cross_entropy(y_true, y_pred):
     `(b, h, w)`; `fit` multiplies it by the per-pixel rebalancing weights (Zhang et al. 2016)."""
     log_p = keras.ops.log_softmax(keras.ops.cast(y_pred, "float32"), axis=-1)
     return -keras.ops.sum(keras.ops.cast(y_true, "float32") * log_p, axis=-1)
-
-
-BIN_LOSS = "soft_cross_entropy"  # the loss of a bin head; not a --loss choice

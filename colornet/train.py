@@ -32,12 +32,13 @@ import numpy as np
 import tensorflow as tf
 
 from colornet import data as cdata
+from colornet.bins import BIN_LOSS
 from colornet.color import lab_to_rgb
 from colornet.distribute import CONNECT_TIMEOUT, STRATEGIES, WorkerInfo, choose_strategy, worker_info
 from colornet.errors import ColornetError, RunError
 from colornet.files import atomic_write_json
 from colornet.images import save_image
-from colornet.losses import BIN_LOSS, LOSS_NAMES, get_loss
+from colornet.losses import LOSS_NAMES, get_loss
 from colornet.models import DESIGNS, Design, get_design
 from colornet.precision import add_precision_argument, choose_precision, precision_scope
 from colornet.predict import Colorizer

@@ -11,8 +11,8 @@ network learns with either loss, for comparison.
 import keras
 from keras import layers
 
+from colornet.bins import BIN_LOSS
 from colornet.codecs import BinsCodec, LabTanhCodec
-from colornet.losses import BIN_LOSS
 from colornet.models.layers import check_input_size, conv_block, scaled
 from colornet.models.spec import Design, register
 from colornet.models.zhang import bin_logits

@@ -14,9 +14,8 @@ mean (`colornet.codecs.BinsCodec`).
 import keras
 from keras import layers
 
-from colornet.bins import N_BINS
+from colornet.bins import BIN_LOSS, N_BINS
 from colornet.codecs import BinsCodec
-from colornet.losses import BIN_LOSS
 from colornet.models.layers import check_input_size, scaled
 from colornet.models.spec import Design, register
 
