@@ -23,7 +23,7 @@ import numpy as np
 
 from colornet.errors import ColornetError
 from colornet.images import ImageError, Photo, find_images, load_image
-from colornet.metrics import METRICS, colorfulness, image_metrics
+from colornet.metrics import METRICS, bin_error_sums, colorfulness, image_metrics, rebalanced_auc_of_sums
 
 GRAY = "gray"
 TRUTH = "truth"
@@ -32,10 +32,19 @@ LABELS = {
     "ssim": "SSIM",
     "ab_auc": "AuC ab",
     "ab_auc_rebalanced": "AuC ab rebalanced",
+    "ab_auc_rebalanced_set": "AuC ab rebalanced, set",
     "colorfulness": "colorfulness",
     "colorfulness_gap": "colorfulness gap",
 }
-DIGITS = {"psnr": 2, "ssim": 4, "ab_auc": 4, "ab_auc_rebalanced": 4, "colorfulness": 2, "colorfulness_gap": 2}
+DIGITS = {
+    "psnr": 2,
+    "ssim": 4,
+    "ab_auc": 4,
+    "ab_auc_rebalanced": 4,
+    "ab_auc_rebalanced_set": 4,
+    "colorfulness": 2,
+    "colorfulness_gap": 2,
+}
 
 
 class EvaluateError(ColornetError, ValueError):
@@ -156,14 +165,23 @@ def _stats(values) -> dict:
     return {"mean": float(np.mean(values)), "median": float(np.median(values))}
 
 
-def summarize(images: list[dict], columns: list[str]) -> dict:
-    """Per-image rows -> mean and median of each metric per column, and the colorfulness gap."""
+def _add_bin_sums(total: list, pred, truth) -> None:
+    sums, counts = bin_error_sums(pred, truth)
+    total[0], total[1] = total[0] + sums, total[1] + counts
+
+
+def summarize(images: list[dict], columns: list[str], bin_sums: dict | None = None) -> dict:
+    """Per-image rows -> mean and median of each metric per column, and the colorfulness gap;
+    with `bin_sums` (column -> summed `bin_error_sums`), the set-wide AuC rebalanced, as the
+    paper computes it (each ab bin weighs the same over the whole set)."""
     truth_cf = [row[TRUTH]["colorfulness"] for row in images]
     summary = {TRUTH: {"colorfulness": _stats(truth_cf)}}
     for col in columns:
         summary[col] = {m: _stats([row[col][m] for row in images]) for m in METRICS}
         gap = abs(summary[col]["colorfulness"]["mean"] - summary[TRUTH]["colorfulness"]["mean"])
         summary[col]["colorfulness_gap"] = {"mean": gap}
+        if bin_sums:
+            summary[col]["ab_auc_rebalanced_set"] = {"mean": rebalanced_auc_of_sums(*bin_sums[col])}
     return summary
 
 
@@ -221,6 +239,7 @@ def evaluate(
     paths = select_paths(data, limit)
 
     images, skipped = [], []
+    bin_sums = {col: [0.0, 0] for col in columns}  # per column: ab error sums and counts per bin
     batches = range(0, len(paths), batch_size)
     if progress:
         from tqdm import tqdm
@@ -244,12 +263,15 @@ def evaluate(
         if not crops:
             continue
         crops = np.stack(crops)  # (b, size, size, 3) uint8
-        scores = {GRAY: image_metrics(colorize_crops(None, crops), crops)}
+        gray = colorize_crops(None, crops)
+        scores = {GRAY: image_metrics(gray, crops)}
+        _add_bin_sums(bin_sums[GRAY], gray, crops)
         scenes = {}
         for name, model in models.items():
             scenes[name] = []
             colorized = colorize_crops(model, crops, work_size=work_sizes[name], probabilities=scenes[name])
             scores[name] = image_metrics(colorized, crops)
+            _add_bin_sums(bin_sums[name], colorized, crops)
         truth_cf = [colorfulness(c) for c in crops]
         for i, path in enumerate(batch_paths):
             row = {"path": path, TRUTH: {"colorfulness": truth_cf[i]}}
@@ -278,7 +300,7 @@ def evaluate(
         "work_sizes": work_sizes,  # display name -> resolution the colors were predicted at
         "decoding": {name: c.decoding() for name, c in models.items()},  # {"temperature": T} for bins
         "notes": notes,
-        "summary": summarize(images, columns),
+        "summary": summarize(images, columns, bin_sums),
         "scene_accuracy": scene_accuracy(images, list(models)),
         "images": images,
     }
@@ -303,8 +325,12 @@ def summary_rows(results: dict) -> list[dict]:
     and `<model> - gray` for each model (None where a value does not apply)."""
     summary, columns = results["summary"], results["columns"]
     rows = []
-    for metric in ("psnr", "ssim", "ab_auc", "ab_auc_rebalanced", "colorfulness", "colorfulness_gap"):
-        for stat in ("mean", "median") if metric != "colorfulness_gap" else ("mean",):
+    metrics = ("psnr", "ssim", "ab_auc", "ab_auc_rebalanced", "ab_auc_rebalanced_set", "colorfulness")
+    for metric in (*metrics, "colorfulness_gap"):
+        if metric not in summary[columns[0]]:
+            continue  # results of an older colornet
+        one = metric in ("colorfulness_gap", "ab_auc_rebalanced_set")  # one figure for the set
+        for stat in ("mean",) if one else ("mean", "median"):
             row = {"metric": metric, "stat": stat}
             row[TRUTH] = summary[TRUTH]["colorfulness"][stat] if metric == "colorfulness" else None
             for col in columns:
@@ -335,7 +361,10 @@ def format_table(results: dict) -> str:
         d = DIGITS[row["metric"]]
         label = LABELS[row["metric"]] if row["metric"] != previous else ""
         previous = row["metric"]
-        cells = [label, "of means" if row["metric"] == "colorfulness_gap" else row["stat"]]
+        stat = {"colorfulness_gap": "of means", "ab_auc_rebalanced_set": "of the set"}.get(
+            row["metric"], row["stat"]
+        )
+        cells = [label, stat]
         cells += [_fmt(row[TRUTH], d)] + [_fmt(row[c], d) for c in columns]
         cells += [_fmt(row[f"{c} - {GRAY}"], d, sign=True) for c in columns[1:]]
         lines.append(cells)
@@ -350,6 +379,10 @@ def format_table(results: dict) -> str:
         f" ({skipped} of {results['files']} files skipped)"
     )
     note = "Higher is better for PSNR, SSIM and AuC; lower for the colorfulness gap (|mean - truth's mean|)."
+    note += (
+        "\nAuC ab rebalanced (Zhang et al. 2016): each ab bin of the real colors weighs the same, within each "
+        "photo, or over all the photos' pixels (set)."
+    )
     work = results.get("work_sizes") or {}
     if any(v != results["size"] for v in work.values()):
         sizes = ", ".join(f"{name} at {v} px" for name, v in work.items())

@@ -189,6 +189,28 @@ def ab_auc_rebalanced(pred, truth, max_threshold: float = AUC_MAX_THRESHOLD) -> 
     )
 
 
+def bin_error_sums(pred, truth, max_threshold: float = AUC_MAX_THRESHOLD) -> tuple[np.ndarray, np.ndarray]:
+    """`(sums, counts)`, both `(Q,)`: per ab bin of the real colors, the sum of the pixels' ab
+    errors (capped at `max_threshold`) and their number. Added up over batches of photos, they give
+    the paper's set-wide "AuC rebalanced" (`rebalanced_auc_of_sums`)."""
+    from colornet.bins import N_BINS
+
+    pred, truth = _check_pair(pred, truth)
+    errors = np.minimum(ab_error(pred, truth), max_threshold).ravel()
+    classes = ab_bin_of(truth).ravel()
+    return np.bincount(classes, weights=errors, minlength=N_BINS), np.bincount(classes, minlength=N_BINS)
+
+
+def rebalanced_auc_of_sums(sums, counts, max_threshold: float = AUC_MAX_THRESHOLD) -> float:
+    """ "AuC rebalanced" over a set of photos, from the summed `bin_error_sums` of its batches: each
+    bin that occurs weighs the same, however many pixels it has in the set."""
+    sums, counts = np.asarray(sums, np.float64), np.asarray(counts)
+    present = counts > 0
+    if not present.any():
+        raise ValueError("rebalanced_auc_of_sums needs some pixels.")
+    return float(1.0 - np.mean(sums[present] / counts[present]) / max_threshold)
+
+
 METRICS = ("psnr", "ssim", "colorfulness", "ab_auc", "ab_auc_rebalanced")
 
 

@@ -219,3 +219,16 @@ def test_ab_auc_rebalanced_of_a_gray_guess_on_a_photo_with_a_small_colorful_part
     assert metrics.image_metrics(gray, truth)["ab_auc_rebalanced"][0] == pytest.approx(
         metrics.ab_auc_rebalanced(gray, truth)
     )
+
+
+def test_the_set_wide_rebalanced_auc_adds_up_batches():
+    rng = np.random.default_rng(4)
+    truth = rng.integers(0, 256, (4, 12, 12, 3), dtype=np.uint8)
+    pred = np.clip(truth.astype(int) + rng.integers(-60, 60, truth.shape), 0, 255).astype(np.uint8)
+    first, second = metrics.bin_error_sums(pred[:2], truth[:2]), metrics.bin_error_sums(pred[2:], truth[2:])
+    total = (first[0] + second[0], first[1] + second[1])
+    whole = metrics.rebalanced_auc_of_errors(metrics.ab_error(pred, truth), metrics.ab_bin_of(truth))
+    assert metrics.rebalanced_auc_of_sums(*total) == pytest.approx(whole, abs=1e-9)
+    assert metrics.rebalanced_auc_of_sums(*metrics.bin_error_sums(truth, truth)) == 1.0
+    with pytest.raises(ValueError, match="needs some pixels"):
+        metrics.rebalanced_auc_of_sums(np.zeros(3), np.zeros(3, int))
