@@ -9,11 +9,13 @@
     >>> summary = colornet.colorize_video("film.mp4", "film_color.mp4")   # audio and frame rate kept
 
 Modules, each layer importing only those above it: `errors`, `files`, `precision`, `color`,
-`codecs` (what each design's network takes and gives), `images`, `data` (tf.data
-pipelines), `embed` (Inception embeddings), `models` (one module and one `Design` per
-design), `losses`, `weights`, `fullres` (the full-resolution merge), `predict` (a loaded
-`Colorizer`), `distribute` (tf.distribute strategies), `train`, `infer` (colorizing files),
-`temporal` (cuts, smoothing and flicker over frames), `video` (colorizing videos), `metrics`, `evaluate`, `plot`, `samples`, `cli`.
+`bins` (the ab bins of Zhang et al. 2016: soft-encoding, rebalancing, annealed mean), `codecs`
+(what each design's network takes and gives), `images`, `data` (tf.data pipelines), `prior`
+(how often each ab bin occurs in a folder), `embed` (Inception embeddings), `models` (one
+module and one `Design` per design), `losses`, `weights`, `fullres` (the full-resolution
+merge), `predict` (a loaded `Colorizer`), `distribute` (tf.distribute strategies), `train`,
+`infer` (colorizing files), `temporal` (cuts, smoothing and flicker over frames), `video`
+(colorizing videos), `metrics`, `evaluate`, `plot`, `samples`, `cli`.
 """
 
 __version__ = "0.1.0"

@@ -6,6 +6,9 @@ A codec is the only place that knows how a design scales its inputs and outputs:
     inputs = codec.encode_inputs(L, extras)       # inference: L at the working size -> network inputs
     ab = codec.decode(outputs, inputs)            # network outputs -> Lab ab at the working size
 
+A codec's `encode` may give a third item, per-pixel sample weights (the bins codec's class
+rebalancing), which `model.fit` multiplies into the loss.
+
 Everything after `decode` (upsampling ab under the full-resolution L, fitting colors
 into the sRGB gamut) is shared by every design (`colornet.fullres`). `extras` is a
 dict of per-photo values that come with the batch: `embedding` (the Full model's
@@ -18,10 +21,21 @@ inputs it decodes for: a codec whose network predicts another color space's chro
 (YCrCb) needs the luma it was given to turn that chroma into Lab ab.
 """
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
+import numpy as np
 import tensorflow as tf
 
+from colornet.bins import (
+    LAMBDA,
+    N_BINS,
+    TEMPERATURE,
+    ab_bins,
+    annealed_mean,
+    check_temperature,
+    rebalancing_weights,
+    soft_encode,
+)
 from colornet.color import (
     AB_SCALE,
     denormalize_ab,
@@ -121,3 +135,75 @@ class YCrCbCodec:
 def first_input(inputs):
     """The L input of a codec's inputs (a tensor, or a tuple whose first item is L)."""
     return inputs[0] if isinstance(inputs, (tuple, list)) else inputs
+
+
+@dataclass(frozen=True)
+class BinsCodec:
+    """Normalized L in, logits over the ab bins at 1/4 of the input size out (Zhang et al. 2016;
+    `colornet.bins`).
+
+    Training targets are the soft-encoded ab of the photo shrunk to 1/4 (the mean of each 4x4
+    block), with a per-pixel weight from the class rebalancing of the target's most likely bin;
+    `decode` takes the annealed mean at `temperature` and enlarges it back to the input size.
+
+    Attributes:
+        temperature: of the annealed mean (0.38, the paper's; 1 is the mean, toward 0 the mode).
+        prior: the prior over the bins `(Q,)` (`colornet.prior`) the weights come from; None:
+            every pixel weighs 1 (no rebalancing), as for decoding, which needs none.
+        lam: lambda, the share of the uniform distribution in the rebalancing.
+        factor: the targets' and the outputs' size is the input's divided by this.
+    """
+
+    temperature: float = TEMPERATURE
+    prior: tuple | None = None
+    lam: float = LAMBDA
+    factor: int = 4
+    extra_inputs: tuple[str, ...] = ()
+    name: str = "ab_bins"
+
+    def __post_init__(self):
+        check_temperature(self.temperature)
+        if self.prior is not None and len(self.prior) != N_BINS:
+            raise ValueError(f"the prior has {len(self.prior)} values; there are {N_BINS} bins.")
+
+    def with_prior(self, prior) -> "BinsCodec":
+        """This codec with the prior `(Q,)` that its training weights come from."""
+        return replace(self, prior=tuple(float(p) for p in prior))
+
+    def weights(self) -> np.ndarray:
+        """The rebalancing weight of each bin `(Q,)`: all 1 without a prior."""
+        if self.prior is None:
+            return np.ones(N_BINS, np.float32)
+        return rebalancing_weights(self.prior, self.lam)
+
+    def encode_inputs(self, L, extras=None):
+        """L `(b, h, w, 1)` in [0, 100] -> normalized L in [-1, 1]."""
+        return tf.clip_by_value(normalize_l(tf.cast(L, tf.float32)), -1.0, 1.0)
+
+    def encode_targets(self, lab, extras=None):
+        """Lab `(b, h, w, 3)` -> `(soft targets (b, h/4, w/4, Q), weights (b, h/4, w/4))`."""
+        ab = tf.cast(lab[..., 1:], tf.float32)
+        ab = tf.nn.avg_pool2d(ab, self.factor, self.factor, "VALID")  # (b, h/4, w/4, 2)
+        targets = soft_encode(ab)  # (b, h/4, w/4, Q)
+        weights = tf.gather(tf.constant(self.weights()), tf.argmax(targets, axis=-1))  # (b, h/4, w/4)
+        return targets, weights
+
+    def encode(self, lab, extras=None):
+        """Lab batch -> `(L, soft targets, per-pixel weights)` for `model.fit`."""
+        targets, weights = self.encode_targets(lab, extras)
+        return self.encode_inputs(lab[..., :1], extras), targets, weights
+
+    def decode(self, outputs, inputs=None):
+        """Bin logits `(b, h/4, w/4, Q)` -> ab `(b, h, w, 2)` in Lab units, float32: the annealed
+        mean, enlarged (bilinear) to the input's size (`inputs` given) or 4 times."""
+        ab = annealed_mean(outputs, temperature=self.temperature)  # (b, h/4, w/4, 2)
+        if inputs is not None:
+            size = tf.shape(first_input(inputs))[1:3]
+        else:
+            size = tf.shape(ab)[1:3] * self.factor
+        return tf.image.resize(ab, size, method="bilinear")
+
+    def ab_range(self) -> tuple[float, float]:
+        """The range of ab `decode` can give: the bins' (a mean of bin centers stays among them)."""
+        bins = ab_bins()
+        return float(bins.min()), float(bins.max())

@@ -24,7 +24,7 @@ import numpy as np
 from colornet.arguments import WORK_SIZE_RANGE, int_in, path_name
 from colornet.errors import ColornetError
 from colornet.images import FORMATS, ImageError, Photo, find_images, load_image
-from colornet.metrics import METRICS, colorfulness, image_metrics
+from colornet.metrics import METRICS, bin_error_sums, colorfulness, image_metrics, rebalanced_auc_of_sums
 
 GRAY = "gray"
 TRUTH = "truth"
@@ -32,10 +32,20 @@ LABELS = {
     "psnr": "PSNR (dB)",
     "ssim": "SSIM",
     "ab_auc": "AuC ab",
+    "ab_auc_rebalanced": "AuC ab rebalanced",
+    "ab_auc_rebalanced_set": "AuC ab rebalanced, set",
     "colorfulness": "colorfulness",
     "colorfulness_gap": "colorfulness gap",
 }
-DIGITS = {"psnr": 2, "ssim": 4, "ab_auc": 4, "colorfulness": 2, "colorfulness_gap": 2}
+DIGITS = {
+    "psnr": 2,
+    "ssim": 4,
+    "ab_auc": 4,
+    "ab_auc_rebalanced": 4,
+    "ab_auc_rebalanced_set": 4,
+    "colorfulness": 2,
+    "colorfulness_gap": 2,
+}
 
 
 class EvaluateError(ColornetError, ValueError):
@@ -156,14 +166,23 @@ def _stats(values) -> dict:
     return {"mean": float(np.mean(values)), "median": float(np.median(values))}
 
 
-def summarize(images: list[dict], columns: list[str]) -> dict:
-    """Per-image rows -> mean and median of each metric per column, and the colorfulness gap."""
+def _add_bin_sums(total: list, pred, truth) -> None:
+    sums, counts = bin_error_sums(pred, truth)
+    total[0], total[1] = total[0] + sums, total[1] + counts
+
+
+def summarize(images: list[dict], columns: list[str], bin_sums: dict | None = None) -> dict:
+    """Per-image rows -> mean and median of each metric per column, and the colorfulness gap;
+    with `bin_sums` (column -> summed `bin_error_sums`), the set-wide AuC rebalanced, as the
+    paper computes it (each ab bin weighs the same over the whole set)."""
     truth_cf = [row[TRUTH]["colorfulness"] for row in images]
     summary = {TRUTH: {"colorfulness": _stats(truth_cf)}}
     for col in columns:
         summary[col] = {m: _stats([row[col][m] for row in images]) for m in METRICS}
         gap = abs(summary[col]["colorfulness"]["mean"] - summary[TRUTH]["colorfulness"]["mean"])
         summary[col]["colorfulness_gap"] = {"mean": gap}
+        if bin_sums:
+            summary[col]["ab_auc_rebalanced_set"] = {"mean": rebalanced_auc_of_sums(*bin_sums[col])}
     return summary
 
 
@@ -176,6 +195,7 @@ def evaluate(
     embedder=None,
     progress: bool = False,
     work_size: int | None = None,
+    temperature: float | None = None,
 ) -> dict:
     """Evaluate models and the gray baseline on the same photos.
 
@@ -191,6 +211,8 @@ def evaluate(
         work_size: predict colors at this resolution and upsample them, as
             `colornet.colorize` does; by default each model's training size
             (recorded beside its weights), or `size` when unknown.
+        temperature: the annealed mean's temperature for models over ab bins (zhang, beta
+            --head bins); default: 0.38. Other models ignore it (a note in `notes`).
 
     Returns:
         A JSON-ready dict: `columns` (`gray` then the models), `images` (per
@@ -208,6 +230,10 @@ def evaluate(
 
     check_work_size(work_size)
     models = load_models(models)
+    notes = []
+    for name, colorizer in list(models.items()):
+        models[name], note = colorizer.with_temperature(temperature)
+        notes += [f"{name}: {note}"] if note else []
     for name, colorizer in models.items():
         fixed = colorizer.canvas_shape()
         if fixed is not None and tuple(fixed) != (size, size):
@@ -219,6 +245,7 @@ def evaluate(
     paths = select_paths(data, limit)
 
     images, skipped = [], []
+    bin_sums = {col: [0.0, 0] for col in columns}  # per column: ab error sums and counts per bin
     batches = range(0, len(paths), batch_size)
     if progress:
         from tqdm import tqdm
@@ -242,12 +269,15 @@ def evaluate(
         if not crops:
             continue
         crops = np.stack(crops)  # (b, size, size, 3) uint8
-        scores = {GRAY: image_metrics(colorize_crops(None, crops), crops)}
+        gray = colorize_crops(None, crops)
+        scores = {GRAY: image_metrics(gray, crops)}
+        _add_bin_sums(bin_sums[GRAY], gray, crops)
         scenes = {}
         for name, model in models.items():
             scenes[name] = []
             colorized = colorize_crops(model, crops, work_size=work_sizes[name], probabilities=scenes[name])
             scores[name] = image_metrics(colorized, crops)
+            _add_bin_sums(bin_sums[name], colorized, crops)
         truth_cf = [colorfulness(c) for c in crops]
         for i, path in enumerate(batch_paths):
             row = {"path": path, TRUTH: {"colorfulness": truth_cf[i]}}
@@ -274,7 +304,9 @@ def evaluate(
         "columns": columns,
         "models": {name: c.name for name, c in models.items()},  # display name -> design
         "work_sizes": work_sizes,  # display name -> resolution the colors were predicted at
-        "summary": summarize(images, columns),
+        "decoding": {name: c.decoding() for name, c in models.items()},  # {"temperature": T} for bins
+        "notes": notes,
+        "summary": summarize(images, columns, bin_sums),
         "scene_accuracy": scene_accuracy(images, list(models)),
         "images": images,
     }
@@ -299,8 +331,12 @@ def summary_rows(results: dict) -> list[dict]:
     and `<model> - gray` for each model (None where a value does not apply)."""
     summary, columns = results["summary"], results["columns"]
     rows = []
-    for metric in ("psnr", "ssim", "ab_auc", "colorfulness", "colorfulness_gap"):
-        for stat in ("mean", "median") if metric != "colorfulness_gap" else ("mean",):
+    metrics = ("psnr", "ssim", "ab_auc", "ab_auc_rebalanced", "ab_auc_rebalanced_set", "colorfulness")
+    for metric in (*metrics, "colorfulness_gap"):
+        if metric not in summary[columns[0]]:
+            continue  # results of an older colornet
+        one = metric in ("colorfulness_gap", "ab_auc_rebalanced_set")  # one figure for the set
+        for stat in ("mean",) if one else ("mean", "median"):
             row = {"metric": metric, "stat": stat}
             row[TRUTH] = summary[TRUTH]["colorfulness"][stat] if metric == "colorfulness" else None
             for col in columns:
@@ -331,7 +367,10 @@ def format_table(results: dict) -> str:
         d = DIGITS[row["metric"]]
         label = LABELS[row["metric"]] if row["metric"] != previous else ""
         previous = row["metric"]
-        cells = [label, "of means" if row["metric"] == "colorfulness_gap" else row["stat"]]
+        stat = {"colorfulness_gap": "of means", "ab_auc_rebalanced_set": "of the set"}.get(
+            row["metric"], row["stat"]
+        )
+        cells = [label, stat]
         cells += [_fmt(row[TRUTH], d)] + [_fmt(row[c], d) for c in columns]
         cells += [_fmt(row[f"{c} - {GRAY}"], d, sign=True) for c in columns[1:]]
         lines.append(cells)
@@ -346,11 +385,22 @@ def format_table(results: dict) -> str:
         f" ({skipped} of {results['files']} files skipped)"
     )
     note = "Higher is better for PSNR, SSIM and AuC; lower for the colorfulness gap (|mean - truth's mean|)."
+    note += (
+        "\nAuC ab rebalanced (Zhang et al. 2016): each ab bin of the real colors weighs the same, within each "
+        "photo, or over all the photos' pixels (set)."
+    )
     work = results.get("work_sizes") or {}
     if any(v != results["size"] for v in work.values()):
         sizes = ", ".join(f"{name} at {v} px" for name, v in work.items())
         note += f"\nColors predicted at the working resolution and upsampled, as colorize does: {sizes}."
     rule = "-" * len(join(header))
+    for name, decoding in (results.get("decoding") or {}).items():
+        if "temperature" in decoding:
+            note += (
+                f"\n{name}: colors decoded as the annealed mean at temperature {decoding['temperature']:g}."
+            )
+    for line in results.get("notes") or []:
+        note += f"\n{line}"
     for name, scene in (results.get("scene_accuracy") or {}).items():
         note += (
             f"\nScene class recognized from the gray photo by {name}: {scene['accuracy']:.1%} of the "
@@ -501,6 +551,9 @@ def add_arguments(parser) -> None:
     from colornet.precision import add_precision_argument
 
     add_precision_argument(parser, default="float32")
+    from colornet.predict import add_temperature_argument
+
+    add_temperature_argument(parser)
 
 
 def grid_formats() -> tuple[str, ...]:
@@ -556,6 +609,7 @@ def run(args) -> int:
         batch_size=args.batch_size,
         progress=True,
         work_size=args.work_size,
+        temperature=args.temperature,
     )
     results["models"] = dict(zip(models, args.model))  # display name -> the name or path given
     skipped = results["skipped"]

@@ -36,6 +36,7 @@ from colornet.predict import (  # noqa: F401  (working_shape, Prepared, WORK_SIZ
     WORK_SIZE,
     Colorizer,
     Prepared,
+    add_temperature_argument,
     check_work_size,
     finish,
     load_colorizer,
@@ -57,6 +58,7 @@ def colorize(
     embedder=None,
     style=None,
     explain: bool = False,
+    temperature: float | None = None,
 ):
     """Colorize one photo at its full resolution.
 
@@ -78,6 +80,10 @@ def colorize(
         style: for designs with a global path (`iizuka`): another photo (path, `Photo` or
             array) whose global features color this one; only its lightness is used.
         explain: also return what the network recognized (see Returns).
+        temperature: for networks over ab bins (`zhang`, `beta --head bins`): the annealed
+            mean's temperature, from 1 (the mean of the predicted colors: safe, sepia) toward 0
+            (the most probable color: vivid, blotchy); default 0.38, the paper's. Other
+            networks ignore it with a note on stderr.
 
     Returns:
         float32 RGB `(h, w, 3)` in [0, 1], or RGBA `(h, w, 4)` when the input
@@ -96,6 +102,9 @@ def colorize(
     """
     check_work_size(work_size)
     colorizer = load_colorizer(model, weights_dir, features=embedder)
+    colorizer, note = colorizer.with_temperature(temperature)
+    if note:
+        print(note, file=sys.stderr)
     style_l = style_lightness(colorizer, style, work_size)
     photo = as_photo(image)
     alpha = photo.alpha
@@ -167,6 +176,9 @@ class Summary:
     skipped: list = field(default_factory=list)  # inputs whose outputs already existed
     failed: list = field(default_factory=list)  # one-line messages, each naming its file
     scenes: dict = field(default_factory=dict)  # input -> {"class", "probability"} (designs that classify)
+    model: str = ""  # the design that colorized them
+    decoding: dict = field(default_factory=dict)  # {"temperature": T} for networks over ab bins
+    notes: list = field(default_factory=list)  # one-line notes (an option that does not apply)
 
     def scene_report(self) -> str:
         """One line per photo: the scene class the network recognized, with its probability."""
@@ -175,7 +187,15 @@ class Summary:
         )
 
     def report(self) -> str:
-        lines = [f"{len(self.colorized)} colorized into {self.out_dir}, {len(self.failed)} failed."]
+        how = ", ".join([self.model] * bool(self.model) + [f"{k} {v:g}" for k, v in self.decoding.items()])
+        how = how if self.decoding else ""  # how colors were decoded, where there is a choice
+        lines = [
+            *self.notes,
+            f"{len(self.colorized)} colorized into {self.out_dir}, {len(self.failed)} failed.",
+        ]
+        if how:
+            lines[-1] = lines[-1][:-1] + f" ({how})."
+
         if self.skipped:
             lines.append(
                 f"{len(self.skipped)} skipped: their outputs already exist (--overwrite replaces them)."
@@ -312,6 +332,7 @@ def colorize_files(
     precision: str = "float32",
     style=None,
     progress: bool = False,
+    temperature: float | None = None,
 ) -> Summary:
     """Colorize files, folders (recursive) and globs into `out_dir`, at full resolution.
 
@@ -338,6 +359,7 @@ def colorize_files(
         style: for designs with a global path (`iizuka`): a photo whose global features color
             every input (see `colorize`).
         progress: show a progress bar on stderr.
+        temperature: for networks over ab bins: the annealed mean's temperature (see `colorize`).
 
     Returns:
         A `Summary`; `summary.failed` lists one line per file that failed.
@@ -347,9 +369,13 @@ def colorize_files(
     check_work_size(work_size)
     check_out_dir(out_dir)
     colorizer = load_colorizer(model, weights_dir, features=embedder, precision=precision)
+    colorizer, note = colorizer.with_temperature(temperature)
     style_l = style_lightness(colorizer, style, work_size)
     jobs, failures = plan_jobs(inputs, out_dir, image_format, compare)
-    summary = Summary(out_dir=str(out_dir), failed=failures)
+    summary = Summary(
+        out_dir=str(out_dir), failed=failures, model=colorizer.name, decoding=colorizer.decoding()
+    )
+    summary.notes += [note] if note else []
     bar = tqdm(total=len(jobs), unit="photo", file=sys.stderr, disable=None if progress else True)
     pending: dict[tuple, list] = {}  # canvas shape -> [(job, photo or None, prepared)]
 
@@ -465,6 +491,7 @@ def add_arguments(parser) -> None:
     parser.add_argument(
         "--explain", action="store_true", help="iizuka: print the scene class recognized in each photo"
     )
+    add_temperature_argument(parser)
 
 
 def run(args) -> int:
@@ -492,6 +519,7 @@ def run(args) -> int:
         precision=resolve_precision_argument(args.precision, "colorize"),
         style=args.style,
         progress=True,
+        temperature=args.temperature,
     )
     if args.explain:
         print(summary.scene_report() or "this model does not classify scenes (iizuka does).")

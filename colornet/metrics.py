@@ -9,6 +9,7 @@ clipping and rounding count as they would for a user.
     colorfulness  Hasler and Suesstrunk 2003 (absolute-value variant); compare with the truth's
     colorfulness_gap  |mean colorfulness(preds) - mean colorfulness(truths)| (lower is better)
     ab_auc        area under the cumulative ab-error curve, Zhang et al. 2016 (higher is better, 1 at most)
+    ab_auc_rebalanced  the same with each ab bin's pixels weighted equally ("AuC rebalanced")
 
 References:
     Wang et al., "Image quality assessment: from error visibility to structural
@@ -152,7 +153,65 @@ def ab_auc(pred, truth, max_threshold: float = AUC_MAX_THRESHOLD) -> float:
     return auc_of_errors(ab_error(pred, truth), max_threshold)
 
 
-METRICS = ("psnr", "ssim", "colorfulness", "ab_auc")
+def ab_bin_of(rgb) -> np.ndarray:
+    """uint8 RGB `(..., 3)` -> the ab bin of each pixel's color `(...)` (`colornet.bins`; colors
+    outside every bin count in the nearest)."""
+    from colornet.bins import nearest_bin
+
+    return np.asarray(nearest_bin(ab_channels(rgb)))
+
+
+def rebalanced_auc_of_errors(errors, classes, max_threshold: float = AUC_MAX_THRESHOLD) -> float:
+    """AuC of `errors` with each class's pixels weighted equally: the mean, over the classes that
+    occur in `classes` (same shape as `errors`), of each class's own AuC (`auc_of_errors`)."""
+    errors = np.asarray(errors, dtype=np.float64).ravel()
+    classes = np.asarray(classes).ravel()
+    if errors.size == 0 or errors.shape != classes.shape:
+        raise ValueError("rebalanced_auc_of_errors needs one class per error value, and some values.")
+    if max_threshold <= 0:
+        raise ValueError(f"max_threshold must be positive, got {max_threshold}.")
+    sums = np.bincount(classes, weights=np.minimum(errors, max_threshold))
+    counts = np.bincount(classes)
+    present = counts > 0
+    return float(1.0 - np.mean(sums[present] / counts[present]) / max_threshold)
+
+
+def ab_auc_rebalanced(pred, truth, max_threshold: float = AUC_MAX_THRESHOLD) -> float:
+    """ "AuC rebalanced" (Zhang et al. 2016): the AuC of the ab error with the pixels of each color
+    class weighted equally, so that a few saturated pixels count as much as a gray wall. The
+    classes are the ab bins of the real photo's colors (`colornet.bins`, 261 on a grid of 10).
+
+    The paper weights the classes over its whole test set; here within each photo, and
+    `evaluate` averages the photos' values, as it does for every metric. Gray predictions score
+    much lower here than in the plain AuC: they are wrong on every colorful class."""
+    return rebalanced_auc_of_errors(
+        ab_error(pred, truth), ab_bin_of(_check_pair(pred, truth)[1]), max_threshold
+    )
+
+
+def bin_error_sums(pred, truth, max_threshold: float = AUC_MAX_THRESHOLD) -> tuple[np.ndarray, np.ndarray]:
+    """`(sums, counts)`, both `(Q,)`: per ab bin of the real colors, the sum of the pixels' ab
+    errors (capped at `max_threshold`) and their number. Added up over batches of photos, they give
+    the paper's set-wide "AuC rebalanced" (`rebalanced_auc_of_sums`)."""
+    from colornet.bins import N_BINS
+
+    pred, truth = _check_pair(pred, truth)
+    errors = np.minimum(ab_error(pred, truth), max_threshold).ravel()
+    classes = ab_bin_of(truth).ravel()
+    return np.bincount(classes, weights=errors, minlength=N_BINS), np.bincount(classes, minlength=N_BINS)
+
+
+def rebalanced_auc_of_sums(sums, counts, max_threshold: float = AUC_MAX_THRESHOLD) -> float:
+    """ "AuC rebalanced" over a set of photos, from the summed `bin_error_sums` of its batches: each
+    bin that occurs weighs the same, however many pixels it has in the set."""
+    sums, counts = np.asarray(sums, np.float64), np.asarray(counts)
+    present = counts > 0
+    if not present.any():
+        raise ValueError("rebalanced_auc_of_sums needs some pixels.")
+    return float(1.0 - np.mean(sums[present] / counts[present]) / max_threshold)
+
+
+METRICS = ("psnr", "ssim", "colorfulness", "ab_auc", "ab_auc_rebalanced")
 
 
 def image_metrics(pred, truth) -> dict[str, list[float]]:
@@ -163,7 +222,8 @@ def image_metrics(pred, truth) -> dict[str, list[float]]:
         truth: the real photos, same shape.
 
     Returns:
-        `{"psnr": [...], "ssim": [...], "colorfulness": [...], "ab_auc": [...]}`,
+        `{"psnr": [...], "ssim": [...], "colorfulness": [...], "ab_auc": [...],
+        "ab_auc_rebalanced": [...]}`,
         one float per image; `colorfulness` is the prediction's.
 
     Example:
@@ -174,9 +234,11 @@ def image_metrics(pred, truth) -> dict[str, list[float]]:
     if pred.ndim == 3:
         pred, truth = pred[None], truth[None]
     errors = ab_error(pred, truth)  # (b, h, w), one Lab conversion for the batch
+    classes = ab_bin_of(truth)  # (b, h, w): the real color's ab bin
     return {
         "psnr": [psnr(p, t) for p, t in zip(pred, truth)],
         "ssim": [ssim(p, t) for p, t in zip(pred, truth)],
         "colorfulness": [colorfulness(p) for p in pred],
         "ab_auc": [auc_of_errors(e) for e in errors],
+        "ab_auc_rebalanced": [rebalanced_auc_of_errors(e, c) for e, c in zip(errors, classes)],
     }

@@ -105,3 +105,48 @@ def show_lab(rgb):
         ax.axis("off")
     fig.tight_layout()
     return fig
+
+
+def show_ab_bins(values=None, ax=None, title: str = "", L: float = 60.0, log: bool = False, cmap="magma"):
+    """Draw the ab bins (`colornet.bins`) as squares on the ab plane: in their own colors (at
+    lightness `L`), or as a heat map of `values` `(Q,)` (a prior, weights, a distribution).
+
+    Returns:
+        The matplotlib axes.
+    """
+    from matplotlib.patches import Rectangle
+
+    from colornet.bins import GRID, ab_bins
+    from colornet.color import lab_to_rgb
+
+    bins = ab_bins()
+    if ax is None:
+        _, ax = plt.subplots(figsize=(4.2, 4))
+    if values is None:
+        lab = np.concatenate([np.full((len(bins), 1), L, np.float32), bins], axis=-1)
+        colors = np.clip(_numpy(lab_to_rgb(lab[None]))[0], 0, 1)
+    else:
+        from matplotlib import colors as mcolors
+
+        values = np.asarray(values, np.float64)
+        positive = values[values > 0]
+        norm = (
+            mcolors.LogNorm(positive.min(), values.max())
+            if log and positive.size
+            else mcolors.Normalize(values.min(), values.max())
+        )
+        mapping = plt.cm.ScalarMappable(norm=norm, cmap=cmap)
+        colors = mapping.to_rgba(np.where(values > 0, values, positive.min() if log else values))
+        ax.figure.colorbar(mapping, ax=ax, fraction=0.046)
+    for (a, b), color in zip(bins, colors):
+        ax.add_patch(Rectangle((a - GRID / 2, b - GRID / 2), GRID, GRID, color=color, linewidth=0))
+    ax.set_xlim(-120, 120)
+    ax.set_ylim(-120, 120)
+    ax.set_aspect("equal")
+    ax.set_xlabel("a (green - / magenta +)")
+    ax.set_ylabel("b (blue - / yellow +)")
+    ax.axhline(0, color="0.7", linewidth=0.5)
+    ax.axvline(0, color="0.7", linewidth=0.5)
+    if title:
+        ax.set_title(title, fontsize=10)
+    return ax

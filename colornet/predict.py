@@ -10,7 +10,7 @@ go through `prepare`, `Colorizer.predict` (ab, plus scene probabilities where th
 has them) and `finish`, so a score describes exactly the image a user gets.
 """
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import keras
 import numpy as np
@@ -57,6 +57,8 @@ class Colorizer:
         source: the weights name or path it was loaded from, for messages.
         options: the builder options the network was built with.
         classes: the scene class names, for designs with a classification head.
+        temperature: the annealed-mean temperature of a bin head (zhang, beta --head bins);
+            None: the codec's default (0.38).
     """
 
     model: keras.Model
@@ -66,10 +68,46 @@ class Colorizer:
     source: str | None = None
     options: dict = field(default_factory=dict)
     classes: list | None = None
+    temperature: float | None = None
 
     @property
     def codec(self):
-        return self.design.make_codec(self.options)
+        codec = self.design.make_codec(self.options)
+        if self.temperature is not None and hasattr(codec, "temperature"):
+            codec = replace(codec, temperature=self.temperature)
+        return codec
+
+    @property
+    def has_bins(self) -> bool:
+        """Whether the network predicts a distribution over ab bins (a temperature applies)."""
+        return hasattr(self.codec, "temperature")
+
+    def with_temperature(self, temperature) -> tuple["Colorizer", str | None]:
+        """`(colorizer, note)`: this colorizer decoding at `temperature` (the same network), and
+        None; or, for a network without bins, this colorizer and a one-line note that the
+        temperature is ignored. `temperature` None: this colorizer as it is.
+
+        Raises:
+            ColornetError: a temperature <= 0 or above 10, in one line.
+        """
+        if temperature is None:
+            return self, None
+        from colornet.bins import check_temperature
+
+        try:
+            t = check_temperature(temperature)
+        except ValueError as err:
+            raise ColornetError(str(err)) from None
+        if not self.has_bins:
+            return self, (
+                f"note: --temperature is ignored: {self.name} predicts colors directly, not over ab bins "
+                "(zhang and beta --head bins do)."
+            )
+        return replace(self, temperature=t), None
+
+    def decoding(self) -> dict:
+        """How colors are decoded, for logs and reports: `{"temperature": T}` for bins, else `{}`."""
+        return {"temperature": self.codec.temperature} if self.has_bins else {}
 
     @property
     def name(self) -> str:
@@ -108,6 +146,18 @@ class Colorizer:
         ab = np.asarray(codec.decode(outputs, inputs), np.float32)
         probabilities = getattr(codec, "class_probabilities", lambda _: None)(outputs)
         return ab, None if probabilities is None else np.asarray(probabilities)
+
+
+def add_temperature_argument(parser) -> None:
+    """`--temperature` for `colorize` and `evaluate`."""
+    parser.add_argument(
+        "--temperature",
+        type=float,
+        metavar="T",
+        help="zhang, beta --head bins: the annealed mean's temperature, above 0 and at most 10: 1 is the "
+        "mean of the predicted colors (safe, sepia), toward 0 the most probable one (vivid, blotchy); "
+        "ignored with a note by other models (default: 0.38, the paper's)",
+    )
 
 
 def article_contract(name: str) -> Design:

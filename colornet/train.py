@@ -34,6 +34,7 @@ import tensorflow as tf
 
 from colornet import data as cdata
 from colornet.arguments import fraction, int_in, path_name, positive_float
+from colornet.bins import BIN_LOSS
 from colornet.color import lab_to_rgb
 from colornet.distribute import CONNECT_TIMEOUT, STRATEGIES, WorkerInfo, choose_strategy, worker_info
 from colornet.errors import ColornetError, ImageError, RunError
@@ -85,6 +86,7 @@ class TrainConfig:
     jit_compile: bool | str = "auto"  # XLA: auto (on for GPUs and for bfloat16 on CPUs), True or False
     connect_timeout: float = CONNECT_TIMEOUT  # seconds a cluster's workers wait for each other
     classes: str = "auto"  # designs with a class head: classes from folder names (auto) or none
+    prior: str | None = None  # bin heads (zhang, beta --head bins): prior file; None: computed from `data`
     verbose: int = 1  # Keras progress bar (1), one line per epoch (2), silent (0)
 
 
@@ -176,13 +178,15 @@ def make_datasets(
     worker: WorkerInfo | None = None,
     paths: tuple | None = None,
     classes: list[str] | None = None,
+    codec=None,
 ):
     """The training and validation datasets of a run, and the training and validation paths.
 
     Batches hold `cfg.batch_size` photos (one replica's share). With a cluster
     (`worker.workers > 1`) each worker reads every `workers`-th file from its index, and
     both datasets repeat, so that every worker runs the same number of steps. With `classes`,
-    each photo's class (its folder's name) goes with it as `extras["label"]`."""
+    each photo's class (its folder's name) goes with it as `extras["label"]`. `codec`: the
+    design's codec for `cfg.model_options` unless given (a bins codec with the run's prior)."""
     worker = worker or WorkerInfo()
     train_paths, val_paths = paths or list_run_photos(cfg)
     train_labels = val_labels = None
@@ -195,7 +199,7 @@ def make_datasets(
         batch_size=cfg.batch_size,
         seed=cfg.seed,
         on_error=cfg.on_error,
-        codec=design.make_codec(cfg.model_options),
+        codec=codec or design.make_codec(cfg.model_options),
         features=features,
         features_mode=cfg.embed_mode,
         cache_dir=Path(cfg.out) / "embeddings",
@@ -397,12 +401,52 @@ def _check_config(cfg: TrainConfig, design: Design):
         value = cfg.model_options.get(name)
         if value is not None and not (math.isfinite(value) and value > 0):
             raise ColornetError(f"--{name.replace('_', '-')} {value!r}: use a number above 0.")
+    if cfg.loss is not None and design.make_loss(cfg.model_options)[0] == BIN_LOSS:
+        raise ColornetError(
+            f"--loss does not apply to {design.name} with a bin head: it learns the rebalanced "
+            "cross-entropy over ab bins; leave --loss out."
+        )
+    if cfg.prior is not None and not hasattr(design.make_codec(cfg.model_options), "with_prior"):
+        raise ColornetError(f"--prior applies to bin heads (zhang, beta --head bins), not to {design.name}.")
     if cfg.schedule not in ("none", "plateau", "cosine"):
         raise ColornetError(f"unknown schedule {cfg.schedule!r}; use none, plateau or cosine.")
     unknown = sorted(set(cfg.model_options) - set(design.options))
     if unknown:
         allowed = ", ".join(design.options) or "none"
         raise ColornetError(f"{design.name} has no option {', '.join(unknown)} (it takes: {allowed}).")
+
+
+PRIOR_FILE = "prior.npy"  # a bin head's prior, in the run folder
+
+
+def run_prior(cfg: TrainConfig, out_dir: Path, train_paths: list[str], write: bool = True):
+    """The prior over the ab bins of a run with a bin head, and where it came from: `--prior`,
+    the run's own `prior.npy` (a resumed run), or computed from the training photos. It is kept
+    in the run folder (`write`), so that a run resumes, and its weights are fine-tuned, with it.
+
+    Raises:
+        RunError: a resumed run given another prior than the one it trained with.
+    """
+    from colornet.prior import compute_prior, load_prior, save_prior
+
+    kept = out_dir / PRIOR_FILE
+    if cfg.prior is not None:
+        prior = load_prior(cfg.prior)
+        if kept.exists() and not np.allclose(load_prior(kept), prior, rtol=1e-6, atol=1e-9):
+            raise RunError(
+                f"{out_dir}: that run trains with the prior in {kept}, not {cfg.prior}; "
+                "leave --prior out or use another --out."
+            )
+        source = str(cfg.prior)
+    elif kept.exists():
+        prior, source = load_prior(kept), str(kept)
+    else:
+        print(f"Computing the prior over the ab bins from {len(train_paths)} training photos...")
+        prior = compute_prior(None, size=cfg.size, paths=train_paths)
+        source = f"computed from the {len(train_paths)} training photos"
+    if write:
+        save_prior(kept, prior)
+    return prior, source
 
 
 def _optimizer_variables(optimizer):
@@ -550,7 +594,9 @@ def train(model="beta", data: str = "data/Train", *, embedder=None, design: str 
     lr_note = ""
     if resumed:
         state = json.loads(state_path.read_text())
-        if state["model"] != cfg.model or state.get("options", {}) != cfg.model_options:
+        # options added to a design after the run started take their default there
+        recorded = design.complete_options(state.get("options", {}))
+        if state["model"] != cfg.model or recorded != cfg.model_options:
             raise RunError(
                 f"{out_dir}: holds a {state['model']!r} run with options {state.get('options', {})}; "
                 "use another --out for a different model."
@@ -578,6 +624,11 @@ def train(model="beta", data: str = "data/Train", *, embedder=None, design: str 
         global_batch_size=global_batch,
     )  # fmt: skip
 
+    codec = design.make_codec(cfg.model_options)
+    if hasattr(codec, "with_prior"):  # a bin head: rebalancing weights from the prior over the bins
+        prior, source = run_prior(cfg, out_dir, train_paths, write=worker.is_chief)
+        state.setdefault("prior", source)  # a resumed run keeps where its prior came from
+        codec = codec.with_prior(prior)
     loss, loss_weights = design.make_loss(cfg.model_options, cfg.loss)
     loss = {k: get_loss(v) for k, v in loss.items()} if isinstance(loss, dict) else get_loss(loss)
     jit_compile = cfg.jit_compile
@@ -614,11 +665,13 @@ def train(model="beta", data: str = "data/Train", *, embedder=None, design: str 
         print(f"Resuming {out_dir} after epoch {initial_epoch} of {cfg.epochs}{lr_note}{note}.")
     if worker.is_chief:
         extra = {"classes": classes} if classes else {}
+        if "prior" in state:
+            extra["prior"] = PRIOR_FILE  # beside the weights
         save_config(out_dir / "best.weights.h5", cfg.model, cfg.model_options, size=cfg.size, **extra)
 
     features = make_features(design, cfg, embedder)
     train_ds, val_ds, train_paths, val_paths = make_datasets(
-        cfg, design, features, worker, (train_paths, val_paths), classes
+        cfg, design, features, worker, (train_paths, val_paths), classes, codec
     )
     steps, val_steps = cfg.steps_per_epoch, None
     if worker.replicas > 1:
@@ -867,6 +920,18 @@ def add_arguments(parser):
         help="full: embeddings computed once (cached) or per batch as in the article (default: %(default)s)",
     )
     parser.add_argument(
+        "--head",
+        choices=["ab", "bins"],
+        help="beta: predict ab (the article's regression) or a distribution over ab bins, trained with the "
+        "rebalanced cross-entropy of zhang (default: ab)",
+    )
+    parser.add_argument(
+        "--prior",
+        metavar="FILE",
+        help="zhang, beta --head bins: the prior over the ab bins (python -m colornet prior) (default: "
+        "computed from --data before training and kept in the run folder)",
+    )
+    parser.add_argument(
         "--verbose",
         type=int,
         choices=[0, 1, 2],
@@ -885,7 +950,7 @@ def run(args) -> int:
         options["global_size"] = args.global_size
     if args.class_weight is not None:
         options["class_weight"] = args.class_weight
-    for name in ("depth", "color_space", "encoder", "l1_weight"):
+    for name in ("depth", "color_space", "encoder", "l1_weight", "head"):
         if getattr(args, name) is not None:
             options[name] = getattr(args, name)
     allowed = get_design(args.model).options
@@ -922,6 +987,7 @@ def run(args) -> int:
         strategy=args.strategy,
         connect_timeout=args.connect_timeout,
         classes=args.classes,
+        prior=args.prior,
         verbose=args.verbose,
     )
     if not result.worker.is_chief:

@@ -58,6 +58,10 @@ def test_evaluate_writes_table_json_and_grid(photo_folder, weights, tmp_path, ca
     assert gray["colorfulness"]["mean"] < 1  # ... the gray baseline has none
     assert gray["colorfulness_gap"]["mean"] == pytest.approx(truth_cf - gray["colorfulness"]["mean"])
     assert 10 < gray["psnr"]["mean"] < 60 and 0 < gray["ab_auc"]["mean"] < 1
+    # the paper's AuC rebalanced over the set: the rare, saturated colors left gray count more
+    assert 0 < gray["ab_auc_rebalanced_set"]["mean"] < gray["ab_auc"]["mean"]
+    assert 0 < gray["ab_auc_rebalanced"]["mean"] < 1  # within each photo: its own few colors
+    assert "AuC ab rebalanced, set" in printed and "of the set" in printed
 
     with Image.open(out_grid) as grid:
         assert grid.format == "PNG"

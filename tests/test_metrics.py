@@ -187,7 +187,7 @@ def test_image_metrics_of_a_batch(photo_pair):
     pred, truth = photo_pair
     preds, truths = np.stack([pred, truth]), np.stack([truth, truth])
     result = metrics.image_metrics(preds, truths)
-    assert set(result) == {"psnr", "ssim", "colorfulness", "ab_auc"}
+    assert set(result) == {"psnr", "ssim", "colorfulness", "ab_auc", "ab_auc_rebalanced"}
     assert all(len(v) == 2 for v in result.values())
     assert result["psnr"][0] == pytest.approx(metrics.psnr(pred, truth))
     assert result["psnr"][1] == math.inf
@@ -197,3 +197,38 @@ def test_image_metrics_of_a_batch(photo_pair):
     assert result["colorfulness"] == pytest.approx([metrics.colorfulness(pred), metrics.colorfulness(truth)])
     single = metrics.image_metrics(pred, truth)
     assert single["psnr"] == pytest.approx(result["psnr"][:1])
+
+
+def test_rebalanced_auc_weighs_each_color_class_equally():
+    errors = np.array([0.0] * 90 + [150.0] * 10)  # 90 gray pixels right, 10 red ones wrong
+    classes = np.array([0] * 90 + [7] * 10)
+    assert metrics.auc_of_errors(errors) == pytest.approx(0.9)
+    assert metrics.rebalanced_auc_of_errors(errors, classes) == pytest.approx(0.5)
+    assert metrics.rebalanced_auc_of_errors(errors, np.zeros(100, int)) == pytest.approx(0.9)
+    with pytest.raises(ValueError, match="one class per error value"):
+        metrics.rebalanced_auc_of_errors(errors, classes[:5])
+
+
+def test_ab_auc_rebalanced_of_a_gray_guess_on_a_photo_with_a_small_colorful_part():
+    truth = np.full((20, 20, 3), 128, np.uint8)
+    truth[:2, :2] = (220, 20, 20)  # 1% red
+    gray = np.repeat(np.asarray(truth.mean(-1, keepdims=True), np.uint8), 3, -1)
+    assert metrics.ab_auc_rebalanced(truth, truth) == 1.0
+    assert metrics.ab_auc(gray, truth) > 0.99
+    assert metrics.ab_auc_rebalanced(gray, truth) < 0.8  # the red class counts as much as the gray one
+    assert metrics.image_metrics(gray, truth)["ab_auc_rebalanced"][0] == pytest.approx(
+        metrics.ab_auc_rebalanced(gray, truth)
+    )
+
+
+def test_the_set_wide_rebalanced_auc_adds_up_batches():
+    rng = np.random.default_rng(4)
+    truth = rng.integers(0, 256, (4, 12, 12, 3), dtype=np.uint8)
+    pred = np.clip(truth.astype(int) + rng.integers(-60, 60, truth.shape), 0, 255).astype(np.uint8)
+    first, second = metrics.bin_error_sums(pred[:2], truth[:2]), metrics.bin_error_sums(pred[2:], truth[2:])
+    total = (first[0] + second[0], first[1] + second[1])
+    whole = metrics.rebalanced_auc_of_errors(metrics.ab_error(pred, truth), metrics.ab_bin_of(truth))
+    assert metrics.rebalanced_auc_of_sums(*total) == pytest.approx(whole, abs=1e-9)
+    assert metrics.rebalanced_auc_of_sums(*metrics.bin_error_sums(truth, truth)) == 1.0
+    with pytest.raises(ValueError, match="needs some pixels"):
+        metrics.rebalanced_auc_of_sums(np.zeros(3), np.zeros(3, int))

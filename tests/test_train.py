@@ -37,6 +37,7 @@ def test_two_epochs_lower_the_loss_and_write_the_run(photo_folder, tmp_path):
     assert json.loads((run / "best.json").read_text())["options"] == {
         **TINY,
         "batch_norm": False,
+        "head": "ab",
     }  # every option
 
 

@@ -10,7 +10,7 @@ Importing this package registers every design in `DESIGNS`.
 import keras
 
 from colornet.errors import WeightsError  # noqa: F401  (kept importable from here)
-from colornet.models import alpha, beta, fusion, iizuka, unet  # noqa: F401  (each registers its design)
+from colornet.models import alpha, beta, fusion, iizuka, unet, zhang  # noqa: F401  (each registers its design)
 from colornet.models.alpha import build_alpha  # noqa: F401
 from colornet.models.beta import build_beta  # noqa: F401
 from colornet.models.fusion import build_fusion  # noqa: F401
@@ -18,6 +18,7 @@ from colornet.models.iizuka import build_iizuka  # noqa: F401
 from colornet.models.patchgan import build_patchgan  # noqa: F401
 from colornet.models.spec import DESIGNS, Design, get_design, register  # noqa: F401
 from colornet.models.unet import build_unet  # noqa: F401
+from colornet.models.zhang import build_zhang  # noqa: F401
 
 
 def build_model(name: str, **options) -> keras.Model:

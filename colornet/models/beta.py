@@ -2,17 +2,30 @@
 
 Emil Wallner, "Coloring B&W portraits with neural networks" (2017), Beta version,
 https://blog.floydhub.com/colorizing-b-w-photos-with-neural-networks/
+
+With `head="bins"` the same encoder and decoder end, at 1/4 of the input size, in the logits
+of the ab bins of Zhang et al. 2016 (`colornet.bins`) instead of a tanh ab map: the same
+network learns with either loss, for comparison.
 """
 
 import keras
 from keras import layers
 
+from colornet.bins import BIN_LOSS
+from colornet.codecs import BinsCodec, LabTanhCodec
 from colornet.models.layers import check_input_size, conv_block, scaled
 from colornet.models.spec import Design, register
+from colornet.models.zhang import bin_logits
+
+HEADS = ("ab", "bins")
 
 
 def build_beta(
-    input_size: int | None = None, width: float = 1.0, batch_norm: bool = False, name: str = "beta"
+    input_size: int | None = None,
+    width: float = 1.0,
+    batch_norm: bool = False,
+    name: str = "beta",
+    head: str = "ab",
 ) -> keras.Model:
     """3x3 convolutions with stride 2 instead of pooling, upsampling back, tanh ab out.
 
@@ -22,9 +35,11 @@ def build_beta(
         width: multiplies every layer's filter count (1.0 is the article's network).
         batch_norm: batch normalization after each hidden convolution.
         name: model name, also the prefix of every layer name.
+        head: `ab` (the article's tanh ab) or `bins` (logits over the ab bins at 1/4 size).
 
     Returns:
-        A `keras.Model` mapping L `(b, h, w, 1)` in [-1, 1] to ab `(b, h, w, 2)` / 128.
+        A `keras.Model` mapping L `(b, h, w, 1)` in [-1, 1] to ab `(b, h, w, 2)` / 128, or with
+        `head="bins"` to bin logits `(b, h/4, w/4, Q)`.
 
     Example:
         >>> model = build_beta(width=0.5)
@@ -32,6 +47,8 @@ def build_beta(
         (None, None, None, 2)
     """
     check_input_size(input_size, 8)
+    if head not in HEADS:
+        raise ValueError(f"head must be one of {', '.join(HEADS)}, not {head!r}.")
     f = scaled(width)
 
     inputs = keras.Input((input_size, input_size, 1), name=f"{name}_l")  # (b, h, w, 1)
@@ -46,6 +63,8 @@ def build_beta(
     x = conv_block(x, f(128), f"{name}_conv9", batch_norm=batch_norm)
     x = layers.UpSampling2D(2, name=f"{name}_up1")(x)  # (b, h/4, w/4, 128)
     x = conv_block(x, f(64), f"{name}_conv10", batch_norm=batch_norm)
+    if head == "bins":
+        return keras.Model(inputs, bin_logits(x, name), name=name)  # (b, h/4, w/4, Q)
     x = layers.UpSampling2D(2, name=f"{name}_up2")(x)  # (b, h/2, w/2, 64)
     x = conv_block(x, f(32), f"{name}_conv11", batch_norm=batch_norm)
     # Output layers stay float32 under mixed precision
@@ -61,8 +80,10 @@ BETA = register(
         name="beta",
         build=build_beta,
         loss="mse",
+        codec_for=lambda options: BinsCodec() if options.get("head") == "bins" else LabTanhCodec(),
+        loss_for=lambda options: (BIN_LOSS if options.get("head") == "bins" else "mse", None),
         size_multiple=8,
-        options=("width", "batch_norm"),
+        options=("width", "batch_norm", "head"),
         tiny_options={"width": 0.125},
         summary="the article's encoder/decoder that colors photos it has never seen",
     )

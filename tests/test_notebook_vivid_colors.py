@@ -1,0 +1,55 @@
+"""The vivid colors notebook runs top to bottom in quick mode and produces what it promises: the mean of the
+colors at one lightness is duller than they are, the bins, the prior, a soft-encoding that sums to 1, weights of
+expected value 1, a zhang run trained with the notebook's prior, the temperature sweep and the table against
+Beta; and it runs again after a reader changes a setting."""
+
+import json
+import math
+import os
+
+from conftest import NOTEBOOKS, make_photo_folder, notebook_text, run_notebook
+
+WEIGHTS = os.path.join(os.path.dirname(NOTEBOOKS), "weights")
+
+
+def test_vivid_colors_notebook_trains_sweeps_the_temperature_and_runs_again(tmp_path):
+    train_dir, val_dir, out = (tmp_path / n for n in ("train", "val", "out"))
+    make_photo_folder(train_dir, n=16, size=64, seed=1)
+    make_photo_folder(val_dir, n=6, size=64, seed=2)
+    env = {"COLORNET_OUT": out, "COLORNET_TRAIN": train_dir, "COLORNET_VAL": val_dir}
+    nb = run_notebook("06_vivid_colors.ipynb", env)
+    text = notebook_text(nb)
+    assert "261 bins of 10 x 10" in text and "WARNING:tensorflow" not in text
+
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["quick"] and summary["size"] == 32 and summary["bins"] == 261
+    assert summary["chroma_of_mean"] < summary["mean_chroma"]  # the mean is duller than the colors
+    assert math.isclose(summary["prior_sum"], 1.0, abs_tol=1e-9)
+    assert math.isclose(summary["expected_weight"], 1.0, abs_tol=1e-4)
+    assert math.isclose(summary["soft_encoding_sum"], 1.0, abs_tol=1e-5)
+
+    run = out / "zhang_32px_w0.0625_quick"
+    assert summary["run"] == str(run)
+    best = json.loads((run / "best.json").read_text())
+    assert best["model"] == "zhang" and best["prior"] == "prior.npy"
+    state = json.loads((run / "state.json").read_text())
+    assert state["prior"] == str(out / "prior.npy") and len(state["history"]["val_loss"]) == 2
+
+    sweep = json.loads((out / "temperature.json").read_text())
+    assert [v["temperature"] for v in sweep.values()] == [1.0, 0.6, 0.38, 0.2, 0.01]
+    assert all(math.isfinite(v["psnr"]) and v["colorfulness"] >= 0 for v in sweep.values())
+    evaluation = json.loads((out / "evaluation.json").read_text())["summary"]
+    provided = os.path.exists(os.path.join(WEIGHTS, "beta.weights.h5"))
+    assert set(summary["compared"]) == {"zhang (T 0.38)"} | ({"provided beta"} if provided else set())
+    assert set(evaluation) - {"gray", "truth"} == set(summary["compared"])
+    assert "ab_auc_rebalanced" in evaluation["zhang (T 0.38)"]
+
+    # Again with a wider network: a new run in a folder named by the settings; the first stays as it was.
+    nb = run_notebook(
+        "06_vivid_colors.ipynb", env, edits={"WIDTH = 0.0625 if QUICK": "WIDTH = 0.125 if QUICK"}
+    )
+    assert "Resuming" not in notebook_text(nb)
+    assert json.loads((out / "summary.json").read_text())["width"] == 0.125
+    wide = out / "zhang_32px_w0.125_quick"
+    assert json.loads((wide / "best.json").read_text())["options"]["width"] == 0.125
+    assert json.loads((run / "state.json").read_text())["history"] == state["history"]
