@@ -6,10 +6,14 @@
 
 `auto` picks mixed_float16 on a GPU (tensor cores), mixed_bfloat16 on a CPU with
 AMX tiles (`amx_bf16`: about 4x the float32 speed of a training step there), and
-float32 otherwise. A CPU with AVX512-BF16 but no AMX stays in float32: on such a
-CPU (an Intel Xeon, 2 cores, no AMX exposed) `bench/train_step.py` measured
-TensorFlow's bfloat16 matmul at half the float32 speed (XLA's at 0.86x) and the
-Beta training step at 0.68x; there `--precision mixed_bfloat16` still works, with a
+float32 on a CPU without bfloat16 units. On a CPU with AVX512-BF16 but no AMX it
+depends on the CPU, so `auto` measures (`matmul_speeds`, a fraction of a second):
+`bench/train_step.py` found TensorFlow's bfloat16 matmul at half the float32 speed
+on a 2-core Intel Xeon (XLA's at 0.86x; the Beta step at 0.68x), and at 1.9x on a
+2-core AMD EPYC (the Beta step at 1.9x, without XLA). bfloat16 is picked where its
+faster matmul (TensorFlow's or XLA's) beats float32's by `BF16_MARGIN`, and a
+training step on a CPU uses XLA when XLA's bfloat16 matmul is the faster one
+(`bf16_wants_xla`). Forcing mixed_bfloat16 where it is slower still works, with a
 warning. Variables (the weights) are float32 under every policy, so
 weights files and checkpoints move freely between precisions; each design keeps
 its output layers in float32, and mixed_float16 trains with loss scaling
@@ -17,6 +21,7 @@ its output layers in float32, and mixed_float16 trains with loss scaling
 """
 
 import contextlib
+import functools
 import os
 import sys
 import warnings
@@ -25,6 +30,7 @@ from colornet.errors import ColornetError
 
 PRECISIONS = ("auto", "float32", "mixed_bfloat16", "mixed_float16")
 BF16_CPU_FLAGS = ("amx_bf16", "avx512_bf16")  # /proc/cpuinfo flags of CPUs with bfloat16 units
+BF16_MARGIN = 1.2  # bfloat16 must measure this much faster than float32 for `auto` to pick it
 
 
 class PrecisionError(ColornetError, ValueError):
@@ -68,13 +74,62 @@ def gpu_count() -> int:
     return len(tf.config.list_physical_devices("GPU"))
 
 
-def choose_precision(name: str = "auto", *, gpus: int | None = None, flags: set[str] | None = None):
+@functools.cache
+def matmul_speeds(n: int = 1024, repeats: int = 5) -> dict[str, float]:
+    """This machine's dense n x n matmul speed in GFLOP/s, the best of `repeats`: `float32`,
+    `bfloat16` (TensorFlow's kernel) and `bfloat16_xla`. A fact about the hardware, measured
+    once per process (about 0.5 s on 2 cores)."""
+    import time
+
+    import tensorflow as tf
+
+    def best(fn, a, b):
+        fn(a, b).numpy()  # trace, compile, warm up
+        times = []
+        for _ in range(repeats):
+            start = time.perf_counter()
+            fn(a, b).numpy()
+            times.append(time.perf_counter() - start)
+        return 2 * n**3 / min(times) / 1e9
+
+    with tf.device("/CPU:0"):
+        x = tf.random.stateless_normal((n, n), seed=(1, 2))
+        plain = tf.function(tf.linalg.matmul, jit_compile=False)
+        xla = tf.function(tf.linalg.matmul, jit_compile=True)
+        x16 = tf.cast(x, tf.bfloat16)
+        return {
+            "float32": best(plain, x, x),
+            "bfloat16": best(plain, x16, x16),
+            "bfloat16_xla": best(xla, x16, x16),
+        }
+
+
+def bf16_speedup(speeds: dict[str, float]) -> float:
+    """The faster bfloat16 matmul (TensorFlow's or XLA's) over the float32 one."""
+    return max(speeds["bfloat16"], speeds["bfloat16_xla"]) / speeds["float32"]
+
+
+def bf16_wants_xla(speeds: dict[str, float] | None = None) -> bool:
+    """Whether bfloat16 steps on this CPU run faster through XLA than through TensorFlow's kernels."""
+    speeds = matmul_speeds() if speeds is None else speeds
+    return speeds["bfloat16_xla"] > speeds["bfloat16"]
+
+
+def choose_precision(
+    name: str = "auto",
+    *,
+    gpus: int | None = None,
+    flags: set[str] | None = None,
+    speeds: dict[str, float] | None = None,
+):
     """A precision name -> `(policy, reason)`, the Keras dtype policy and why it was chosen.
 
     Args:
         name: `auto`, `float32`, `mixed_bfloat16` or `mixed_float16`.
         gpus: number of GPUs (default: what TensorFlow sees).
         flags: CPU flags (default: this machine's).
+        speeds: matmul GFLOP/s as `matmul_speeds` gives them (default: measured here, only on
+            a CPU with AVX512-BF16 and no AMX, where they decide).
 
     Raises:
         PrecisionError: an unknown name.
@@ -94,16 +149,32 @@ def choose_precision(name: str = "auto", *, gpus: int | None = None, flags: set[
         if "amx_bf16" in units:
             return "mixed_bfloat16", "CPU with AMX bfloat16 tiles"
         if units:
-            return "float32", "CPU with AVX512-BF16 but no AMX: bfloat16 is slower than float32 there"
+            speedup = bf16_speedup(matmul_speeds() if speeds is None else speeds)
+            if speedup >= BF16_MARGIN:
+                return (
+                    "mixed_bfloat16",
+                    f"CPU with AVX512-BF16, no AMX: bfloat16 matmul measured {speedup:.1f}x float32",
+                )
+            return (
+                "float32",
+                f"CPU with AVX512-BF16 but no AMX: bfloat16 matmul measured {speedup:.2f}x float32",
+            )
         return "float32", "CPU without bfloat16 units"
     if name == "mixed_bfloat16" and not gpus and "amx_bf16" not in units:
-        what = "AVX512-BF16 but no AMX" if units else "no bfloat16 units (no AMX or AVX512-BF16 flag)"
-        warnings.warn(
-            f"mixed_bfloat16 on a CPU with {what} is slower than float32 (measure with "
-            "bench/train_step.py); use --precision float32 or auto.",
-            UserWarning,
-            stacklevel=2,
-        )
+        if not units:
+            what = "no bfloat16 units (no AMX or AVX512-BF16 flag) is slower than float32"
+        else:
+            speedup = bf16_speedup(matmul_speeds() if speeds is None else speeds)
+            what = f"AVX512-BF16 but no AMX is slower than float32 here (matmul {speedup:.2f}x)"
+            if speedup >= 1:
+                what = ""
+        if what:
+            warnings.warn(
+                f"mixed_bfloat16 on a CPU with {what} (measure with bench/train_step.py); "
+                "use --precision float32 or auto.",
+                UserWarning,
+                stacklevel=2,
+            )
     if name == "mixed_float16" and not gpus:
         warnings.warn(
             "mixed_float16 without a GPU is emulated on the CPU and slow; use --precision auto.",
@@ -136,7 +207,8 @@ def add_precision_argument(parser, default: str = "auto") -> None:
         choices=PRECISIONS,
         default=default,
         help="numeric precision: auto picks mixed_float16 on a GPU, mixed_bfloat16 on a CPU with AMX, "
-        f"else float32 (default: {default})",
+        "or with AVX512-BF16 where bfloat16 measures faster there, else float32 "
+        f"(default: {default})",
     )
 
 

@@ -83,7 +83,9 @@ class TrainConfig:
     embed_mode: str = "cached"  # designs with features: cached or per-batch
     precision: str = "auto"  # auto, float32, mixed_bfloat16 or mixed_float16 (colornet.precision)
     strategy: str = "auto"  # auto, one, mirrored or multiworker (colornet.distribute)
-    jit_compile: bool | str = "auto"  # XLA: auto (on for GPUs and for bfloat16 on CPUs), True or False
+    jit_compile: bool | str = (
+        "auto"  # XLA: auto (on for GPUs; for bfloat16 on CPUs where it is faster), True or False
+    )
     connect_timeout: float = CONNECT_TIMEOUT  # seconds a cluster's workers wait for each other
     classes: str = "auto"  # designs with a class head: classes from folder names (auto) or none
     prior: str | None = None  # bin heads (zhang, beta --head bins): prior file; None: computed from `data`
@@ -633,9 +635,11 @@ def train(model="beta", data: str = "data/Train", *, embedder=None, design: str 
     loss = {k: get_loss(v) for k, v in loss.items()} if isinstance(loss, dict) else get_loss(loss)
     jit_compile = cfg.jit_compile
     if jit_compile == "auto" and policy == "mixed_bfloat16" and not tf.config.list_physical_devices("GPU"):
-        jit_compile = (
-            True  # bfloat16 steps on a CPU ran faster with XLA (bench/train_step.py), float32 ones slower
-        )
+        from colornet.precision import bf16_wants_xla
+
+        # bfloat16 steps ran faster with XLA on one CPU and slower on another (bench/train_step.py):
+        # follow this CPU's matmul; float32 steps on CPUs were slower with XLA on both
+        jit_compile = bf16_wants_xla()
     pretrained_note = None
     with strategy.scope(), precision_scope(policy):
         net = built if built is not None else design.build(**cfg.model_options)

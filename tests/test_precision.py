@@ -9,7 +9,15 @@ import pytest
 
 from colornet.errors import ColornetError
 from colornet.models import build_model
-from colornet.precision import PrecisionError, bf16_units, choose_precision, cpu_name, precision_scope
+from colornet.precision import (
+    PrecisionError,
+    bf16_units,
+    bf16_wants_xla,
+    choose_precision,
+    cpu_name,
+    matmul_speeds,
+    precision_scope,
+)
 
 AMX = {"avx512f", "avx512_bf16", "amx_bf16", "amx_tile"}
 AVX512_BF16 = {"avx512f", "avx512_bf16"}
@@ -19,8 +27,16 @@ PLAIN = {"avx2", "fma"}
 def test_auto_follows_the_hardware():
     assert choose_precision("auto", gpus=1, flags=PLAIN)[0] == "mixed_float16"
     assert choose_precision("auto", gpus=0, flags=AMX) == ("mixed_bfloat16", "CPU with AMX bfloat16 tiles")
-    policy, reason = choose_precision("auto", gpus=0, flags=AVX512_BF16)
-    assert policy == "float32" and "no AMX" in reason
+    # AVX512-BF16 without AMX: the measured matmul decides (an Intel Xeon's and an AMD EPYC's figures)
+    xeon = {"float32": 313.6, "bfloat16": 165.0, "bfloat16_xla": 268.7}
+    epyc = {"float32": 201.2, "bfloat16": 389.5, "bfloat16_xla": 176.0}
+    policy, reason = choose_precision("auto", gpus=0, flags=AVX512_BF16, speeds=xeon)
+    assert policy == "float32" and "no AMX" in reason and "0.86x" in reason
+    policy, reason = choose_precision("auto", gpus=0, flags=AVX512_BF16, speeds=epyc)
+    assert policy == "mixed_bfloat16" and "1.9x" in reason
+    assert bf16_wants_xla(xeon) and not bf16_wants_xla(epyc)
+    measured = matmul_speeds(n=256, repeats=2)
+    assert set(measured) == {"float32", "bfloat16", "bfloat16_xla"} and min(measured.values()) > 0
     assert choose_precision("auto", gpus=0, flags=PLAIN) == ("float32", "CPU without bfloat16 units")
     assert bf16_units(AMX) == ["amx_bf16", "avx512_bf16"] and bf16_units(PLAIN) == []
     assert "cores" in cpu_name()
@@ -34,8 +50,21 @@ def test_names_are_checked_and_forced_bf16_warns():
     assert issubclass(PrecisionError, ColornetError)
     with pytest.warns(UserWarning, match="slower than float32"):
         assert choose_precision("mixed_bfloat16", gpus=0, flags=PLAIN)[0] == "mixed_bfloat16"
-    with pytest.warns(UserWarning, match="AVX512-BF16 but no AMX"):
-        choose_precision("mixed_bfloat16", gpus=0, flags=AVX512_BF16)
+    with pytest.warns(UserWarning, match="AVX512-BF16 but no AMX is slower than float32 here"):
+        choose_precision(
+            "mixed_bfloat16",
+            gpus=0,
+            flags=AVX512_BF16,
+            speeds={"float32": 2, "bfloat16": 1, "bfloat16_xla": 1},
+        )
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # where it measures faster, forcing it is no mistake
+        choose_precision(
+            "mixed_bfloat16",
+            gpus=0,
+            flags=AVX512_BF16,
+            speeds={"float32": 1, "bfloat16": 2, "bfloat16_xla": 1},
+        )
     with pytest.warns(UserWarning, match="without a GPU"):
         choose_precision("mixed_float16", gpus=0, flags=AMX)
 
