@@ -1,4 +1,4 @@
-"""The command line: `python -m colornet {train,colorize,evaluate,video} ...`.
+"""The command line: `python -m colornet {train,colorize,evaluate,video,app} ...`.
 
 Each command lives in its own module, which provides `add_arguments(parser)`
 and `run(args) -> int` (the exit code).
@@ -18,6 +18,7 @@ COMMANDS = {
     "colorize": ("colornet.infer", "colorize photos, files, folders or globs"),
     "evaluate": ("colornet.evaluate", "compare models with the gray baseline on a folder of photos"),
     "video": ("colornet.video", "colorize a video, keeping its frame rate, size and audio"),
+    "app": ("colornet.app", "a local web page to colorize photos: drop, compare before/after, download"),
 }
 
 
