@@ -145,7 +145,11 @@ def colorize_uploads(
 
             options["style"] = load_image(style)  # read once for every photo
             style_lightness(colorizer, options["style"])  # a model without a global path says so here
-        if temperature is not None and hasattr(colorizer.codec, "temperature") and colorize_takes("temperature"):
+        if (
+            temperature is not None
+            and hasattr(colorizer.codec, "temperature")
+            and colorize_takes("temperature")
+        ):
             options["temperature"] = temperature
     except ColornetError as err:
         message = str(err).replace(str(style), shown_name(style)) if style else str(err)
@@ -245,14 +249,18 @@ def build_app(model: str = "beta", weights_dir=WEIGHTS_DIR):
                     visible=first.style,
                 )
                 temperature = gr.Slider(
-                    0.01, 1.0, value=0.38, label="Temperature (lower: safer colors)", visible=first.temperature
+                    0.01,
+                    1.0,
+                    value=0.38,
+                    label="Temperature (lower: safer colors)",
+                    visible=first.temperature,
                 )
                 button = gr.Button("Colorize", variant="primary")
             with gr.Column():
                 slider = gr.ImageSlider(label="Before / after", type="numpy", format="png")
-                gallery = gr.Gallery(label="Colorized (click one to compare)", columns=4, height="auto")
-                downloads = gr.File(label="Download", file_count="multiple")
-                report = gr.Textbox(label="Report", lines=3, interactive=False)
+                gallery = gr.Gallery(label="Colorized (click one to compare)", columns=4, height=220)
+                downloads = gr.File(label="Download", file_count="multiple", elem_id="downloads")
+                report = gr.Textbox(label="Report", lines=3, interactive=False, elem_id="report")
         chosen.change(on_model, chosen, [style, temperature], api_name=False)
         button.click(
             on_colorize,
@@ -293,7 +301,9 @@ def run(args) -> int:
             show_error=True,
         )
     except OSError as err:
-        raise ColornetError(f"port {args.port}: cannot serve the page ({err}); pass another --port.") from None
+        raise ColornetError(
+            f"port {args.port}: cannot serve the page ({err}); pass another --port."
+        ) from None
     finally:
         sys.stdout.flush()
     return 0

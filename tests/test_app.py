@@ -44,7 +44,9 @@ def huge_png(path, side: int = 20_000) -> str:
 
     header = struct.pack(">IIBBBBB", side, side, 8, 0, 0, 0, 0)
     idat = zlib.compress(b"\0" * (side + 1))  # one row; the rest is missing
-    path.write_bytes(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", idat) + chunk(b"IEND", b""))
+    path.write_bytes(
+        b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", idat) + chunk(b"IEND", b"")
+    )
     return str(path)
 
 
@@ -129,10 +131,9 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-@pytest.fixture
-def page(tiny_weights):
+def serve(weights_dir):
     """The page served on a free loopback port in this process; closed afterwards."""
-    app = build_app("beta", weights_dir=tiny_weights)
+    app = build_app("beta", weights_dir=weights_dir)
     app.queue()
     port = free_port()
     app.launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True)
@@ -140,6 +141,20 @@ def page(tiny_weights):
         yield f"http://127.0.0.1:{port}/"
     finally:
         app.close()
+
+
+@pytest.fixture
+def page(tiny_weights):
+    """The page with a tiny Beta."""
+    yield from serve(tiny_weights)
+
+
+@pytest.fixture
+def provided_page():
+    """The page with the provided weights (its screenshot is README's picture)."""
+    from colornet.weights import WEIGHTS_DIR
+
+    yield from serve(WEIGHTS_DIR)
 
 
 @gradio_server
@@ -212,14 +227,16 @@ def find_chromium() -> str | None:
 
 
 @gradio_server
-def test_page_in_a_headless_browser(page, uploads, tmp_path):
+def test_page_in_a_headless_browser(provided_page, tmp_path):
     playwright = pytest.importorskip(
         "playwright.sync_api", reason="playwright is not installed (pip install playwright)"
     )
     browser_path = find_chromium()
     if browser_path is None:
         pytest.skip("no Chromium installed (apt-get install chromium-headless-shell, or playwright install)")
-    good, _ = uploads
+    page = provided_page
+    photo = tmp_path / "chelsea.png"
+    Image.fromarray(bundled_photo("chelsea").mean(-1).astype(np.uint8)).save(photo)  # (300, 451) gray
     with playwright.sync_playwright() as p:
         browser = p.chromium.launch(executable_path=browser_path, headless=True, timeout=TIMEOUT * 1000)
         tab = None
@@ -227,18 +244,18 @@ def test_page_in_a_headless_browser(page, uploads, tmp_path):
             tab = browser.new_page(viewport={"width": 1280, "height": 900})
             tab.set_default_timeout(60_000)
             tab.goto(page)
-            tab.locator("input[type=file]").first.set_input_files(good[0])
-            tab.get_by_text("gray.png").first.wait_for()
+            tab.locator("input[type=file]").first.set_input_files(str(photo))
+            tab.get_by_text("chelsea.png").first.wait_for()
             tab.get_by_role("button", name="Colorize").click()
-            link = tab.locator("a[href*='gray.png']").first
-            link.wait_for()
-            report = tab.get_by_label("Report")
-            assert "1 colorized, 0 failed." in report.input_value()
+            playwright.expect(tab.locator("#report textarea")).to_have_value(
+                "1 colorized, 0 failed.", timeout=60_000
+            )
+            link = tab.locator("#downloads a[href*='chelsea.png']").first
             href = link.get_attribute("href")
             response = tab.request.get(href if href.startswith("http") else page.rstrip("/") + href)
             (tmp_path / "result.png").write_bytes(response.body())
             with Image.open(tmp_path / "result.png") as im:
-                assert im.size == (90, 60)
+                assert im.size == (451, 300)
             shot = os.environ.get("COLORNET_APP_SCREENSHOT")  # README's picture: set it to a path
             if shot:
                 tab.screenshot(path=shot, full_page=True)
