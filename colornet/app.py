@@ -233,7 +233,7 @@ def build_app(model: str = "beta", weights_dir=WEIGHTS_DIR):
     def on_select(pairs, event: gr.SelectData):
         return pairs[event.index] if pairs and event.index < len(pairs) else None
 
-    with gr.Blocks(title="colornet") as app:
+    with gr.Blocks(title="colornet", analytics_enabled=False) as app:
         gr.Markdown(
             "# colornet\nDrop black-and-white photos, choose a model, press **Colorize**. "
             "The colorized photos keep their size; download them one by one or as a zip."

@@ -1,6 +1,7 @@
 """The web page (`python -m colornet app`): the function its button calls, the page over HTTP with
 gradio_client, and the page in a headless Chromium (skipped, with the reason, where none is installed)."""
 
+import gc
 import os
 import shutil
 import socket
@@ -8,6 +9,7 @@ import struct
 import subprocess
 import sys
 import time
+import warnings
 import zipfile
 import zlib
 
@@ -19,6 +21,7 @@ from colornet.errors import ColornetError
 
 from conftest import bundled_photo, save_tiny_beta
 
+os.environ["GRADIO_ANALYTICS_ENABLED"] = "False"  # before gradio is imported: no calls home
 gradio = pytest.importorskip("gradio", reason="gradio is not installed (pip install gradio)")
 
 from colornet.app import build_app, colorize_uploads, model_controls  # noqa: E402
@@ -141,6 +144,23 @@ def serve(weights_dir):
         yield f"http://127.0.0.1:{port}/"
     finally:
         app.close()
+        quiet_collect()
+
+
+def quiet_collect():
+    """Collect what Gradio's server threads left (event loops, sockets) without their ResourceWarnings,
+    which pytest would otherwise report at the end of the session."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ResourceWarning)
+        for _ in range(3):
+            gc.collect()
+
+
+@pytest.fixture(scope="module", autouse=True)
+def collect_gradio_leftovers():
+    yield
+    time.sleep(0.5)  # the server's threads end after close()
+    quiet_collect()
 
 
 @pytest.fixture
@@ -266,3 +286,14 @@ def test_page_in_a_headless_browser(provided_page, tmp_path):
             raise
         finally:
             browser.close()
+
+
+def test_without_gradio_the_command_says_how_to_install_it(monkeypatch, capsys):
+    from colornet import cli
+
+    monkeypatch.setitem(sys.modules, "gradio", None)  # `import gradio` fails
+    assert cli.main(["app"]) == 2
+    assert capsys.readouterr().err.strip() == (
+        "colornet app: error: the web page needs Gradio: pip install 'gradio~=6.31' "
+        "(or pip install 'colornet[app]')."
+    )
