@@ -16,7 +16,6 @@ corrupt) gives a one-line message naming it; the other photos of the drop are st
 
 import inspect
 import os
-import sys
 import tempfile
 import zipfile
 from dataclasses import dataclass, field
@@ -215,6 +214,9 @@ def build_app(model: str = "beta", weights_dir=WEIGHTS_DIR):
         return gr.update(visible=controls.style), gr.update(visible=controls.temperature)
 
     def on_colorize(files, name, style, temperature):
+        controls = model_controls(name, weights_dir)  # a hidden control's value is not used
+        style = style if controls.style else None
+        temperature = temperature if controls.temperature else None
         result = colorize_uploads(
             files, name, style, temperature, weights_dir=weights_dir, colorizers=colorizers
         )
@@ -290,20 +292,19 @@ def add_arguments(parser) -> None:
 def run(args) -> int:
     app = build_app(args.model)
     app.queue()
-    print(f"colornet app: open http://{args.host}:{args.port} in a browser (Ctrl-C stops it).", flush=True)
     try:
         app.launch(
             server_name=args.host,
             server_port=args.port,
             share=False,
             quiet=True,
-            prevent_thread_lock=False,
+            prevent_thread_lock=True,
             show_error=True,
         )
-    except OSError as err:
+    except OSError:
         raise ColornetError(
-            f"port {args.port}: cannot serve the page ({err}); pass another --port."
+            f"port {args.port} on {args.host} is taken or cannot be used; pass another --port."
         ) from None
-    finally:
-        sys.stdout.flush()
+    print(f"colornet app: open http://{args.host}:{args.port} in a browser (Ctrl-C stops it).", flush=True)
+    app.block_thread()  # until Ctrl-C; then the server is closed
     return 0

@@ -4,6 +4,7 @@ gradio_client, and the page in a headless Chromium (skipped, with the reason, wh
 import gc
 import os
 import shutil
+import signal
 import socket
 import struct
 import subprocess
@@ -197,39 +198,60 @@ def test_page_over_http_colorizes_and_reports_bad_files(page, uploads):
     assert "1 colorized, 0 failed." in report  # the server still answers after bad files
 
 
-def test_command_serves_on_loopback_and_says_the_address(tiny_weights):
-    """`python -m colornet app` prints its address in one line; Ctrl-C (SIGINT) ends it."""
-    port = free_port()
+def start_command(weights_dir, port: int) -> subprocess.Popen:
+    """`python -m colornet app --port PORT` with `weights_dir` as the provided weights."""
     code = (
         "import sys; from colornet import app, cli; "
-        f"app.WEIGHTS_DIR = {tiny_weights!r}; "
-        "build = app.build_app; app.build_app = lambda model: build(model, weights_dir=app.WEIGHTS_DIR); "
+        f"build = app.build_app; app.build_app = lambda model: build(model, weights_dir={weights_dir!r}); "
         f"sys.exit(cli.main(['app', '--port', '{port}']))"
     )
     env = {**os.environ, "GRADIO_ANALYTICS_ENABLED": "False"}
-    server = subprocess.Popen(
+    return subprocess.Popen(
         [sys.executable, "-c", code], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env
     )
+
+
+def stop(server: subprocess.Popen, sig=signal.SIGINT) -> int:
+    server.send_signal(sig)
     try:
-        line = server.stdout.readline()
-        assert line.strip() == f"colornet app: open http://127.0.0.1:{port} in a browser (Ctrl-C stops it)."
-        deadline = time.monotonic() + TIMEOUT
-        while True:
-            try:
-                with socket.create_connection(("127.0.0.1", port), timeout=1):
-                    break
-            except OSError:
-                assert time.monotonic() < deadline and server.poll() is None, server.stderr.read()
-                time.sleep(0.5)
+        return server.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        server.kill()
+        return server.wait()
     finally:
-        server.terminate()
-        try:
-            server.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait()
         server.stdout.close()
         server.stderr.close()
+
+
+def test_command_serves_on_loopback_and_says_the_address(tiny_weights):
+    """`python -m colornet app` prints its address in one line once it serves; Ctrl-C ends it."""
+    port = free_port()
+    server = start_command(tiny_weights, port)
+    try:
+        line = server.stdout.readline()  # printed once the server listens
+        assert line.strip() == f"colornet app: open http://127.0.0.1:{port} in a browser (Ctrl-C stops it)."
+        with socket.create_connection(("127.0.0.1", port), timeout=TIMEOUT):
+            pass
+    finally:
+        assert stop(server) == 0
+
+
+def test_command_on_a_taken_port_says_so_in_one_line(tiny_weights):
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        server = start_command(tiny_weights, port)
+        try:
+            assert server.wait(timeout=TIMEOUT) == 2
+            err = server.stderr.read().strip().splitlines()[-1]
+            assert server.stdout.read() == ""  # no address printed for a page that does not run
+        finally:
+            stop(server, signal.SIGTERM)
+    assert (
+        err
+        == f"colornet app: error: port {port} on 127.0.0.1 is taken or cannot be used; pass another --port."
+    )
 
 
 # --- (c) the page in a real browser ---------------------------------------------------------
