@@ -243,7 +243,7 @@ def build_app(model: str = "beta", weights_dir=WEIGHTS_DIR):
         pairs = gr.State([])
         with gr.Row():
             with gr.Column():
-                files = gr.File(label="Photos", file_count="multiple", type="filepath")
+                files = gr.File(label="Photos", file_count="multiple", type="filepath", elem_id="photos")
                 chosen = gr.Dropdown(names, value=model, label="Model")
                 style = gr.File(
                     label="Style photo (its colors guide the others)",

@@ -3,6 +3,7 @@ gradio_client, and the page in a headless Chromium (skipped, with the reason, wh
 
 import gc
 import os
+import re
 import shutil
 import signal
 import socket
@@ -279,6 +280,8 @@ def test_page_in_a_headless_browser(provided_page, tmp_path):
     page = provided_page
     photo = tmp_path / "chelsea.png"
     Image.fromarray(bundled_photo("chelsea").mean(-1).astype(np.uint8)).save(photo)  # (300, 451) gray
+    text = tmp_path / "notes.txt"
+    text.write_text("not a photo")  # dropped with it: named on the page, the photo still colorized
     with playwright.sync_playwright() as p:
         browser = p.chromium.launch(executable_path=browser_path, headless=True, timeout=TIMEOUT * 1000)
         tab = None
@@ -286,11 +289,14 @@ def test_page_in_a_headless_browser(provided_page, tmp_path):
             tab = browser.new_page(viewport={"width": 1280, "height": 900})
             tab.set_default_timeout(60_000)
             tab.goto(page)
-            tab.locator("input[type=file]").first.set_input_files(str(photo))
-            tab.get_by_text("chelsea.png").first.wait_for()
+            tab.locator("input[type=file]").first.set_input_files([str(photo), str(text)])
+            playwright.expect(tab.locator("#photos")).to_contain_text(
+                re.compile(r"notes\W{0,3}txt\W*11"),
+                timeout=60_000,  # both uploaded (Gradio spaces the extension)
+            )
             tab.get_by_role("button", name="Colorize").click()
             playwright.expect(tab.locator("#report textarea")).to_have_value(
-                "1 colorized, 0 failed.", timeout=60_000
+                re.compile(r"1 colorized, 1 failed\.\n- notes\.txt: not an image file"), timeout=60_000
             )
             link = tab.locator("#downloads a[href*='chelsea.png']").first
             href = link.get_attribute("href")
