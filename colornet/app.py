@@ -1,0 +1,310 @@
+"""A local web page to colorize photos without a terminal: `python -m colornet app`.
+
+A person drops photos (several at once), picks one of the provided models (and the style
+photo, or the temperature, where the model has one), sees each photo before and after on a
+slider, and downloads the results one by one or as a zip. The page is built with Gradio
+(`pip install gradio`) and runs on 127.0.0.1 by default, without analytics or share links.
+
+Every photo goes through `colornet.colorize`, the one inference path of the command line.
+A photo that cannot be used (not an image, more pixels than `colornet.images.MAX_PIXELS`,
+corrupt) gives a one-line message naming it; the other photos of the drop are still colorized.
+
+>>> app = build_app()                  # a gradio.Blocks, not started
+>>> result = colorize_uploads(["old.jpg"], "beta")
+>>> result.files, result.messages
+"""
+
+import inspect
+import os
+import tempfile
+import zipfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from colornet.arguments import int_in
+from colornet.color import rgb_to_gray, to_uint8
+from colornet.errors import ColornetError
+from colornet.weights import WEIGHTS_DIR, provided_names
+
+HOST = "127.0.0.1"  # loopback: the page is not reachable from other machines unless --host says so
+PORT = 7860  # Gradio's usual port
+PREVIEW_SIDE = 1024  # longer side of the before/after images shown on the page, at most
+INSTALL_HINT = "the web page needs Gradio: pip install 'gradio~=6.31' (or pip install 'colornet[app]')."
+
+
+# --- what a model offers ----------------------------------------------------------
+
+
+@dataclass
+class ModelControls:
+    """Which extra inputs a provided model takes: the page shows only these."""
+
+    style: bool = False  # a style photo whose global features color the others (iizuka)
+    temperature: bool = False  # a temperature for decoding color bins (designs that have one)
+
+
+def model_controls(name: str, weights_dir=WEIGHTS_DIR) -> ModelControls:
+    """The extra inputs of provided model `name`, read from its `.json` without loading the weights.
+
+    A temperature is offered when the model's codec has one and `colornet.colorize` accepts it."""
+    from colornet.models import get_design
+    from colornet.weights import read_config
+
+    config = read_config(Path(weights_dir) / f"{name}.weights.h5") or {"model": name}
+    codec = get_design(config["model"]).make_codec(config.get("options", {}))
+    return ModelControls(
+        style=bool(getattr(codec, "takes_style", False)),
+        temperature=hasattr(codec, "temperature") and colorize_takes("temperature"),
+    )
+
+
+def colorize_takes(parameter: str) -> bool:
+    """Whether `colornet.colorize` has a keyword `parameter`."""
+    from colornet.infer import colorize
+
+    return parameter in inspect.signature(colorize).parameters
+
+
+# --- the function the button calls ---------------------------------------------------
+
+
+@dataclass
+class Result:
+    """What one click on Colorize produced."""
+
+    pairs: list = field(default_factory=list)  # (before, after) uint8 previews, one per colorized photo
+    files: list = field(default_factory=list)  # the colorized PNGs, full resolution
+    zip_path: str | None = None  # all of them in one zip
+    messages: list = field(default_factory=list)  # one line per photo that could not be used
+
+    def report(self) -> str:
+        lines = [f"{len(self.files)} colorized, {len(self.messages)} failed."]
+        return "\n".join(lines + [f"- {message}" for message in self.messages])
+
+
+def shown_name(path) -> str:
+    """The name the person uploaded (Gradio keeps it as the file's name in its own folder)."""
+    return os.path.basename(str(path))
+
+
+def preview(rgb) -> np.ndarray:
+    """uint8 RGB whose longer side is at most `PREVIEW_SIDE`, for the page (the files keep full size)."""
+    from PIL import Image
+
+    image = Image.fromarray(to_uint8(np.asarray(rgb)[..., :3]))
+    image.thumbnail((PREVIEW_SIDE, PREVIEW_SIDE))
+    return np.asarray(image)
+
+
+def colorize_uploads(
+    paths,
+    model="beta",
+    style=None,
+    temperature: float | None = None,
+    out_dir=None,
+    weights_dir=WEIGHTS_DIR,
+    colorizers: dict | None = None,
+) -> Result:
+    """Colorize uploaded photos, each independently: a bad file is reported and skipped.
+
+    Args:
+        paths: the uploaded files.
+        model: a provided model's name, a weights path, or a `Colorizer`.
+        style: for designs with a global path (iizuka): a style photo's path, or None.
+        temperature: for designs that decode color bins with one; ignored by the others.
+        out_dir: where the colorized PNGs and the zip go (default: a new temporary folder).
+        weights_dir: where provided weights are looked up by name.
+        colorizers: a dict that keeps loaded models between calls (name -> `Colorizer`).
+
+    Returns:
+        a `Result`: previews, files, zip and one message per photo that failed, naming it.
+    """
+    from colornet.images import load_image, save_image
+    from colornet.infer import colorize
+    from colornet.predict import load_colorizer
+
+    result = Result()
+    paths = [p for p in (paths or []) if p]
+    if not paths:
+        result.messages.append("no photo: drop one or more photos first.")
+        return result
+    out_dir = Path(out_dir or tempfile.mkdtemp(prefix="colornet-app-"))
+    out_dir.mkdir(parents=True, exist_ok=True)
+    colorizers = {} if colorizers is None else colorizers
+    try:
+        key = str(model)
+        if key not in colorizers:
+            colorizers[key] = load_colorizer(model, weights_dir)
+        colorizer = colorizers[key]
+        options = {}
+        if style:
+            from colornet.infer import style_lightness
+
+            options["style"] = load_image(style)  # read once for every photo
+            style_lightness(colorizer, options["style"])  # a model without a global path says so here
+        if (
+            temperature is not None
+            and hasattr(colorizer.codec, "temperature")
+            and colorize_takes("temperature")
+        ):
+            options["temperature"] = temperature
+    except ColornetError as err:
+        message = str(err).replace(str(style), shown_name(style)) if style else str(err)
+        result.messages.append(message.replace("--style", "the style photo"))
+        return result
+    taken = set()
+    for path in paths:
+        name = shown_name(path)
+        try:
+            photo = load_image(path)
+            rgb = colorize(photo, colorizer, **options)
+        except ColornetError as err:
+            result.messages.append(str(err).replace(str(path), name))
+            continue
+        stem, n = Path(name).stem, 1
+        while f"{stem}.png" in taken:  # two uploads with one name
+            n += 1
+            stem = f"{Path(name).stem}-{n}"
+        taken.add(f"{stem}.png")
+        output = out_dir / f"{stem}.png"
+        alpha = rgb[..., 3] if rgb.shape[-1] == 4 else None
+        save_image(output, rgb[..., :3], alpha=alpha)
+        result.files.append(str(output))
+        before = photo.rgb if photo.is_gray else np.asarray(rgb_to_gray(photo.rgb))  # what the model saw
+        result.pairs.append((preview(before), preview(rgb)))
+    if result.files:
+        result.zip_path = str(out_dir / "colorized.zip")
+        with zipfile.ZipFile(result.zip_path, "w") as archive:
+            for file in result.files:
+                archive.write(file, os.path.basename(file))
+    return result
+
+
+# --- the page ------------------------------------------------------------------------
+
+
+def import_gradio():
+    """Gradio, or a `ColornetError` saying in one line how to install it."""
+    os.environ["GRADIO_ANALYTICS_ENABLED"] = "False"  # offline machines: no calls home
+    try:
+        import gradio
+    except ImportError:
+        raise ColornetError(INSTALL_HINT) from None
+    return gradio
+
+
+def build_app(model: str = "beta", weights_dir=WEIGHTS_DIR):
+    """The page, a `gradio.Blocks` (not started): `build_app().launch()` serves it.
+
+    Args:
+        model: the model chosen when the page opens.
+        weights_dir: where the provided weights are.
+    """
+    gr = import_gradio()
+    names = provided_names(weights_dir)
+    if model not in names:
+        raise ColornetError(f"--model {model!r}: not a provided model; choose one of {', '.join(names)}.")
+    colorizers = {}  # loaded models, kept while the page runs
+    first = model_controls(model, weights_dir)
+
+    def on_model(name):
+        controls = model_controls(name, weights_dir)
+        return gr.update(visible=controls.style), gr.update(visible=controls.temperature)
+
+    def on_colorize(files, name, style, temperature):
+        controls = model_controls(name, weights_dir)  # a hidden control's value is not used
+        style = style if controls.style else None
+        temperature = temperature if controls.temperature else None
+        result = colorize_uploads(
+            files, name, style, temperature, weights_dir=weights_dir, colorizers=colorizers
+        )
+        for message in result.messages:
+            gr.Warning(message)
+        pairs = result.pairs
+        downloads = result.files + ([result.zip_path] if result.zip_path else [])
+        return (
+            pairs[0] if pairs else None,
+            [after for _, after in pairs],
+            pairs,
+            downloads or None,
+            result.report(),
+        )
+
+    def on_select(pairs, event: gr.SelectData):
+        return pairs[event.index] if pairs and event.index < len(pairs) else None
+
+    with gr.Blocks(title="colornet", analytics_enabled=False) as app:
+        gr.Markdown(
+            "# colornet\nDrop black-and-white photos, choose a model, press **Colorize**. "
+            "The colorized photos keep their size; download them one by one or as a zip."
+        )
+        pairs = gr.State([])
+        with gr.Row():
+            with gr.Column():
+                files = gr.File(label="Photos", file_count="multiple", type="filepath", elem_id="photos")
+                chosen = gr.Dropdown(names, value=model, label="Model")
+                style = gr.File(
+                    label="Style photo (its colors guide the others)",
+                    type="filepath",
+                    visible=first.style,
+                )
+                temperature = gr.Slider(
+                    0.01,
+                    1.0,
+                    value=0.38,
+                    label="Temperature (lower: safer colors)",
+                    visible=first.temperature,
+                )
+                button = gr.Button("Colorize", variant="primary")
+            with gr.Column():
+                slider = gr.ImageSlider(label="Before / after", type="numpy", format="png")
+                gallery = gr.Gallery(label="Colorized (click one to compare)", columns=4, height=220)
+                downloads = gr.File(label="Download", file_count="multiple", elem_id="downloads")
+                report = gr.Textbox(label="Report", lines=3, interactive=False, elem_id="report")
+        chosen.change(on_model, chosen, [style, temperature], api_name=False)
+        button.click(
+            on_colorize,
+            [files, chosen, style, temperature],
+            [slider, gallery, pairs, downloads, report],
+            api_name="colorize",
+        )
+        gallery.select(on_select, pairs, slider, api_name=False)
+    return app
+
+
+# --- the command ---------------------------------------------------------------------
+
+
+def add_arguments(parser) -> None:
+    parser.add_argument("--host", default=HOST, help=f"address to serve the page on (default: {HOST})")
+    parser.add_argument(
+        "--port", type=int_in(1, 65535), default=PORT, help=f"port to serve the page on (default: {PORT})"
+    )
+    parser.add_argument(
+        "--model",
+        default="beta",
+        help=f"model chosen when the page opens: {', '.join(provided_names())} (default: beta)",
+    )
+
+
+def run(args) -> int:
+    app = build_app(args.model)
+    app.queue()
+    try:
+        app.launch(
+            server_name=args.host,
+            server_port=args.port,
+            share=False,
+            quiet=True,
+            prevent_thread_lock=True,
+            show_error=True,
+        )
+    except OSError:
+        raise ColornetError(
+            f"port {args.port} on {args.host} is taken or cannot be used; pass another --port."
+        ) from None
+    print(f"colornet app: open http://{args.host}:{args.port} in a browser (Ctrl-C stops it).", flush=True)
+    app.block_thread()  # until Ctrl-C; then the server is closed
+    return 0
