@@ -1,4 +1,4 @@
-"""The command line: `python -m colornet {train,colorize,evaluate,video} ...`.
+"""The command line: `python -m colornet {train,colorize,evaluate,video,export} ...`.
 
 Each command lives in its own module, which provides `add_arguments(parser)`
 and `run(args) -> int` (the exit code).
@@ -18,6 +18,10 @@ COMMANDS = {
     "colorize": ("colornet.infer", "colorize photos, files, folders or globs"),
     "evaluate": ("colornet.evaluate", "compare models with the gray baseline on a folder of photos"),
     "video": ("colornet.video", "colorize a video, keeping its frame rate, size and audio"),
+    "export": (
+        "colornet.export",
+        "export a model that colorizes without colornet: SavedModel, TFLite or ONNX",
+    ),
 }
 
 
