@@ -16,6 +16,7 @@ A SavedModel takes any size (`(H, W, 1)` or a batch `(b, H, W, 1)`); TFLite and 
 fixed size, `--size`, where resizing and padding are matrices computed at export time.
 """
 
+import contextlib
 import json
 import os
 import shutil
@@ -30,6 +31,7 @@ from colornet.color import AB_SCALE, merge_l_ab
 from colornet.errors import ColornetError
 from colornet.files import temporary_name
 from colornet.fullres import GAMUT_STEPS, _bilinear_taps, lightness
+from colornet.models.layers import ResizeTo
 from colornet.predict import Colorizer, check_work_size, load_colorizer, working_shape
 from colornet.weights import WEIGHTS_DIR, provided_names
 
@@ -85,11 +87,6 @@ def _check_exportable(colorizer: Colorizer, image_format: str) -> None:
             f"{colorizer.name} cannot be exported: it computes an ImageNet embedding of each photo "
             "outside its network; export beta or iizuka."
         )
-    if image_format == "onnx" and getattr(colorizer.codec, "takes_style", False):
-        raise ColornetError(
-            f"{colorizer.name} cannot be exported to onnx: its global path resizes with antialiasing "
-            "(ScaleAndTranslate), which ONNX has no operator for; use saved_model or tflite."
-        )
 
 
 # --- the two graphs -------------------------------------------------------------
@@ -131,7 +128,8 @@ def _resize_matrix(n_out: int, n_in: int) -> np.ndarray:
     if n_out == n_in:
         return np.eye(n_in, dtype=np.float32)
     eye = np.eye(n_in, dtype=np.float32)[None, :, None, :]  # n_in images of one column
-    return np.asarray(tf.image.resize(eye, (n_out, 1), "bilinear", antialias=True))[0, :, 0, :]
+    with tf.init_scope():  # computed now, also while a graph is traced
+        return np.asarray(tf.image.resize(eye, (n_out, 1), "bilinear", antialias=True))[0, :, 0, :]
 
 
 def _pad_matrix(n_out: int, n_in: int) -> np.ndarray:
@@ -177,10 +175,34 @@ def fixed_function(colorizer: Colorizer, size=FIXED_SIZE, work_size: int | None 
     def colorize(gray):
         L = tf.gather(tf.constant(table), tf.cast(gray, tf.int32))  # (1, H, W, 1)
         canvas = tf.clip_by_value(_apply(*to_canvas, L), 0.0, 100.0)  # (1, hc, wc, 1)
-        ab = _apply(*to_full, _network_ab(colorizer, canvas))  # (1, H, W, 2)
+        with _static_resizes(colorizer.model):
+            ab = _apply(*to_full, _network_ab(colorizer, canvas))  # (1, H, W, 2)
         return {"rgb": _merge(L, ab)}
 
     return colorize
+
+
+@contextlib.contextmanager
+def _static_resizes(model):
+    """While a fixed-size graph is traced, each `ResizeTo` layer in `model` (iizuka's global path)
+    resizes by two matrix products, its input size being known then: the graph has no
+    ScaleAndTranslate, an operator TFLite and ONNX lack. The same numbers, other operators."""
+
+    def by_matrices(layer):
+        def call(images):
+            h, w = images.shape[1:3]
+            return _apply(_resize_matrix(layer.height, h), _resize_matrix(layer.width, w), images)
+
+        return call
+
+    resizes = [layer for layer in model._flatten_layers() if isinstance(layer, ResizeTo)]
+    for layer in resizes:
+        layer.call = by_matrices(layer)
+    try:
+        yield
+    finally:
+        for layer in resizes:
+            del layer.call  # the class's own call again
 
 
 # --- writing ----------------------------------------------------------------------
