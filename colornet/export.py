@@ -32,7 +32,7 @@ from colornet.errors import ColornetError
 from colornet.files import temporary_name
 from colornet.fullres import GAMUT_STEPS, _bilinear_taps, lightness
 from colornet.models.layers import ResizeTo
-from colornet.predict import Colorizer, check_work_size, load_colorizer, working_shape
+from colornet.predict import WORK_SIZE, Colorizer, check_work_size, load_colorizer, working_shape
 from colornet.weights import WEIGHTS_DIR, provided_names
 
 FORMATS = ("saved_model", "tflite", "onnx")
@@ -311,7 +311,15 @@ def export_model(
         shutil.rmtree(tmp)
     tmp.mkdir(parents=True)
     try:
-        WRITERS[image_format](colorizer, tmp, (H, W), work_size)
+        try:
+            WRITERS[image_format](colorizer, tmp, (H, W), work_size)
+        except ColornetError:
+            raise
+        except Exception as err:  # a converter's long report: its first line is enough here
+            reason = (str(err).strip().splitlines() or [type(err).__name__])[0][:200]
+            raise ColornetError(
+                f"{colorizer.name} could not be converted to {image_format} ({reason}); try another --format."
+            ) from None
         info["bytes"] = folder_size(tmp)
         (tmp / "colornet_export.json").write_text(json.dumps(info, indent=2))
         if out.exists():
@@ -370,7 +378,7 @@ def add_arguments(parser) -> None:
         type=int_in(*WORK_SIZE_RANGE),
         default=None,
         help="longer side of the resolution the colors are predicted at "
-        "(default: the size the model was trained at)",
+        f"(default: the size the model was trained at, else {WORK_SIZE})",
     )
     parser.add_argument("--overwrite", action="store_true", help="replace an existing --out folder")
 

@@ -146,3 +146,31 @@ def test_iizuka_exported_with_its_global_path_colors_as_colorize_does(gray, tmp_
     else:
         rgb = (run_tflite if image_format == "tflite" else run_onnx)(tmp_path / "out" / info["file"], photo)
     assert difference(rgb, to_uint8(colornet.colorize(photo, model=model))) < TOLERANCE
+
+
+def test_exported_models_run_where_colornet_cannot_be_imported(tiny, gray, tmp_path):
+    import subprocess
+    import sys
+
+    photo = gray[:64, :96]
+    export_model(tiny, "saved_model", tmp_path / "saved")
+    export_model(tiny, "tflite", tmp_path / "lite", size=photo.shape)
+    np.save(tmp_path / "gray.npy", photo)
+    script = f"""
+import sys, warnings
+sys.modules["colornet"] = None  # any import of colornet fails
+import numpy as np, tensorflow as tf
+gray = np.load({str(tmp_path / "gray.npy")!r})
+rgb = tf.saved_model.load({str(tmp_path / "saved")!r}).signatures["serving_default"](gray=gray[..., None])["rgb"]
+warnings.simplefilter("ignore")
+lite = tf.lite.Interpreter(model_path={str(tmp_path / "lite" / "model.tflite")!r})
+lite.allocate_tensors()
+lite.set_tensor(lite.get_input_details()[0]["index"], gray[None, ..., None])
+lite.invoke()
+np.save({str(tmp_path / "rgb.npy")!r}, np.stack([rgb.numpy(), lite.get_tensor(lite.get_output_details()[0]["index"])[0]]))
+"""
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, cwd=tmp_path)
+    assert done.returncode == 0, done.stderr[-2000:]
+    expected = to_uint8(colornet.colorize(photo, model=tiny))
+    for rgb in np.load(tmp_path / "rgb.npy"):
+        assert difference(rgb, expected) < TOLERANCE
