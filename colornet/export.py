@@ -94,6 +94,11 @@ def _check_exportable(colorizer: Colorizer, image_format: str) -> None:
 
 def dynamic_function(colorizer: Colorizer, work_size: int | None = None):
     """A `tf.function`: gray uint8 `(H, W, 1)` or `(b, H, W, 1)` of any size -> RGB uint8 of the same size."""
+    if colorizer.canvas_shape() is not None:
+        raise ColornetError(
+            f"{colorizer.name} was built for one input size {colorizer.canvas_shape()}, so it has no "
+            "any-size SavedModel; use --format tflite or onnx."
+        )
     work = colorizer.work_size(work_size)
     multiple = colorizer.design.multiple(colorizer.options)
     table = gray_lightness_table()  # made a constant inside the graph, not a captured input

@@ -100,6 +100,10 @@ def test_a_design_with_an_embedding_outside_its_network_cannot_be_exported_and_s
     with pytest.raises(ColornetError, match="full cannot be exported"):
         export_model(model, "saved_model", tmp_path / "out")
     assert not (tmp_path / "out").exists()
+    fixed = build_model("beta", input_size=32, width=0.125)  # one input size only: no any-size SavedModel
+    with pytest.raises(ColornetError, match="use --format tflite or onnx"):
+        export_model(fixed, "saved_model", tmp_path / "out")
+    assert not (tmp_path / "out").exists()
 
 
 def test_bad_input_is_one_line_and_leaves_nothing(tiny, tmp_path, capsys):
