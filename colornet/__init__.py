@@ -15,7 +15,8 @@ Modules, each layer importing only those above it: `errors`, `files`, `precision
 module and one `Design` per design), `losses`, `weights`, `fullres` (the full-resolution
 merge), `predict` (a loaded `Colorizer`), `distribute` (tf.distribute strategies), `train`,
 `infer` (colorizing files), `temporal` (cuts, smoothing and flicker over frames), `video`
-(colorizing videos), `metrics`, `evaluate`, `plot`, `samples`, `cli`.
+(colorizing videos), `export` (models that run without colornet), `metrics`, `evaluate`,
+`plot`, `samples`, `app` (the web page), `cli`.
 """
 
 __version__ = "0.1.0"

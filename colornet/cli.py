@@ -1,4 +1,4 @@
-"""The command line: `python -m colornet {train,colorize,evaluate,video,prior,app} ...`.
+"""The command line: `python -m colornet {train,colorize,evaluate,video,prior,app,export} ...`.
 
 Each command lives in its own module, which provides `add_arguments(parser)`
 and `run(args) -> int` (the exit code).
@@ -20,6 +20,10 @@ COMMANDS = {
     "video": ("colornet.video", "colorize a video, keeping its frame rate, size and audio"),
     "prior": ("colornet.prior", "count how often each ab bin occurs in a folder of color photos (zhang)"),
     "app": ("colornet.app", "a local web page to colorize photos: drop, compare before/after, download"),
+    "export": (
+        "colornet.export",
+        "export a model that colorizes without colornet: SavedModel, TFLite or ONNX",
+    ),
 }
 
 

@@ -1,0 +1,407 @@
+"""Export a colorizer as one model that runs without colornet: gray uint8 in, RGB uint8 out.
+
+    python -m colornet export --model beta --format saved_model --out exported/beta_saved_model
+    python -m colornet export --model beta --format tflite --size 512x384 --out exported/beta_tflite
+
+The exported graph is colorize's path written in TensorFlow ops (`colornet.predict` and
+`colornet.fullres`), with the model's own decoding baked in:
+
+    L = L_OF_GRAY[gray]                   the photo's L at full resolution, a table of 256 values  (H, W)
+    canvas = pad(resize(L, (h, w)))       longer side <= work size, reflect-padded to the multiple
+    ab = decode(model(encode(canvas)))    the design's codec (tanh ab/128, sigmoid, ...)           (h, w, 2)
+    ab_full = bilinear(ab, (H, W))        upsampled under the full-resolution L
+    rgb = merge(L, ab_full)               chroma reduced where a color leaves the sRGB gamut         (H, W, 3)
+
+A SavedModel takes any size (`(H, W, 1)` or a batch `(b, H, W, 1)`); TFLite and ONNX take one
+fixed size, `--size`, where resizing and padding are matrices computed at export time.
+"""
+
+import contextlib
+import json
+import os
+import shutil
+import time
+from pathlib import Path
+
+import numpy as np
+import tensorflow as tf
+
+from colornet.arguments import WORK_SIZE_RANGE, int_in, path_name
+from colornet.color import AB_SCALE, merge_l_ab
+from colornet.errors import ColornetError
+from colornet.files import temporary_name
+from colornet.fullres import GAMUT_STEPS, _bilinear_taps, lightness
+from colornet.models.layers import ResizeTo
+from colornet.predict import WORK_SIZE, Colorizer, check_work_size, load_colorizer, working_shape
+from colornet.weights import WEIGHTS_DIR, provided_names
+
+FORMATS = ("saved_model", "tflite", "onnx")
+FIXED_SIZE = (512, 512)  # (height, width) a TFLite or ONNX model takes unless --size says otherwise
+FILES = {
+    "tflite": "model.tflite",
+    "onnx": "model.onnx",
+}  # the model file in --out (a SavedModel is the folder)
+ONNX_OPSET = 17
+
+
+def gray_lightness_table() -> np.ndarray:
+    """CIE L `(256,)` of the 256 gray levels, computed as colorize computes a gray photo's L."""
+    levels = np.arange(256, dtype=np.float32) / 255.0
+    return lightness(np.repeat(levels[None, :, None], 3, axis=-1))[0]
+
+
+def _merge(L, ab):
+    """L `(..., 1)` + ab `(..., 2)` in Lab units -> RGB uint8, chroma reduced (hue kept) where a
+    color would leave the sRGB gamut, as `colornet.fullres.merge_full` does."""
+    rgb = merge_l_ab(L, ab)
+    clipped = tf.reduce_any((rgb <= 0.0) | (rgb >= 1.0), axis=-1, keepdims=True)
+    low, high = tf.zeros_like(L), tf.ones_like(L)
+    for _ in range(GAMUT_STEPS):  # bisection on a chroma factor in [0, 1]
+        mid = (low + high) / 2
+        fitted = merge_l_ab(L, ab * mid)
+        inside = tf.reduce_all((fitted > 0.0) & (fitted < 1.0), axis=-1, keepdims=True)
+        low, high = tf.where(inside, mid, low), tf.where(inside, high, mid)
+    rgb = tf.where(clipped, merge_l_ab(L, ab * low), rgb)
+    return tf.cast(tf.clip_by_value(tf.round(rgb * 255.0), 0.0, 255.0), tf.uint8)
+
+
+def _network_ab(colorizer: Colorizer, canvas):
+    """L canvases `(b, hc, wc, 1)` in [0, 100] -> ab `(b, hc, wc, 2)` in Lab units, clipped as `finish` does."""
+    codec = colorizer.codec
+    inputs = codec.encode_inputs(canvas, {})
+    outputs = colorizer.model(inputs, training=False)
+    return tf.clip_by_value(codec.decode(outputs, inputs), -AB_SCALE, AB_SCALE)
+
+
+def _reflect_index(n_out, n_in):
+    """Source rows of a canvas of `n_out` rows reflect-padded from `n_in` (numpy's `reflect`)."""
+    i = tf.range(n_out)
+    period = tf.maximum(2 * (n_in - 1), 1)
+    m = i % period
+    return tf.where(m < n_in, m, period - m)
+
+
+def _check_exportable(colorizer: Colorizer, image_format: str) -> None:
+    if colorizer.design.features is not None:
+        raise ColornetError(
+            f"{colorizer.name} cannot be exported: it computes an ImageNet embedding of each photo "
+            "outside its network; export beta or iizuka."
+        )
+
+
+# --- the two graphs -------------------------------------------------------------
+
+
+def dynamic_function(colorizer: Colorizer, work_size: int | None = None):
+    """A `tf.function`: gray uint8 `(H, W, 1)` or `(b, H, W, 1)` of any size -> RGB uint8 of the same size."""
+    if colorizer.canvas_shape() is not None:
+        raise ColornetError(
+            f"{colorizer.name} was built for one input size {colorizer.canvas_shape()}, so it has no "
+            "any-size SavedModel; use --format tflite or onnx."
+        )
+    work = colorizer.work_size(work_size)
+    multiple = colorizer.design.multiple(colorizer.options)
+    table = gray_lightness_table()  # made a constant inside the graph, not a captured input
+
+    @tf.function(input_signature=[tf.TensorSpec(None, tf.uint8, name="gray")])
+    def colorize(gray):
+        shape = tf.shape(gray)
+        H, W = shape[-3], shape[-2]
+        L = tf.gather(tf.constant(table), tf.cast(tf.reshape(gray, [-1, H, W, 1]), tf.int32))  # (b, H, W, 1)
+        # working_shape: longer side at most `work`, aspect kept, then the next multiples
+        scale = tf.minimum(tf.constant(1.0, tf.float64), work / tf.cast(tf.maximum(H, W), tf.float64))
+        h = tf.maximum(1, tf.cast(tf.round(tf.cast(H, tf.float64) * scale), tf.int32))
+        w = tf.maximum(1, tf.cast(tf.round(tf.cast(W, tf.float64) * scale), tf.int32))
+        hc, wc = -(-h // multiple) * multiple, -(-w // multiple) * multiple
+        small = tf.cond(  # (b, h, w, 1); a photo within the working size is used as it is
+            tf.equal(h, H) & tf.equal(w, W),
+            lambda: L,
+            lambda: tf.image.resize(L, tf.stack([h, w]), "bilinear", antialias=True),
+        )
+        canvas = tf.gather(tf.gather(small, _reflect_index(hc, h), axis=1), _reflect_index(wc, w), axis=2)
+        canvas = tf.clip_by_value(canvas, 0.0, 100.0)  # (b, hc, wc, 1)
+        ab = _network_ab(colorizer, canvas)[:, :h, :w]  # (b, h, w, 2)
+        ab = tf.image.resize(ab, tf.stack([H, W]), "bilinear")  # (b, H, W, 2), half-pixel centers
+        rgb = _merge(L, ab)  # (b, H, W, 3)
+        return {"rgb": tf.reshape(rgb, tf.concat([shape[:-1], [3]], axis=0))}
+
+    return colorize
+
+
+def _resize_matrix(n_out: int, n_in: int) -> np.ndarray:
+    """`(n_out, n_in)`: bilinear resizing with antialiasing along one axis, as `tf.image.resize`."""
+    if n_out == n_in:
+        return np.eye(n_in, dtype=np.float32)
+    eye = np.eye(n_in, dtype=np.float32)[None, :, None, :]  # n_in images of one column
+    with tf.init_scope():  # computed now, also while a graph is traced
+        return np.asarray(tf.image.resize(eye, (n_out, 1), "bilinear", antialias=True))[0, :, 0, :]
+
+
+def _pad_matrix(n_out: int, n_in: int) -> np.ndarray:
+    """`(n_out, n_in)` of 0 and 1: reflect padding as a matrix."""
+    index = np.asarray(_reflect_index(n_out, n_in))
+    return np.eye(n_in, dtype=np.float32)[index]
+
+
+def _upsample_matrix(n_out: int, n_in: int, n_canvas: int) -> np.ndarray:
+    """`(n_out, n_canvas)`: crop the first `n_in` of the canvas, then bilinear to `n_out` (no antialiasing)."""
+    i0, i1, f = _bilinear_taps(n_out, n_in)
+    m = np.zeros((n_out, n_canvas), np.float32)
+    np.add.at(m, (np.arange(n_out), i0), 1 - f)
+    np.add.at(m, (np.arange(n_out), i1), f)
+    return m
+
+
+def _apply(rows, cols, x):
+    """`rows @ x @ cols.T` on each image and channel of `x` `(b, h, w, c)`."""
+    x = tf.transpose(x, [0, 3, 1, 2])  # (b, c, h, w)
+    x = tf.matmul(tf.matmul(tf.constant(rows), x), tf.constant(cols.T))
+    return tf.transpose(x, [0, 2, 3, 1])
+
+
+def fixed_function(colorizer: Colorizer, size=FIXED_SIZE, work_size: int | None = None):
+    """A `tf.function`: gray uint8 `(1, H, W, 1)` of the fixed `size` `(H, W)` -> RGB uint8 `(1, H, W, 3)`.
+
+    Resizing and padding are matrix products computed here, so the graph needs only operators
+    that TFLite and ONNX have."""
+    H, W = size
+    (h, w), (hc, wc) = working_shape(
+        H,
+        W,
+        colorizer.work_size(work_size),
+        colorizer.canvas_shape(),
+        colorizer.design.multiple(colorizer.options),
+    )
+    to_canvas = (_pad_matrix(hc, h) @ _resize_matrix(h, H), _pad_matrix(wc, w) @ _resize_matrix(w, W))
+    to_full = (_upsample_matrix(H, h, hc), _upsample_matrix(W, w, wc))
+    table = gray_lightness_table()  # made a constant inside the graph, not a captured input
+
+    @tf.function(input_signature=[tf.TensorSpec((1, H, W, 1), tf.uint8, name="gray")])
+    def colorize(gray):
+        L = tf.gather(tf.constant(table), tf.cast(gray, tf.int32))  # (1, H, W, 1)
+        canvas = tf.clip_by_value(_apply(*to_canvas, L), 0.0, 100.0)  # (1, hc, wc, 1)
+        with _static_resizes(colorizer.model):
+            ab = _apply(*to_full, _network_ab(colorizer, canvas))  # (1, H, W, 2)
+        return {"rgb": _merge(L, ab)}
+
+    return colorize
+
+
+@contextlib.contextmanager
+def _static_resizes(model):
+    """While a fixed-size graph is traced, each `ResizeTo` layer in `model` (iizuka's global path)
+    resizes by two matrix products, its input size being known then: the graph has no
+    ScaleAndTranslate, an operator TFLite and ONNX lack. The same numbers, other operators."""
+
+    def by_matrices(layer):
+        def call(images):
+            h, w = images.shape[1:3]
+            return _apply(_resize_matrix(layer.height, h), _resize_matrix(layer.width, w), images)
+
+        return call
+
+    resizes = [layer for layer in model._flatten_layers() if isinstance(layer, ResizeTo)]
+    for layer in resizes:
+        layer.call = by_matrices(layer)
+    try:
+        yield
+    finally:
+        for layer in resizes:
+            del layer.call  # the class's own call again
+
+
+# --- writing ----------------------------------------------------------------------
+
+
+def _write_saved_model(colorizer, folder, size, work_size):
+    module = tf.Module()
+    module.network = colorizer.model  # tracked: its variables are saved with the graph
+    module.colorize = dynamic_function(colorizer, work_size)
+    tf.saved_model.save(module, str(folder), signatures={"serving_default": module.colorize})
+
+
+def _write_tflite(colorizer, folder, size, work_size):
+    from tensorflow.python.framework.convert_to_constants import convert_variables_to_constants_v2
+
+    # The network's variables become constants first: left as variables, TFLite reads them uninitialized
+    frozen = convert_variables_to_constants_v2(
+        fixed_function(colorizer, size, work_size).get_concrete_function()
+    )
+    converter = tf.lite.TFLiteConverter.from_concrete_functions([frozen], tf.Module())
+    # Builtin operators, and TensorFlow's own where TFLite has none (iizuka's antialiased resize)
+    converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS, tf.lite.OpsSet.SELECT_TF_OPS]
+    (folder / FILES["tflite"]).write_bytes(converter.convert())
+
+
+def _write_onnx(colorizer, folder, size, work_size):
+    try:
+        import tf2onnx
+    except ImportError:
+        raise ColornetError(
+            "--format onnx needs tf2onnx (and onnxruntime to run it): pip install tf2onnx onnxruntime."
+        ) from None
+    function = fixed_function(colorizer, size, work_size)
+    tf2onnx.convert.from_function(
+        function,
+        input_signature=function.input_signature,
+        opset=ONNX_OPSET,
+        output_path=str(folder / FILES["onnx"]),
+    )
+
+
+WRITERS = {"saved_model": _write_saved_model, "tflite": _write_tflite, "onnx": _write_onnx}
+
+
+def folder_size(path) -> int:
+    """Bytes of the files under `path`."""
+    return sum(f.stat().st_size for f in Path(path).rglob("*") if f.is_file())
+
+
+def export_model(
+    model="beta",
+    image_format: str = "saved_model",
+    out="exported",
+    *,
+    size=FIXED_SIZE,
+    work_size: int | None = None,
+    overwrite: bool = False,
+    weights_dir=WEIGHTS_DIR,
+) -> dict:
+    """Write a model that colorizes gray photos without colornet into the folder `out`.
+
+    Args:
+        model: provided weights by name (`beta`, `iizuka`), a weights path, a `keras.Model` or a `Colorizer`.
+        image_format: `saved_model` (any image size), `tflite` or `onnx` (the fixed `size`).
+        out: the folder to write; it must not exist unless `overwrite`.
+        size: `(height, width)` of the gray image a TFLite or ONNX model takes.
+        work_size: longer side of the resolution colors are predicted at (default: the training size).
+        overwrite: replace an existing `out`.
+        weights_dir: where provided weights are looked up by name.
+
+    Returns:
+        What was written, also saved as `out/colornet_export.json`: `format`, `file`, `bytes`,
+        `input` and `output` (shape and dtype), `work_size`.
+
+    Raises:
+        ColornetError: an unknown format, an existing `out`, a design that cannot be exported.
+        WeightsError: missing or corrupt weights.
+
+    Example:
+        >>> info = export_model("beta", "tflite", "exported/beta_tflite", size=(384, 512))
+        >>> info["input"]
+        'gray uint8 (1, 384, 512, 1)'
+    """
+    if image_format not in FORMATS:
+        raise ColornetError(f"unknown format {image_format!r}; use one of {', '.join(FORMATS)}.")
+    check_work_size(work_size)
+    out = Path(out)
+    if out.exists() and not overwrite:
+        raise ColornetError(f"--out {out}: already exists; choose another folder or pass --overwrite.")
+    colorizer = load_colorizer(model, weights_dir)
+    _check_exportable(colorizer, image_format)
+    fixed = image_format != "saved_model"
+    H, W = size
+    info = {
+        "format": image_format,
+        "model": colorizer.source,
+        "file": FILES.get(image_format, "."),
+        "input": f"gray uint8 (1, {H}, {W}, 1)"
+        if fixed
+        else "gray uint8 (H, W, 1) or (b, H, W, 1), any size",
+        "output": f"rgb uint8 (1, {H}, {W}, 3)" if fixed else "rgb uint8 of the same size, 3 channels",
+        "work_size": colorizer.work_size(work_size),
+    }
+    tmp = temporary_name(out)
+    if tmp.exists():
+        shutil.rmtree(tmp)
+    tmp.mkdir(parents=True)
+    try:
+        try:
+            WRITERS[image_format](colorizer, tmp, (H, W), work_size)
+        except ColornetError:
+            raise
+        except Exception as err:  # a converter's long report: its first line is enough here
+            reason = (str(err).strip().splitlines() or [type(err).__name__])[0][:200]
+            raise ColornetError(
+                f"{colorizer.name} could not be converted to {image_format} ({reason}); try another --format."
+            ) from None
+        info["bytes"] = folder_size(tmp)
+        (tmp / "colornet_export.json").write_text(json.dumps(info, indent=2))
+        if out.exists():
+            shutil.rmtree(out) if out.is_dir() else out.unlink()
+        os.replace(tmp, out)
+    finally:
+        if tmp.exists():
+            shutil.rmtree(tmp)
+    return info
+
+
+# --- command line ---------------------------------------------------------------
+
+
+def image_size(text):
+    """`512` (a square) or `WIDTHxHEIGHT` (`512x384`) -> `(height, width)`, each from 8 to 8192."""
+    import argparse
+
+    parts = text.lower().split("x")
+    try:
+        values = [int(p) for p in parts]
+    except ValueError:
+        values = []
+    if len(values) not in (1, 2) or not all(8 <= v <= 8192 for v in values):
+        raise argparse.ArgumentTypeError(f"{text!r}: use a side such as 512, or WIDTHxHEIGHT such as 512x384")
+    width, height = values if len(values) == 2 else values * 2
+    return height, width
+
+
+def add_arguments(parser) -> None:
+    parser.add_argument(
+        "--model",
+        default="beta",
+        help=f"provided weights by name ({', '.join(provided_names())}), a weights path, or a run folder "
+        "(default: beta)",
+    )
+    parser.add_argument(
+        "--format",
+        dest="image_format",
+        choices=FORMATS,
+        default="saved_model",
+        help="saved_model (any image size), tflite or onnx (one fixed size, --size) (default: saved_model)",
+    )
+    parser.add_argument(
+        "--out", type=path_name, required=True, help="folder to write the exported model into (required)"
+    )
+    parser.add_argument(
+        "--size",
+        type=image_size,
+        default=FIXED_SIZE,
+        help="tflite and onnx: the gray image size the model takes, a side (512) or WIDTHxHEIGHT (512x384) "
+        f"(default: {FIXED_SIZE[1]}x{FIXED_SIZE[0]})",
+    )
+    parser.add_argument(
+        "--work-size",
+        type=int_in(*WORK_SIZE_RANGE),
+        default=None,
+        help="longer side of the resolution the colors are predicted at "
+        f"(default: the size the model was trained at, else {WORK_SIZE})",
+    )
+    parser.add_argument("--overwrite", action="store_true", help="replace an existing --out folder")
+
+
+def run(args) -> int:
+    start = time.perf_counter()
+    info = export_model(
+        args.model,
+        args.image_format,
+        args.out,
+        size=args.size,
+        work_size=args.work_size,
+        overwrite=args.overwrite,
+    )
+    where = Path(args.out) / info["file"] if info["file"] != "." else Path(args.out)
+    print(
+        f"exported {info['model']} as {info['format']} to {where} ({info['bytes'] / 1e6:.1f} MB) "
+        f"in {time.perf_counter() - start:.0f} s: takes {info['input']}, returns {info['output']}; "
+        f"colors predicted at {info['work_size']} px."
+    )
+    return 0
