@@ -305,6 +305,11 @@ def run(args) -> int:
         raise ColornetError(
             f"port {args.port} on {args.host} is taken or cannot be used; pass another --port."
         ) from None
-    print(f"colornet app: open http://{args.host}:{args.port} in a browser (Ctrl-C stops it).", flush=True)
-    app.block_thread()  # until Ctrl-C; then the server is closed
+    try:
+        print(
+            f"colornet app: open http://{args.host}:{args.port} in a browser (Ctrl-C stops it).", flush=True
+        )
+        app.block_thread()  # until Ctrl-C; then the server is closed
+    except KeyboardInterrupt:  # Ctrl-C before block_thread took over: the usual way to stop, too
+        app.close()
     return 0
