@@ -8,7 +8,7 @@ The exported graph is colorize's path written in TensorFlow ops (`colornet.predi
 
     L = L_OF_GRAY[gray]                   the photo's L at full resolution, a table of 256 values  (H, W)
     canvas = pad(resize(L, (h, w)))       longer side <= work size, reflect-padded to the multiple
-    ab = decode(model(encode(canvas)))    the design's codec (tanh ab/128, sigmoid, ...)           (h, w, 2)
+    ab = decode(model(encode(canvas)))    the design's codec (tanh ab/128, sigmoid, bins at T)     (h, w, 2)
     ab_full = bilinear(ab, (H, W))        upsampled under the full-resolution L
     rgb = merge(L, ab_full)               chroma reduced where a color leaves the sRGB gamut         (H, W, 3)
 
@@ -21,6 +21,7 @@ import json
 import os
 import shutil
 import time
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -264,6 +265,7 @@ def export_model(
     *,
     size=FIXED_SIZE,
     work_size: int | None = None,
+    temperature: float | None = None,
     overwrite: bool = False,
     weights_dir=WEIGHTS_DIR,
 ) -> dict:
@@ -275,12 +277,14 @@ def export_model(
         out: the folder to write; it must not exist unless `overwrite`.
         size: `(height, width)` of the gray image a TFLite or ONNX model takes.
         work_size: longer side of the resolution colors are predicted at (default: the training size).
+        temperature: the annealed-mean temperature baked into a model that predicts ab bins
+            (zhang, beta --head bins; default 0.38); ignored, with a warning, by the others.
         overwrite: replace an existing `out`.
         weights_dir: where provided weights are looked up by name.
 
     Returns:
         What was written, also saved as `out/colornet_export.json`: `format`, `file`, `bytes`,
-        `input` and `output` (shape and dtype), `work_size`.
+        `input` and `output` (shape and dtype), `work_size`, and `temperature` for a model over ab bins.
 
     Raises:
         ColornetError: an unknown format, an existing `out`, a design that cannot be exported.
@@ -298,6 +302,9 @@ def export_model(
     if out.exists() and not overwrite:
         raise ColornetError(f"--out {out}: already exists; choose another folder or pass --overwrite.")
     colorizer = load_colorizer(model, weights_dir)
+    colorizer, note = colorizer.with_temperature(temperature)
+    if note:
+        warnings.warn(note.removeprefix("note: "), stacklevel=2)
     _check_exportable(colorizer, image_format)
     fixed = image_format != "saved_model"
     H, W = size
@@ -310,6 +317,7 @@ def export_model(
         else "gray uint8 (H, W, 1) or (b, H, W, 1), any size",
         "output": f"rgb uint8 (1, {H}, {W}, 3)" if fixed else "rgb uint8 of the same size, 3 channels",
         "work_size": colorizer.work_size(work_size),
+        **colorizer.decoding(),
     }
     tmp = temporary_name(out)
     if tmp.exists():
@@ -385,6 +393,13 @@ def add_arguments(parser) -> None:
         help="longer side of the resolution the colors are predicted at "
         f"(default: the size the model was trained at, else {WORK_SIZE})",
     )
+    parser.add_argument(
+        "--temperature",
+        type=float,
+        default=None,
+        help="models over ab bins (zhang, beta --head bins): the annealed-mean temperature baked into the "
+        "export, 1 the mean (muted) to near 0 the mode (vivid) (default: 0.38)",
+    )
     parser.add_argument("--overwrite", action="store_true", help="replace an existing --out folder")
 
 
@@ -396,12 +411,14 @@ def run(args) -> int:
         args.out,
         size=args.size,
         work_size=args.work_size,
+        temperature=args.temperature,
         overwrite=args.overwrite,
     )
     where = Path(args.out) / info["file"] if info["file"] != "." else Path(args.out)
     print(
         f"exported {info['model']} as {info['format']} to {where} ({info['bytes'] / 1e6:.1f} MB) "
         f"in {time.perf_counter() - start:.0f} s: takes {info['input']}, returns {info['output']}; "
-        f"colors predicted at {info['work_size']} px."
+        f"colors predicted at {info['work_size']} px"
+        + (f", decoded at temperature {info['temperature']}." if "temperature" in info else ".")
     )
     return 0

@@ -178,3 +178,30 @@ np.save({str(tmp_path / "rgb.npy")!r}, np.stack([rgb.numpy(), lite.get_tensor(li
     expected = to_uint8(colornet.colorize(photo, model=tiny))
     for rgb in np.load(tmp_path / "rgb.npy"):
         assert difference(rgb, expected) < TOLERANCE
+
+
+@pytest.mark.parametrize("image_format", ["saved_model", "tflite"])
+def test_a_model_over_ab_bins_is_exported_with_its_temperature(gray, tmp_path, image_format):
+    from test_zhang import save_tiny_zhang
+
+    weights = save_tiny_zhang(tmp_path / "z.weights.h5")
+    photo = gray[:64, :80]
+    outputs = {}
+    for t in (1.0, 0.2):
+        out = tmp_path / f"out{t}"
+        info = export_model(weights, image_format, out, size=photo.shape, temperature=t)
+        assert info["temperature"] == t
+        run = run_saved_model if image_format == "saved_model" else run_tflite
+        path = out if image_format == "saved_model" else out / info["file"]
+        outputs[t] = run(path, photo[..., None] if image_format == "saved_model" else photo).reshape(
+            *photo.shape, 3
+        )
+        expected = to_uint8(colornet.colorize(photo, model=weights, temperature=t))
+        assert difference(outputs[t], expected) < TOLERANCE
+    assert difference(outputs[1.0], outputs[0.2]) > 2 * TOLERANCE  # the temperature is in the graph
+
+
+def test_a_temperature_for_a_model_without_bins_is_a_warning(tiny, tmp_path):
+    with pytest.warns(UserWarning, match="--temperature is ignored"):
+        info = export_model(tiny, "saved_model", tmp_path / "out", temperature=0.2)
+    assert "temperature" not in info
