@@ -32,12 +32,14 @@ class Backbone:
 
     Attributes:
         app: the `keras.applications` function (`VGG16`).
+        title: its name in messages (`Inception-ResNet-v2`).
         module: its module in `keras.applications`, whose `preprocess_input` it needs.
         no_top: the weights file without the classifier (what an encoder loads), its URL and md5.
         top: the file with the classifier (a network that classifies), its URL and md5.
     """
 
     app: str
+    title: str
     module: str
     no_top: tuple[str, str, str | None]
     top: tuple[str, str, str | None] | None = None
@@ -54,12 +56,14 @@ def _keras_file(folder: str, name: str, md5: str | None = None):
 BACKBONES = {
     "vgg16": Backbone(
         "VGG16",
+        "VGG16",
         "vgg16",
         _keras_file("vgg16", "vgg16_weights_tf_dim_ordering_tf_kernels_notop.h5", "6d6bbae143d832006294945121d1f1fc"),
         _keras_file("vgg16", "vgg16_weights_tf_dim_ordering_tf_kernels.h5", "64373286793e3c8b2b4e3219cbf3544b"),
     ),
     "inception_resnet_v2": Backbone(
         "InceptionResNetV2",
+        "Inception-ResNet-v2",
         "inception_resnet_v2",
         _keras_file("inception_resnet_v2", "inception_resnet_v2_weights_tf_dim_ordering_tf_kernels_notop.h5"),
         _keras_file(
@@ -70,10 +74,12 @@ BACKBONES = {
     ),
     "mobilenetv2": Backbone(
         "MobileNetV2",
+        "MobileNetV2",
         "mobilenet_v2",
         _keras_file("mobilenet_v2", "mobilenet_v2_weights_tf_dim_ordering_tf_kernels_1.0_224_no_top.h5"),
     ),
     "resnet50v2": Backbone(
+        "ResNet50V2",
         "ResNet50V2",
         "resnet_v2",
         _keras_file("resnet", "resnet50v2_weights_tf_dim_ordering_tf_kernels_notop.h5"),
@@ -105,15 +111,6 @@ def reason(err: Exception) -> str:
     return text.split(" -- ")[-1].strip().rstrip(".")[:160]
 
 
-def how_to_get(name: str, include_top: bool = False, flag: str = "--encoder-weights") -> str:
-    """The end of every weights error: where the file comes from and where to put it."""
-    file, url, _ = get_backbone(name).file(include_top)
-    return (
-        f"download {url} where there is internet (Keras and Colab do it by themselves) and put {file} in "
-        f"weights/ or ~/.keras/models/, or pass that file with {flag} PATH, or use {flag} none to start from random weights"
-    )
-
-
 def imagenet_weights_file(
     name: str,
     weights="imagenet",
@@ -124,20 +121,22 @@ def imagenet_weights_file(
 ) -> str:
     """The local `.h5` file of a backbone's weights: a path as given, or for `"imagenet"` the file
     in `weights_dir` (default the project's `weights/`) or in `~/.keras/models/`, downloaded by
-    Keras when it is in neither.
+    Keras when it is in neither (on Colab, or wherever there is internet).
 
     Raises:
-        WeightsError: a path that is not a file, or ImageNet weights offline (one line).
+        WeightsError: a path that is not a file, or ImageNet weights offline: one line that says
+            where the file comes from and where to put it.
     """
     backbone = get_backbone(name)
     file, url, md5 = backbone.file(include_top)
+    folder = Path(weights_dir) if weights_dir is not None else default_weights_dir()
     if weights != "imagenet":
         if not Path(weights).is_file():
             raise WeightsError(
-                f"{weights}: {backbone.app} weights file not found; check the path, or {how_to_get(name, include_top, flag)}."
+                f"{weights}: {backbone.title} weights file not found; check the path, or put {file} "
+                f"(from {url}) in {folder}/ and use {flag} imagenet (or none for random weights)."
             )
         return str(weights)
-    folder = Path(weights_dir) if weights_dir is not None else default_weights_dir()
     for local in (folder / file, keras_models_dir() / file):
         if local.is_file():
             return str(local)
@@ -145,7 +144,9 @@ def imagenet_weights_file(
         return keras.utils.get_file(file, url, cache_subdir="models", file_hash=md5)
     except Exception as err:  # URLError, HTTPError, a failed hash check...
         raise WeightsError(
-            f"ImageNet weights for {backbone.app} cannot be downloaded ({reason(err)}); {how_to_get(name, include_top, flag)}."
+            f"ImageNet weights for {backbone.title} could not be downloaded ({reason(err)}); download {url} "
+            f"on a machine with internet and put it in {folder}/ (or ~/.keras/models/), "
+            f"or use {flag} none for random weights."
         ) from None
 
 
@@ -174,7 +175,7 @@ def load_backbone(
             with h5py.File(path, "r"):  # a file that is not HDF5 (or cut short) fails here, before the build
                 pass
         except OSError as err:
-            raise _unusable(name, path, err, include_top, flag) from None
+            raise _unusable(name, path, err, include_top, weights_dir, flag) from None
     model = getattr(keras.applications, backbone.app)(
         include_top=include_top, weights=None, input_shape=input_shape
     )
@@ -182,14 +183,17 @@ def load_backbone(
         try:
             model.load_weights(path)
         except Exception as err:  # truncated data, another network's weights
-            raise _unusable(name, path, err, include_top, flag) from None
+            raise _unusable(name, path, err, include_top, weights_dir, flag) from None
     return model
 
 
-def _unusable(name, path, err, include_top, flag) -> WeightsError:
-    app = get_backbone(name).app
+def _unusable(name, path, err, include_top, weights_dir, flag) -> WeightsError:
+    backbone = get_backbone(name)
+    _, url, _ = backbone.file(include_top)
+    folder = Path(weights_dir) if weights_dir is not None else default_weights_dir()
     return WeightsError(
-        f"{path}: not usable as {app} weights ({reason(err)}); {how_to_get(name, include_top, flag)}."
+        f"{path}: not usable as {backbone.title} ImageNet weights ({reason(err)}); download {url} again "
+        f"into {folder}/, or use {flag} none for random weights."
     )
 
 
@@ -200,7 +204,7 @@ def copy_backbone_weights(target: keras.Model, name: str, weights, flag: str = "
     Raises:
         WeightsError: as `load_backbone`; or `target`'s layers do not have the backbone's shapes.
     """
-    app = get_backbone(name).app
+    app = get_backbone(name).title
     source = load_backbone(name, weights, flag=flag)
     for layer in target.layers:
         if not layer.weights:

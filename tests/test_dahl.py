@@ -137,7 +137,7 @@ def test_imagenet_weights_load_by_name_and_bad_files_say_so_in_one_line(tmp_path
         tmp_path / "mobilenet.h5", keras.applications.MobileNetV2(weights=None, alpha=0.35)
     )
     for bad in (truncated, other):
-        with pytest.raises(WeightsError, match="not usable as VGG16 weights") as err:
+        with pytest.raises(WeightsError, match="not usable as VGG16 ImageNet weights") as err:
             load_vgg16_weights(model, str(bad))
         message = str(err.value)
         assert "\n" not in message and "--encoder-weights none" in message
@@ -156,11 +156,14 @@ def test_imagenet_weights_offline_say_how_to_get_them(tmp_path, monkeypatch):
     monkeypatch.setattr(keras.utils, "get_file", offline)
     monkeypatch.setattr(pretrained, "keras_models_dir", lambda: tmp_path / "keras")
     monkeypatch.setattr(pretrained, "default_weights_dir", lambda: tmp_path / "weights")
-    with pytest.raises(WeightsError, match="ImageNet weights for VGG16 cannot be downloaded") as err:
+    with pytest.raises(WeightsError, match="ImageNet weights for VGG16 could not be downloaded") as err:
         load_vgg16_weights(build_dahl(**TINY), "imagenet")
     message = str(err.value)
     assert "\n" not in message and "Name or service not known" in message
-    assert "weights/ or ~/.keras/models/" in message and "--encoder-weights none" in message
+    assert f"put it in {tmp_path / 'weights'}/ (or ~/.keras/models/)" in message
+    assert (
+        "vgg16_weights_tf_dim_ordering_tf_kernels_notop.h5" in message and "--encoder-weights none" in message
+    )
     # a file already in weights/ is used without a download
     (tmp_path / "weights").mkdir()
     fake_vgg16_file(tmp_path / "weights" / "vgg16_weights_tf_dim_ordering_tf_kernels_notop.h5")
