@@ -111,6 +111,17 @@ def reason(err: Exception) -> str:
     return text.split(" -- ")[-1].strip().rstrip(".")[:160]
 
 
+def local_weights_file(name: str, include_top: bool = False, weights_dir=None) -> str | None:
+    """The ImageNet weights file of a backbone if it is already here (in `weights_dir`, default
+    the project's `weights/`, or in `~/.keras/models/`), else None; never downloads."""
+    file = get_backbone(name).file(include_top)[0]
+    folder = Path(weights_dir) if weights_dir is not None else default_weights_dir()
+    for local in (folder / file, keras_models_dir() / file):
+        if local.is_file():
+            return str(local)
+    return None
+
+
 def imagenet_weights_file(
     name: str,
     weights="imagenet",
@@ -137,9 +148,9 @@ def imagenet_weights_file(
                 f"(from {url}) in {folder}/ and use {flag} imagenet (or none for random weights)."
             )
         return str(weights)
-    for local in (folder / file, keras_models_dir() / file):
-        if local.is_file():
-            return str(local)
+    local = local_weights_file(name, include_top, folder)
+    if local is not None:
+        return local
     try:
         return keras.utils.get_file(file, url, cache_subdir="models", file_hash=md5)
     except Exception as err:  # URLError, HTTPError, a failed hash check...
