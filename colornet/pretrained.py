@@ -12,6 +12,7 @@ publishes, or None (random weights). Offline, a missing file, a truncated one or
 network each end in one `WeightsError` line that says how to get the right file.
 """
 
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -100,9 +101,7 @@ def default_weights_dir() -> Path:
 
 def keras_models_dir() -> Path:
     """Where Keras keeps downloaded weights: `$KERAS_HOME/models`, by default `~/.keras/models`."""
-    from keras.src.backend import config  # the folder `keras.utils.get_file` caches in
-
-    return Path(config.keras_home()).expanduser() / "models"
+    return Path(os.environ.get("KERAS_HOME", os.path.join("~", ".keras"))).expanduser() / "models"
 
 
 def reason(err: Exception) -> str:
