@@ -44,7 +44,9 @@ from colornet.color import (
     normalize_l,
     rgb_to_lab,
     rgb_to_ycrcb,
+    rgb_to_yuv,
     ycrcb_to_rgb,
+    yuv_to_rgb,
 )
 
 
@@ -126,6 +128,53 @@ class YCrCbCodec:
         y = (tf.cast(first_input(inputs), tf.float32) + 1.0) / 2.0
         crcb = tf.cast(outputs, tf.float32) / 2.0 + 0.5
         return rgb_to_lab(ycrcb_to_rgb(tf.concat([y, crcb], axis=-1)))[..., 1:]
+
+    def ab_range(self) -> tuple[float, float]:
+        """The range of ab `decode` can give, in Lab units (the sRGB gamut lies inside it)."""
+        return -AB_SCALE, AB_SCALE
+
+
+# The largest U and V of sRGB colors (blue and red): PAL's scaling of B - Y and R - Y.
+UV_MAX = (0.436, 0.615)
+
+
+@dataclass(frozen=True)
+class YUVCodec:
+    """Y in, U and V out, mapped to [0, 1] for a sigmoid (Dahl 2016, "Automatic Colorization").
+
+    The network sees Y of the gray photo in [0, 1], computed from L (for a gray photo Y is
+    its sRGB gray level), in training as in use. The targets are U / 0.436 and V / 0.615 moved
+    to [0, 1], `(C / C_max + 1) / 2`. `decode` merges the predicted U and V with that Y at
+    the working size, converts to RGB (colors outside sRGB clipped) and then to Lab, and
+    returns the ab; the photo's own L is kept at full resolution afterwards, as for every design.
+    """
+
+    extra_inputs: tuple[str, ...] = ()
+    name: str = "yuv"
+
+    def encode_inputs(self, L, extras=None):
+        """L `(b, h, w, 1)` in [0, 100] -> Y of the gray photo, `(b, h, w, 1)` in [0, 1]."""
+        L = tf.cast(L, tf.float32)
+        gray = lab_to_rgb(tf.concat([L, tf.zeros_like(L), tf.zeros_like(L)], axis=-1))  # R = G = B
+        return gray[..., :1]
+
+    def encode_targets(self, lab, extras=None):
+        """Lab `(b, h, w, 3)` -> U and V of its sRGB colors, `(b, h, w, 2)` in [0, 1]."""
+        uv = rgb_to_yuv(lab_to_rgb(tf.cast(lab, tf.float32)))[..., 1:]
+        return tf.clip_by_value((uv / UV_MAX + 1.0) / 2.0, 0.0, 1.0)
+
+    def encode(self, lab, extras=None):
+        """Lab batch -> `(Y, UV)` for `model.fit`."""
+        return self.encode_inputs(lab[..., :1], extras), self.encode_targets(lab, extras)
+
+    def decode(self, outputs, inputs=None):
+        """U, V `(b, h, w, 2)` in [0, 1], with the Y `inputs` they were predicted for -> Lab ab,
+        float32."""
+        if inputs is None:
+            raise ValueError("the yuv codec decodes U and V with the Y they were predicted for.")
+        y = tf.cast(first_input(inputs), tf.float32)
+        uv = (tf.cast(outputs, tf.float32) * 2.0 - 1.0) * UV_MAX
+        return rgb_to_lab(yuv_to_rgb(tf.concat([y, uv], axis=-1)))[..., 1:]
 
     def ab_range(self) -> tuple[float, float]:
         """The range of ab `decode` can give, in Lab units (the sRGB gamut lies inside it)."""

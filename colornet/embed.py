@@ -23,7 +23,6 @@ import time
 import warnings
 from pathlib import Path
 
-import h5py
 import keras
 import numpy as np
 import tensorflow as tf
@@ -42,15 +41,16 @@ from colornet.data import (
 )
 from colornet.errors import WeightsError
 from colornet.files import sha256
+from colornet.pretrained import BACKBONES, imagenet_weights_file, load_backbone
+from colornet.pretrained import default_weights_dir as default_weights_dir
 
 INPUT_SIZE = 299  # Inception-ResNet-v2's input side
 EMBED_DIM = 1000  # ImageNet classes
 MIN_INPUT_SIZE = 75  # the smallest input Keras' Inception-ResNet-v2 accepts
 
-_KERAS_URL = "https://storage.googleapis.com/tensorflow/keras-applications/inception_resnet_v2/"
-IMAGENET_WEIGHTS_FILE = "inception_resnet_v2_weights_tf_dim_ordering_tf_kernels.h5"
-IMAGENET_WEIGHTS_URL = _KERAS_URL + IMAGENET_WEIGHTS_FILE
-IMAGENET_WEIGHTS_MD5 = "e693bd0210a403b3192acc6073ad2e96"  # the hash Keras checks
+BACKBONE = "inception_resnet_v2"  # in colornet.pretrained, with its weights files
+# the classifier's weights (with its top), the hash Keras checks
+IMAGENET_WEIGHTS_FILE, IMAGENET_WEIGHTS_URL, IMAGENET_WEIGHTS_MD5 = BACKBONES[BACKBONE].file(include_top=True)
 CLASS_INDEX_FILE = "imagenet_class_index.json"
 CLASS_INDEX_URL = "https://storage.googleapis.com/download.tensorflow.org/data/" + CLASS_INDEX_FILE
 CLASS_INDEX_MD5 = "c2c37ea517e94d9795004a39431a14cb"
@@ -61,17 +61,6 @@ MODES = FEATURE_MODES
 
 class EmbedWeightsError(WeightsError):
     """Inception-ResNet-v2 weights that cannot be had; the message says where to put the file."""
-
-
-def default_weights_dir() -> Path:
-    """The project's `weights/` folder."""
-    return Path(__file__).resolve().parent.parent / "weights"
-
-
-def _reason(err: Exception) -> str:
-    """The useful last part of an exception's first line (Keras wraps download errors)."""
-    text = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
-    return text.split(" -- ")[-1].strip().rstrip(".")[:160]
 
 
 def to_inception_input(l_norm, size: int = INPUT_SIZE):
@@ -127,12 +116,7 @@ class Embedder:
         self.weights_dir = Path(weights_dir) if weights_dir is not None else default_weights_dir()
         if weights is not None and weights != "imagenet":
             weights = Path(weights)
-            if not weights.is_file():
-                raise EmbedWeightsError(
-                    f"{weights}: Inception-ResNet-v2 weights file not found; check the path, or put "
-                    f"{IMAGENET_WEIGHTS_FILE} (from {IMAGENET_WEIGHTS_URL}) in {self.weights_dir}/ "
-                    "and use --embed-weights imagenet (or none for random weights)."
-                )
+            self._weights_file(weights)  # a missing file fails here, before any work
         if weights is None:
             warnings.warn(
                 "Inception-ResNet-v2 has random weights (weights=None): its embedding says nothing about "
@@ -159,53 +143,36 @@ class Embedder:
             return "random"
         return "imagenet" if self.weights == "imagenet" else Path(self.weights).name
 
+    def _weights_file(self, weights) -> str:
+        """The local .h5 file of `weights` (`colornet.pretrained`), its errors as `EmbedWeightsError`."""
+        try:
+            return imagenet_weights_file(
+                BACKBONE, weights, include_top=True, weights_dir=self.weights_dir, flag="--embed-weights"
+            )
+        except WeightsError as err:
+            raise EmbedWeightsError(str(err)) from None
+
     def _weights_path(self) -> str:
         """The local .h5 file to load, downloading the ImageNet one through Keras if needed."""
-        if self.weights != "imagenet":
-            return str(self.weights)
-        local = self.weights_dir / IMAGENET_WEIGHTS_FILE
-        if local.is_file():
-            return str(local)
-        try:
-            return keras.utils.get_file(
-                IMAGENET_WEIGHTS_FILE,
-                IMAGENET_WEIGHTS_URL,
-                cache_subdir="models",
-                file_hash=IMAGENET_WEIGHTS_MD5,
-            )
-        except Exception as err:  # URLError, HTTPError, a failed hash check...
-            raise EmbedWeightsError(
-                f"ImageNet weights for Inception-ResNet-v2 could not be downloaded ({_reason(err)}); "
-                f"download {IMAGENET_WEIGHTS_URL} on a machine with internet and put it in {self.weights_dir}/ "
-                "(or ~/.keras/models/), or use --embed-weights none for random weights."
-            ) from None
-
-    def _unusable(self, path, err) -> EmbedWeightsError:
-        return EmbedWeightsError(
-            f"{path}: not usable as Inception-ResNet-v2 ImageNet weights ({_reason(err)}); "
-            f"download {IMAGENET_WEIGHTS_URL} again into {self.weights_dir}/."
-        )
+        return self._weights_file(self.weights if self.weights == "imagenet" else str(self.weights))
 
     def build(self) -> keras.Model:
         """Build Inception-ResNet-v2 and load its weights (once); returns the Keras model."""
         if self._model is not None:
             return self._model
         path = self._weights_path() if self.weights is not None else None
-        if path is not None:
-            try:
-                with h5py.File(path, "r"):  # a file that is not HDF5 fails here, before the build
-                    pass
-            except OSError as err:
-                raise self._unusable(path, err) from None
         size = self.input_size
-        model = keras.applications.InceptionResNetV2(
-            include_top=True, weights=None, input_shape=(size, size, 3), name="inception_resnet_v2"
-        )
-        if path is not None:
-            try:
-                model.load_weights(path)
-            except Exception as err:  # truncated data, another model's weights
-                raise self._unusable(path, err) from None
+        try:
+            model = load_backbone(
+                BACKBONE,
+                path,
+                include_top=True,
+                input_shape=(size, size, 3),
+                weights_dir=self.weights_dir,
+                flag="--embed-weights",
+            )
+        except WeightsError as err:  # a truncated file, another model's weights
+            raise EmbedWeightsError(str(err)) from None
         model.trainable = False
 
         @tf.function(input_signature=[tf.TensorSpec([None, None, None, 1], tf.float32)], autograph=False)

@@ -76,7 +76,7 @@ class TrainConfig:
     on_error: str = "skip"  # unreadable photos: "skip" with a warning, or "raise"
     samples: int = 4  # validation photos in the per-epoch sample strip
     model_options: dict = field(default_factory=dict)  # builder options, e.g. {"width": 0.5}
-    encoder_weights: str | None = "imagenet"  # a keras.applications encoder's (unet): imagenet, path, none
+    encoder_weights: str | None = "imagenet"  # keras.applications encoders (unet, dahl): imagenet, path, none
     embed_weights: str | None = (
         "imagenet"  # designs with features (full): their weights (imagenet, path, none)
     )
@@ -559,6 +559,9 @@ def train(model="beta", data: str = "data/Train", *, embedder=None, design: str 
             raise ColornetError(f"--classes must be auto or none, not {cfg.classes!r}.")
         classes = class_names(cfg, train_paths) if cfg.classes == "auto" else None
         cfg.model_options = {**cfg.model_options, "n_classes": len(classes or [])}
+    if "train_encoder" in design.options and cfg.encoder_weights in (None, "none") and not cfg.init:
+        # a random encoder that stayed frozen would never learn anything
+        cfg.model_options = {**cfg.model_options, "train_encoder": True}
     cfg.model_options = design.complete_options(cfg.model_options)
     strategy = choose_strategy(cfg.strategy, timeout=cfg.connect_timeout)
     worker = worker_info(strategy)
@@ -786,7 +789,7 @@ def add_arguments(parser):
         type=int_in(8),
         default=d.size,
         help="training crop size, a multiple of the model's size multiple (8 for alpha, beta, full, "
-        "iizuka; 2^depth for unet, unet-gan) (default: %(default)s)",
+        "iizuka, zhang, dahl; 2^depth for unet, unet-gan) (default: %(default)s)",
     )
     parser.add_argument(
         "--epochs", type=int_in(1), default=d.epochs, help="total epochs (default: %(default)s)"
@@ -804,7 +807,10 @@ def add_arguments(parser):
         help=f"Adam learning rate (default: {DEFAULT_LR}; unet-gan: 2e-4)",
     )
     parser.add_argument(
-        "--loss", choices=LOSS_NAMES, help="default: the model's own (mse for alpha, beta, full)"
+        "--loss",
+        choices=LOSS_NAMES,
+        help="default: the model's own (mse for alpha, beta, full; blurred, the distance also after Gaussian "
+        "blurs of 3 and 5 px, for dahl)",
     )
     parser.add_argument(
         "--init",
@@ -877,8 +883,18 @@ def add_arguments(parser):
         "--encoder-weights",
         default=d.encoder_weights,
         metavar="imagenet|none|PATH",
-        help="with --encoder: ImageNet weights (Keras downloads them), a *_no_top.h5 file, or none to train "
-        "it from scratch (default: %(default)s)",
+        help="unet --encoder, dahl: ImageNet weights (from weights/ or ~/.keras/models/, else Keras downloads "
+        "them), a *_notop.h5 file, or none to train the encoder from scratch (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--variant",
+        choices=["residual", "hypercolumn"],
+        help="dahl: the residual encoder, or hypercolumns of VGG16's four taps (default: residual)",
+    )
+    parser.add_argument(
+        "--train-encoder",
+        action="store_true",
+        help="dahl: train VGG16's layers too (default: frozen; always trained with --encoder-weights none)",
     )
     parser.add_argument(
         "--l1-weight",
@@ -954,7 +970,9 @@ def run(args) -> int:
         options["global_size"] = args.global_size
     if args.class_weight is not None:
         options["class_weight"] = args.class_weight
-    for name in ("depth", "color_space", "encoder", "l1_weight", "head"):
+    if args.train_encoder:
+        options["train_encoder"] = True
+    for name in ("depth", "color_space", "encoder", "l1_weight", "head", "variant"):
         if getattr(args, name) is not None:
             options[name] = getattr(args, name)
     allowed = get_design(args.model).options

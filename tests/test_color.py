@@ -120,3 +120,13 @@ def test_merge_l_ab_with_zero_ab_is_gray():
     rgb = color.merge_l_ab(L, np.zeros((4, 4, 2), np.float32)).numpy()
     assert np.ptp(rgb, axis=-1).max() < 1e-4  # equal channels, up to float32 rounding
     np.testing.assert_allclose(color.rgb_to_lab(rgb).numpy()[..., 0], 60.0, atol=1e-3)
+
+
+def test_yuv_matches_skimage_and_round_trips(random_rgb):
+    yuv = color.rgb_to_yuv(tf.constant(random_rgb, tf.float32)).numpy()
+    np.testing.assert_allclose(yuv, skcolor.rgb2yuv(random_rgb), atol=1e-5)
+    back = color.yuv_to_rgb(tf.constant(skcolor.rgb2yuv(random_rgb), tf.float32)).numpy()
+    np.testing.assert_allclose(back, skcolor.yuv2rgb(skcolor.rgb2yuv(random_rgb)), atol=1e-5)
+    np.testing.assert_allclose(back, random_rgb, atol=1e-5)
+    gray = np.repeat(np.linspace(0, 1, 11, dtype=np.float32)[:, None], 3, axis=1)
+    assert np.abs(color.rgb_to_yuv(gray).numpy()[:, 1:]).max() < 1e-6  # gray has no chroma

@@ -248,14 +248,18 @@ def test_an_imagenet_backbone_as_the_encoder(tmp_path, monkeypatch):
     np.testing.assert_array_equal(kernel, source.get_layer("Conv1").get_weights()[0])
     # A broken file, and ImageNet weights that cannot be downloaded: one line that says what to do
     (tmp_path / "broken.h5").write_bytes(b"\x89HDF\r\n\x1a\n" + b"0" * 100)
-    with pytest.raises(WeightsError, match="broken.h5: cannot load MobileNetV2") as err:
+    with pytest.raises(WeightsError, match="broken.h5: not usable as MobileNetV2") as err:
         load_encoder_weights(model, str(tmp_path / "broken.h5"))
     assert len(str(err.value).splitlines()) == 1
 
     def offline(*args, **kwargs):
         raise Exception("URL fetch failure on https://storage.googleapis.com/...: [Errno -2] Name unknown")
 
-    monkeypatch.setattr(keras.applications, "MobileNetV2", offline)
+    import colornet.pretrained
+
+    monkeypatch.setattr(keras.utils, "get_file", offline)
+    monkeypatch.setattr(colornet.pretrained, "keras_models_dir", lambda: tmp_path / "keras")
+    monkeypatch.setattr(colornet.pretrained, "default_weights_dir", lambda: tmp_path / "weights")
     with pytest.raises(WeightsError, match="--encoder-weights none") as err:
         load_encoder_weights(model, "imagenet")
     assert "URL fetch failure" in str(err.value) and len(str(err.value).splitlines()) == 1

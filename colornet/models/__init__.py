@@ -10,9 +10,10 @@ Importing this package registers every design in `DESIGNS`.
 import keras
 
 from colornet.errors import WeightsError  # noqa: F401  (kept importable from here)
-from colornet.models import alpha, beta, fusion, iizuka, unet, zhang  # noqa: F401  (each registers its design)
+from colornet.models import alpha, beta, dahl, fusion, iizuka, unet, zhang  # noqa: F401  (each registers its design)
 from colornet.models.alpha import build_alpha  # noqa: F401
 from colornet.models.beta import build_beta  # noqa: F401
+from colornet.models.dahl import build_dahl  # noqa: F401
 from colornet.models.fusion import build_fusion  # noqa: F401
 from colornet.models.iizuka import build_iizuka  # noqa: F401
 from colornet.models.patchgan import build_patchgan  # noqa: F401

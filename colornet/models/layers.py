@@ -107,3 +107,25 @@ class GrayToRGB(layers.Layer):
 
     def get_config(self):
         return {**super().get_config(), "source": self.source}
+
+
+@keras.saving.register_keras_serializable(package="colornet")
+class Enlarge(layers.Layer):
+    """Enlarge feature maps `(b, h, w, c)` by a whole `factor`, bilinear, at any input size (also
+    when height and width are unknown until run time, inside XLA; `UpSampling2D`'s bilinear mode
+    is not, in Keras 3.15)."""
+
+    def __init__(self, factor: int = 2, **kwargs):
+        super().__init__(**kwargs)
+        self.factor = int(factor)
+
+    def call(self, x):
+        size = tf.shape(x)[1:3] * self.factor
+        return ops.cast(tf.image.resize(x, size, method="bilinear"), self.compute_dtype)
+
+    def compute_output_shape(self, input_shape):
+        b, h, w, c = input_shape
+        return (b, None if h is None else h * self.factor, None if w is None else w * self.factor, c)
+
+    def get_config(self):
+        return {**super().get_config(), "factor": self.factor}

@@ -19,11 +19,11 @@ import keras
 from keras import layers
 
 from colornet.codecs import LabTanhCodec, YCrCbCodec
-from colornet.errors import WeightsError
 from colornet.models.gan import L1_WEIGHT, ConditionalGAN
 from colornet.models.layers import GrayToRGB, check_input_size, pix2pix_init, scaled
 from colornet.models.patchgan import build_patchgan
 from colornet.models.spec import Design, register
+from colornet.pretrained import copy_backbone_weights
 
 DEPTH = 7  # 1x1 bottleneck at 128 px
 MAX_DEPTH = 8  # pix2pix's generator: 1x1 at 256 px
@@ -80,9 +80,9 @@ def build_encoder(encoder: str, input_size, color_space: str, name: str) -> kera
 
 
 def load_encoder_weights(model: keras.Model, weights) -> str:
-    """Put ImageNet weights (`"imagenet"`: Keras downloads them, or finds them in
-    ~/.keras/models; or a path to the backbone's `..._no_top.h5`) into the network's
-    keras.applications encoder. Returns what was loaded, for the run's first line.
+    """Put ImageNet weights (`"imagenet"`: from `weights/` or ~/.keras/models, else a Keras
+    download; or a path to the backbone's `..._no_top.h5`) into the network's keras.applications
+    encoder (`colornet.pretrained`). Returns what was loaded, for the run's first line.
 
     Raises:
         WeightsError: offline, or a file that is not that backbone's weights: one line that
@@ -95,23 +95,8 @@ def load_encoder_weights(model: keras.Model, weights) -> str:
     backbone = encoder.layers[-1]  # the keras.applications model inside
     if weights in (None, "none"):
         return f"{backbone.name} encoder trained from scratch (no ImageNet weights)"
-    app_name = next(app for app, _ in ENCODERS.values() if app.lower() == backbone.name)
-    try:
-        source = getattr(keras.applications, app_name)(
-            include_top=False, weights=weights, input_shape=(224, 224, 3)
-        )
-    except Exception as err:  # offline (URL fetch failure), a truncated or foreign file
-        what = weights if weights != "imagenet" else "ImageNet weights"
-        reason = str(err).strip().splitlines()[0][:160] if str(err).strip() else type(err).__name__
-        raise WeightsError(
-            f"{what}: cannot load {app_name} ImageNet weights ({reason}); where there is internet Keras "
-            f"downloads them to ~/.keras/models/, or pass the {app_name} *_no_top.h5 file with "
-            "--encoder-weights PATH, or train the encoder from scratch with --encoder-weights none."
-        ) from None
-    for layer in backbone.layers:
-        if layer.weights:
-            layer.set_weights(source.get_layer(layer.name).get_weights())
-    return f"{app_name} encoder from {'ImageNet' if weights == 'imagenet' else weights}"
+    name = next(key for key, (app, _) in ENCODERS.items() if app.lower() == backbone.name)
+    return copy_backbone_weights(backbone, name, weights).replace(" from ", " encoder from ", 1)
 
 
 def build_unet(

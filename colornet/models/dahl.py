@@ -1,0 +1,168 @@
+"""Automatic colorization from VGG16's features: hypercolumns and the residual encoder (Dahl 2016).
+
+Ryan Dahl, "Automatic Colorization" (January 2016), https://tinyclouds.org/colorize
+
+The gray photo goes through VGG16, a classifier trained on ImageNet, up to `block4_conv3`. The
+feature maps just before each of its first four max-pools (the taps: `block1_conv2` at full
+size, `block2_conv2` at 1/2, `block3_conv3` at 1/4, `block4_conv3` at 1/8) say what each pixel
+belongs to at four scales. Two ways to turn them into color:
+
+- `hypercolumn`: every tap resized to the photo's size and stacked (the "hypercolumn" of each
+  pixel, 960 features), then two 3x3 convolutions and the output;
+- `residual` (the article's "residual encoder"): walk back up the classifier, from the
+  coarsest tap, each step a convolution, a bilinear x2 enlargement and the sum with the next
+  finer (batch-normalized) tap, down to full size, where the gray photo itself is added.
+
+The network predicts U and V (YUV, `colornet.codecs.YUVCodec`) through a sigmoid, and learns
+with the mean of the UV distance and the distances after Gaussian blurs of 3 and 5 px
+(`colornet.losses.blurred_distance`). The encoder is VGG16's first four blocks, with layer names
+as in `keras.applications.VGG16`, so that ImageNet weights load into them by name
+(`load_vgg16_weights`); frozen by default, trainable with `train_encoder`. The article admits
+the result: plausible colors on grass and sky, sepia where an object could be any color.
+"""
+
+import keras
+from keras import layers
+
+from colornet.codecs import YUVCodec
+from colornet.losses import BLURRED
+from colornet.models.layers import Enlarge, check_input_size, scaled
+from colornet.models.spec import Design, register
+from colornet.pretrained import BackboneInput, copy_backbone_weights
+
+VARIANTS = ("residual", "hypercolumn")
+BN_MOMENTUM = 0.9
+SIZE_MULTIPLE = 8  # the deepest tap, block4_conv3, is at 1/8 (three max-pools before it)
+
+# VGG16's first four blocks: (convolutions, filters); the tap is the last convolution of each
+VGG16_BLOCKS = ((2, 64), (2, 128), (3, 256), (3, 512))
+TAPS = tuple(f"block{b}_conv{n}" for b, (n, _) in enumerate(VGG16_BLOCKS, start=1))
+
+
+def build_vgg16_taps(input_size=None, width: float = 1.0, name: str = "dahl_vgg16") -> keras.Model:
+    """VGG16's first four blocks, from its RGB input `(b, h, w, 3)` (already preprocessed) to the
+    four taps `[(b, h, w, 64), (b, h/2, w/2, 128), (b, h/4, w/4, 256), (b, h/8, w/8, 512)]`.
+
+    At `width` 1 the layers are `keras.applications.VGG16`'s (names, shapes, ReLUs, max-pools),
+    so its ImageNet weights load by name; other widths scale every layer's filters (trained from
+    scratch only).
+    """
+    f = scaled(width)
+    inputs = keras.Input((input_size, input_size, 3), name=f"{name}_in")
+    x, taps = inputs, []
+    for block, (convs, filters) in enumerate(VGG16_BLOCKS, start=1):
+        if block > 1:
+            x = layers.MaxPooling2D(2, strides=2, name=f"block{block - 1}_pool")(x)
+        for i in range(1, convs + 1):
+            conv = layers.Conv2D(
+                f(filters), 3, padding="same", activation="relu", name=f"block{block}_conv{i}"
+            )
+            x = conv(x)
+        taps.append(x)  # (b, h / 2^(block-1), w / 2^(block-1), filters)
+    return keras.Model(inputs, taps, name=name)
+
+
+def build_dahl(
+    input_size: int | None = None,
+    variant: str = "residual",
+    width: float = 1.0,
+    train_encoder: bool = False,
+    name: str = "dahl",
+) -> keras.Model:
+    """Dahl's colorizer on VGG16's taps: the residual encoder, or hypercolumns.
+
+    Args:
+        input_size: side of the square input, a multiple of 8, or None for any size (height
+            and width each a multiple of 8).
+        variant: `residual` (the article's residual encoder) or `hypercolumn`.
+        width: multiplies every layer's filters, encoder and decoder (the residual path adds
+            each tap to the decoder, so they go together). 1.0 is VGG16, the only width its
+            ImageNet weights fit; less trains from scratch on a CPU and makes tiny test networks.
+        train_encoder: train VGG16's layers too; False freezes them (with ImageNet weights,
+            the article's setting). Without ImageNet weights `colornet train` makes them
+            trainable whatever this says.
+        name: model name, also the prefix of every layer name.
+
+    Returns:
+        A `keras.Model` from Y `(b, h, w, 1)` in [0, 1] to U and V mapped to [0, 1]
+        `(b, h, w, 2)` (sigmoid).
+
+    Example:
+        >>> model = build_dahl(width=0.25)
+        >>> model.get_layer("dahl_vgg16").output_shape[-1]
+        (None, None, None, 128)
+        >>> model.output_shape
+        (None, None, None, 2)
+    """
+    if variant not in VARIANTS:
+        raise ValueError(f"variant must be one of {', '.join(VARIANTS)}, got {variant!r}.")
+    check_input_size(input_size, SIZE_MULTIPLE)
+    f = scaled(width)
+    gray = keras.Input((input_size, input_size, 1), name=f"{name}_y")  # (b, h, w, 1), Y in [0, 1]
+    rgb = BackboneInput("vgg16", "y", name=f"{name}_vgg16_input")(gray)  # (b, h, w, 3), VGG16's own scaling
+    encoder = build_vgg16_taps(input_size, width, name=f"{name}_vgg16")
+    encoder.trainable = bool(train_encoder)
+    taps = encoder(rgb)
+    # The taps' scales differ by orders of magnitude (VGG16 sees 0-255 less ImageNet's mean); batch
+    # normalization brings them together. Momentum 0.9: the moving statistics that colorize uses
+    # follow training within tens of steps, so that even a short run colors sensibly.
+    taps = [
+        layers.BatchNormalization(momentum=BN_MOMENTUM, name=f"{name}_{tap}_bn")(t)
+        for tap, t in zip(TAPS, taps)
+    ]  # [(b, h, w, 64), (b, h/2, w/2, 128), (b, h/4, w/4, 256), (b, h/8, w/8, 512)] at width 1
+    if variant == "residual":
+        x = layers.Conv2D(f(256), 1, activation="relu", name=f"{name}_res4")(taps[3])  # (b, h/8, w/8, 256)
+        for level, filters in ((3, 128), (2, 64), (1, 3)):  # (b, h / 2^(level-1), w / 2^(level-1), filters)
+            x = Enlarge(2, name=f"{name}_up{level}")(x)
+            x = layers.Add(name=f"{name}_add{level}")([x, taps[level - 1]])
+            x = layers.Conv2D(  # the last one, to 3 channels, is linear: a residual added to the gray photo
+                3 if level == 1 else f(filters),
+                3,
+                padding="same",
+                activation=None if level == 1 else "relu",
+                name=f"{name}_res{level}",
+            )(x)
+        gray3 = layers.Concatenate(name=f"{name}_gray3")([gray, gray, gray])  # (b, h, w, 3)
+        x = layers.Add(name=f"{name}_add_gray")([x, gray3])  # (b, h, w, 3)
+        x = layers.Conv2D(3, 3, padding="same", activation="relu", name=f"{name}_res0")(x)
+    else:
+        ups = [taps[0]] + [
+            Enlarge(2 ** (i - 1), name=f"{name}_hyper_up{i}")(taps[i - 1]) for i in range(2, 5)
+        ]
+        x = layers.Concatenate(name=f"{name}_hypercolumn")(ups)  # (b, h, w, 960)
+        x = layers.Conv2D(f(128), 3, padding="same", activation="relu", name=f"{name}_hyper1")(x)
+        x = layers.Conv2D(f(64), 3, padding="same", activation="relu", name=f"{name}_hyper2")(x)
+    # The output stays float32 under mixed precision
+    uv = layers.Conv2D(2, 3, padding="same", activation="sigmoid", name=f"{name}_uv", dtype="float32")(x)
+    return keras.Model(gray, uv, name=name)  # (b, h, w, 2) in [0, 1]
+
+
+def load_vgg16_weights(model: keras.Model, weights) -> str:
+    """Put VGG16's ImageNet weights (`"imagenet"`: from `weights/` or `~/.keras/models/`, else a
+    Keras download; or a path to `vgg16_weights_tf_dim_ordering_tf_kernels_notop.h5`) into the
+    network's encoder; None leaves it random. Returns the note for the run's first line.
+
+    Raises:
+        WeightsError: offline, a truncated file or another network's, or a network not at
+            width 1: one line that says how to get the file or to train from scratch.
+    """
+    encoder = model.get_layer(f"{model.name}_vgg16")
+    if weights in (None, "none"):
+        return "VGG16 encoder trained from scratch (no ImageNet weights), so it is trainable"
+    note = copy_backbone_weights(encoder, "vgg16", weights)
+    return f"{note}, {'trainable' if encoder.trainable else 'frozen'}"
+
+
+DAHL = register(
+    Design(
+        name="dahl",
+        build=build_dahl,
+        codec=YUVCodec(),
+        loss=BLURRED,
+        size_multiple=SIZE_MULTIPLE,
+        options=("variant", "width", "train_encoder"),
+        tiny_options={"width": 0.125},
+        load_pretrained=load_vgg16_weights,
+        summary="VGG16 hypercolumns or residual encoder, YUV, blurred-distance loss (Dahl 2016)",
+    )
+)
