@@ -14,7 +14,6 @@ corrupt) gives a one-line message naming it; the other photos of the drop are st
 >>> result.files, result.messages
 """
 
-import inspect
 import os
 import tempfile
 import zipfile
@@ -48,7 +47,7 @@ class ModelControls:
 def model_controls(name: str, weights_dir=WEIGHTS_DIR) -> ModelControls:
     """The extra inputs of provided model `name`, read from its `.json` without loading the weights.
 
-    A temperature is offered when the model's codec has one and `colornet.colorize` accepts it."""
+    A temperature is offered when the model's codec has one (it decodes ab bins)."""
     from colornet.models import get_design
     from colornet.weights import read_config
 
@@ -56,15 +55,8 @@ def model_controls(name: str, weights_dir=WEIGHTS_DIR) -> ModelControls:
     codec = get_design(config["model"]).make_codec(config.get("options", {}))
     return ModelControls(
         style=bool(getattr(codec, "takes_style", False)),
-        temperature=hasattr(codec, "temperature") and colorize_takes("temperature"),
+        temperature=hasattr(codec, "temperature"),
     )
-
-
-def colorize_takes(parameter: str) -> bool:
-    """Whether `colornet.colorize` has a keyword `parameter`."""
-    from colornet.infer import colorize
-
-    return parameter in inspect.signature(colorize).parameters
 
 
 # --- the function the button calls ---------------------------------------------------
@@ -144,11 +136,7 @@ def colorize_uploads(
 
             options["style"] = load_image(style)  # read once for every photo
             style_lightness(colorizer, options["style"])  # a model without a global path says so here
-        if (
-            temperature is not None
-            and hasattr(colorizer.codec, "temperature")
-            and colorize_takes("temperature")
-        ):
+        if temperature is not None and colorizer.has_bins:
             options["temperature"] = temperature
     except ColornetError as err:
         message = str(err).replace(str(style), shown_name(style)) if style else str(err)

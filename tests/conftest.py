@@ -35,6 +35,12 @@ def photo_folder(tmp_path):
 
 
 NOTEBOOKS = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "notebooks")
+WEIGHTS = os.path.join(os.path.dirname(NOTEBOOKS), "weights")
+
+
+def provided_weights(*names) -> set[str]:
+    """Those of `names` whose provided weights are in the repository's `weights/`."""
+    return {name for name in names if os.path.exists(os.path.join(WEIGHTS, f"{name}.weights.h5"))}
 
 
 # What TensorFlow, absl and XLA write when nothing keeps them quiet: glog lines (`I0000 00:00:...`,

@@ -4,11 +4,8 @@ more slowly than the plain one, both variants trained, and the table against the
 again after a reader changes a setting."""
 
 import json
-import os
 
-from conftest import NOTEBOOKS, make_photo_folder, notebook_text, run_notebook
-
-WEIGHTS = os.path.join(os.path.dirname(NOTEBOOKS), "weights")
+from conftest import make_photo_folder, notebook_text, provided_weights, run_notebook
 
 
 def test_residual_encoder_notebook_trains_both_variants_and_runs_again(tmp_path):
@@ -43,7 +40,7 @@ def test_residual_encoder_notebook_trains_both_variants_and_runs_again(tmp_path)
         assert len(json.loads((run / "state.json").read_text())["history"]["val_loss"]) == 2
 
     evaluation = json.loads((out / "evaluation.json").read_text())["summary"]
-    provided = {n for n in ("beta", "dahl") if os.path.exists(f"{WEIGHTS}/{n}.weights.h5")}  # quick mode's
+    provided = provided_weights("beta", "dahl")  # quick mode's
     assert set(summary["compared"]) == {"dahl residual", "dahl hypercolumn"} | {
         f"provided {n}" for n in provided
     }

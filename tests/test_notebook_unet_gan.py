@@ -9,9 +9,7 @@ import re
 
 from PIL import Image
 
-from conftest import NOTEBOOKS, make_photo_folder, notebook_text, run_notebook
-
-WEIGHTS = os.path.join(os.path.dirname(NOTEBOOKS), "weights")
+from conftest import make_photo_folder, notebook_text, provided_weights, run_notebook
 
 
 def test_unet_gan_notebook_trains_both_stages_compares_and_runs_again(tmp_path):
@@ -71,8 +69,7 @@ def test_unet_gan_notebook_trains_both_stages_compares_and_runs_again(tmp_path):
     assert {"gray", "U-Net L1", "U-Net GAN"} <= set(evaluation)
     assert set(evaluation) - {"gray", "truth"} == set(summary["compared"])
     for name in ("beta", "unet", "unet-gan"):
-        provided = os.path.exists(os.path.join(WEIGHTS, f"{name}.weights.h5"))
-        assert (f"provided {name}" in summary["compared"]) == provided, name
+        assert (f"provided {name}" in summary["compared"]) == bool(provided_weights(name)), name
     for column in ("U-Net L1", "U-Net GAN"):
         assert 5 < evaluation[column]["psnr"]["mean"] < 60
         assert {"ab_auc", "colorfulness"} <= set(evaluation[column])

@@ -5,11 +5,8 @@ Beta; and it runs again after a reader changes a setting."""
 
 import json
 import math
-import os
 
-from conftest import NOTEBOOKS, make_photo_folder, notebook_text, run_notebook
-
-WEIGHTS = os.path.join(os.path.dirname(NOTEBOOKS), "weights")
+from conftest import make_photo_folder, notebook_text, provided_weights, run_notebook
 
 
 def test_vivid_colors_notebook_trains_sweeps_the_temperature_and_runs_again(tmp_path):
@@ -39,11 +36,7 @@ def test_vivid_colors_notebook_trains_sweeps_the_temperature_and_runs_again(tmp_
     assert [v["temperature"] for v in sweep.values()] == [1.0, 0.6, 0.38, 0.2, 0.01]
     assert all(math.isfinite(v["psnr"]) and v["colorfulness"] >= 0 for v in sweep.values())
     evaluation = json.loads((out / "evaluation.json").read_text())["summary"]
-    provided = {
-        f"provided {name}"
-        for name in ("beta", "zhang")
-        if os.path.exists(os.path.join(WEIGHTS, f"{name}.weights.h5"))
-    }
+    provided = {f"provided {name}" for name in provided_weights("beta", "zhang")}
     assert set(summary["compared"]) == {"zhang (T 0.38)"} | provided
     assert set(evaluation) - {"gray", "truth"} == set(summary["compared"])
     assert "ab_auc_rebalanced" in evaluation["zhang (T 0.38)"]
