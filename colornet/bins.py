@@ -14,6 +14,7 @@ mode (T -> 0, vivid, blotchy).
     z = soft_encode(ab, bins)                  # (..., Q): 5 nearest bins, Gaussian sigma 5
     w = rebalancing_weights(prior)             # (Q,): ((1 - lambda) p + lambda / Q)^-1, E_p[w] = 1
     ab = annealed_mean(logits, bins, 0.38)     # (..., 2)
+    logits = undo_rebalancing(logits, w, 0.2)  # toward the network's estimate of the colors' own odds
 
 Everything that runs per pixel is in TensorFlow ops (inside `tf.data` or a model). The
 prior over the bins, computed from a folder of photos, is in `colornet.prior`.
@@ -30,6 +31,7 @@ SIGMA = 5.0  # Gaussian of the soft-encoding and of the prior's smoothing, in La
 LAMBDA = 0.5  # share of the uniform distribution in the rebalancing weights
 TEMPERATURE = 0.38  # the paper's annealed-mean temperature
 BIN_LOSS = "soft_cross_entropy"  # the name of a bin head's loss (`colornet.losses`); not a --loss choice
+UNDO_REBALANCING = 0.2  # share of the rebalancing taken back when decoding (0: the paper's decoding)
 MAX_TEMPERATURE = 10.0  # above this the annealed mean is the plain mean to a few digits; a typo
 
 # The in-gamut bins, derived by `derive_bins` and kept here so that every part of the
@@ -176,6 +178,35 @@ def check_temperature(temperature) -> float:
             f"use {TEMPERATURE} (the paper's), 1 for the mean, or 0.01 for nearly the mode."
         )
     return t
+
+
+def check_undo(amount) -> float:
+    """The share of the rebalancing to undo as a float, or a one-line `ValueError` outside [0, 1]."""
+    try:
+        s = float(amount)
+    except (TypeError, ValueError):
+        s = float("nan")
+    if not 0.0 <= s <= 1.0:
+        raise ValueError(
+            f"undo-rebalancing must be from 0 to 1, got {amount!r}; use 0 for the paper's decoding, "
+            f"{UNDO_REBALANCING} (the default) or 1 to take the rebalancing back entirely."
+        )
+    return s
+
+
+def undo_rebalancing(logits, weights, amount: float = UNDO_REBALANCING):
+    """Bin logits `(..., Q)` of a network trained with rebalancing weights `(Q,)` ->
+    the logits of its distribution with `amount` (0 to 1) of the rebalancing taken back.
+
+    The weighted cross-entropy is smallest when the network predicts `q(bin) ∝ w(bin) p(bin)`,
+    the colors' own probability `p` tilted toward rare colors by the weights. Dividing by
+    `w^amount` (subtracting `amount * log w` from the logits) takes the tilt back: 0 keeps it
+    (the paper's decoding: vivid, and wrong where a gray photo gets a rare color's tint), 1
+    removes it (the network's estimate of `p`: right more often, and nearly as dull as a
+    regression's mean). In between trades one for the other, like the temperature does."""
+    s = check_undo(amount)
+    log_w = tf.constant(np.log(np.asarray(weights, np.float64)), tf.float32)
+    return tf.cast(logits, tf.float32) - s * log_w
 
 
 def annealed_mean(logits, bins=None, temperature: float = TEMPERATURE):

@@ -30,11 +30,14 @@ from colornet.bins import (
     LAMBDA,
     N_BINS,
     TEMPERATURE,
+    UNDO_REBALANCING,
     ab_bins,
     annealed_mean,
     check_temperature,
+    check_undo,
     rebalancing_weights,
     soft_encode,
+    undo_rebalancing,
 )
 from colornet.color import (
     AB_SCALE,
@@ -197,13 +200,17 @@ class BinsCodec:
 
     Attributes:
         temperature: of the annealed mean (0.38, the paper's; 1 is the mean, toward 0 the mode).
+        undo: the share of the rebalancing `decode` takes back from the predicted distribution
+            before the annealed mean (`colornet.bins.undo_rebalancing`; 0 is the paper's
+            decoding); applied only with a prior, whose weights it divides by.
         prior: the prior over the bins `(Q,)` (`colornet.prior`) the weights come from; None:
-            every pixel weighs 1 (no rebalancing), as for decoding, which needs none.
+            every pixel weighs 1 (no rebalancing) and `decode` has nothing to undo.
         lam: lambda, the share of the uniform distribution in the rebalancing.
         factor: the targets' and the outputs' size is the input's divided by this.
     """
 
     temperature: float = TEMPERATURE
+    undo: float = UNDO_REBALANCING
     prior: tuple | None = None
     lam: float = LAMBDA
     factor: int = 4
@@ -212,6 +219,7 @@ class BinsCodec:
 
     def __post_init__(self):
         check_temperature(self.temperature)
+        check_undo(self.undo)
         if self.prior is not None and len(self.prior) != N_BINS:
             raise ValueError(f"the prior has {len(self.prior)} values; there are {N_BINS} bins.")
 
@@ -244,7 +252,10 @@ class BinsCodec:
 
     def decode(self, outputs, inputs=None):
         """Bin logits `(b, h/4, w/4, Q)` -> ab `(b, h, w, 2)` in Lab units, float32: the annealed
-        mean, enlarged (bilinear) to the input's size (`inputs` given) or 4 times."""
+        mean (after taking back `undo` of the rebalancing, with a prior), enlarged (bilinear) to
+        the input's size (`inputs` given) or 4 times."""
+        if self.prior is not None and self.undo > 0:
+            outputs = undo_rebalancing(outputs, self.weights(), self.undo)
         ab = annealed_mean(outputs, temperature=self.temperature)  # (b, h/4, w/4, 2)
         if inputs is not None:
             size = tf.shape(first_input(inputs))[1:3]

@@ -196,6 +196,7 @@ def evaluate(
     progress: bool = False,
     work_size: int | None = None,
     temperature: float | None = None,
+    undo_rebalancing: float | None = None,
 ) -> dict:
     """Evaluate models and the gray baseline on the same photos.
 
@@ -213,6 +214,8 @@ def evaluate(
             (recorded beside its weights), or `size` when unknown.
         temperature: the annealed mean's temperature for models over ab bins (zhang, beta
             --head bins); default: 0.38. Other models ignore it (a note in `notes`).
+        undo_rebalancing: for models over ab bins: the share of the rebalancing taken back
+            before the annealed mean (`colornet.bins.undo_rebalancing`); default 0.2.
 
     Returns:
         A JSON-ready dict: `columns` (`gray` then the models), `images` (per
@@ -232,7 +235,7 @@ def evaluate(
     models = load_models(models)
     notes = []
     for name, colorizer in list(models.items()):
-        models[name], note = colorizer.with_temperature(temperature)
+        models[name], note = colorizer.with_temperature(temperature, undo_rebalancing)
         notes += [f"{name}: {note}"] if note else []
     for name, colorizer in models.items():
         fixed = colorizer.canvas_shape()
@@ -397,7 +400,12 @@ def format_table(results: dict) -> str:
     for name, decoding in (results.get("decoding") or {}).items():
         if "temperature" in decoding:
             note += (
-                f"\n{name}: colors decoded as the annealed mean at temperature {decoding['temperature']:g}."
+                f"\n{name}: colors decoded as the annealed mean at temperature {decoding['temperature']:g}"
+                + (
+                    f", {decoding['undo_rebalancing']:g} of the rebalancing undone."
+                    if "undo_rebalancing" in decoding
+                    else "."
+                )
             )
     for line in results.get("notes") or []:
         note += f"\n{line}"
@@ -610,6 +618,7 @@ def run(args) -> int:
         progress=True,
         work_size=args.work_size,
         temperature=args.temperature,
+        undo_rebalancing=args.undo_rebalancing,
     )
     results["models"] = dict(zip(models, args.model))  # display name -> the name or path given
     skipped = results["skipped"]

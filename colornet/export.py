@@ -266,6 +266,7 @@ def export_model(
     size=FIXED_SIZE,
     work_size: int | None = None,
     temperature: float | None = None,
+    undo_rebalancing: float | None = None,
     overwrite: bool = False,
     weights_dir=WEIGHTS_DIR,
 ) -> dict:
@@ -279,12 +280,14 @@ def export_model(
         work_size: longer side of the resolution colors are predicted at (default: the training size).
         temperature: the annealed-mean temperature baked into a model that predicts ab bins
             (zhang, beta --head bins; default 0.38); ignored, with a warning, by the others.
+        undo_rebalancing: the share of the rebalancing taken back before the annealed mean,
+            baked in likewise (default 0.2; see `colornet.bins.undo_rebalancing`).
         overwrite: replace an existing `out`.
         weights_dir: where provided weights are looked up by name.
 
     Returns:
         What was written, also saved as `out/colornet_export.json`: `format`, `file`, `bytes`,
-        `input` and `output` (shape and dtype), `work_size`, and `temperature` for a model over ab bins.
+        `input` and `output` (shape and dtype), `work_size`, and `temperature` and `undo_rebalancing` for a model over ab bins.
 
     Raises:
         ColornetError: an unknown format, an existing `out`, a design that cannot be exported.
@@ -302,7 +305,7 @@ def export_model(
     if out.exists() and not overwrite:
         raise ColornetError(f"--out {out}: already exists; choose another folder or pass --overwrite.")
     colorizer = load_colorizer(model, weights_dir)
-    colorizer, note = colorizer.with_temperature(temperature)
+    colorizer, note = colorizer.with_temperature(temperature, undo_rebalancing)
     if note:
         warnings.warn(note.removeprefix("note: "), stacklevel=2)
     _check_exportable(colorizer, image_format)
@@ -400,6 +403,14 @@ def add_arguments(parser) -> None:
         help="models over ab bins (zhang, beta --head bins): the annealed-mean temperature baked into the "
         "export, 1 the mean (muted) to near 0 the mode (vivid) (default: 0.38)",
     )
+    parser.add_argument(
+        "--undo-rebalancing",
+        type=float,
+        default=None,
+        metavar="S",
+        help="models over ab bins: the share (0 to 1) of the class rebalancing taken back before the "
+        "annealed mean, baked into the export (default: 0.2; 0 is the paper's decoding)",
+    )
     parser.add_argument("--overwrite", action="store_true", help="replace an existing --out folder")
 
 
@@ -412,6 +423,7 @@ def run(args) -> int:
         size=args.size,
         work_size=args.work_size,
         temperature=args.temperature,
+        undo_rebalancing=args.undo_rebalancing,
         overwrite=args.overwrite,
     )
     where = Path(args.out) / info["file"] if info["file"] != "." else Path(args.out)
@@ -419,6 +431,8 @@ def run(args) -> int:
         f"exported {info['model']} as {info['format']} to {where} ({info['bytes'] / 1e6:.1f} MB) "
         f"in {time.perf_counter() - start:.0f} s: takes {info['input']}, returns {info['output']}; "
         f"colors predicted at {info['work_size']} px"
-        + (f", decoded at temperature {info['temperature']}." if "temperature" in info else ".")
+        + (f", decoded at temperature {info['temperature']}" if "temperature" in info else "")
+        + (f", {info['undo_rebalancing']} of the rebalancing undone" if "undo_rebalancing" in info else "")
+        + "."
     )
     return 0

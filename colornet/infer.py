@@ -59,6 +59,7 @@ def colorize(
     style=None,
     explain: bool = False,
     temperature: float | None = None,
+    undo_rebalancing: float | None = None,
 ):
     """Colorize one photo at its full resolution.
 
@@ -84,6 +85,9 @@ def colorize(
             mean's temperature, from 1 (the mean of the predicted colors: safe, sepia) toward 0
             (the most probable color: vivid, blotchy); default 0.38, the paper's. Other
             networks ignore it with a note on stderr.
+        undo_rebalancing: for networks over ab bins whose prior is known: the share (0 to 1)
+            of the class rebalancing taken back before the annealed mean
+            (`colornet.bins.undo_rebalancing`); default 0.2; 0 is the paper's decoding.
 
     Returns:
         float32 RGB `(h, w, 3)` in [0, 1], or RGBA `(h, w, 4)` when the input
@@ -102,7 +106,7 @@ def colorize(
     """
     check_work_size(work_size)
     colorizer = load_colorizer(model, weights_dir, features=embedder)
-    colorizer, note = colorizer.with_temperature(temperature)
+    colorizer, note = colorizer.with_temperature(temperature, undo_rebalancing)
     if note:
         print(note, file=sys.stderr)
     style_l = style_lightness(colorizer, style, work_size)
@@ -177,7 +181,7 @@ class Summary:
     failed: list = field(default_factory=list)  # one-line messages, each naming its file
     scenes: dict = field(default_factory=dict)  # input -> {"class", "probability"} (designs that classify)
     model: str = ""  # the design that colorized them
-    decoding: dict = field(default_factory=dict)  # {"temperature": T} for networks over ab bins
+    decoding: dict = field(default_factory=dict)  # {"temperature": T, "undo_rebalancing": S} for ab bins
     notes: list = field(default_factory=list)  # one-line notes (an option that does not apply)
 
     def scene_report(self) -> str:
@@ -187,7 +191,10 @@ class Summary:
         )
 
     def report(self) -> str:
-        how = ", ".join([self.model] * bool(self.model) + [f"{k} {v:g}" for k, v in self.decoding.items()])
+        how = ", ".join(
+            [self.model] * bool(self.model)
+            + [f"{k.replace('_', ' ')} {v:g}" for k, v in self.decoding.items()]
+        )
         how = how if self.decoding else ""  # how colors were decoded, where there is a choice
         lines = [
             *self.notes,
@@ -333,6 +340,7 @@ def colorize_files(
     style=None,
     progress: bool = False,
     temperature: float | None = None,
+    undo_rebalancing: float | None = None,
 ) -> Summary:
     """Colorize files, folders (recursive) and globs into `out_dir`, at full resolution.
 
@@ -360,6 +368,7 @@ def colorize_files(
             every input (see `colorize`).
         progress: show a progress bar on stderr.
         temperature: for networks over ab bins: the annealed mean's temperature (see `colorize`).
+        undo_rebalancing: for networks over ab bins: see `colorize`.
 
     Returns:
         A `Summary`; `summary.failed` lists one line per file that failed.
@@ -369,7 +378,7 @@ def colorize_files(
     check_work_size(work_size)
     check_out_dir(out_dir)
     colorizer = load_colorizer(model, weights_dir, features=embedder, precision=precision)
-    colorizer, note = colorizer.with_temperature(temperature)
+    colorizer, note = colorizer.with_temperature(temperature, undo_rebalancing)
     style_l = style_lightness(colorizer, style, work_size)
     jobs, failures = plan_jobs(inputs, out_dir, image_format, compare)
     summary = Summary(
@@ -520,6 +529,7 @@ def run(args) -> int:
         style=args.style,
         progress=True,
         temperature=args.temperature,
+        undo_rebalancing=args.undo_rebalancing,
     )
     if args.explain:
         print(summary.scene_report() or "this model does not classify scenes (iizuka does).")

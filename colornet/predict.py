@@ -59,6 +59,10 @@ class Colorizer:
         classes: the scene class names, for designs with a classification head.
         temperature: the annealed-mean temperature of a bin head (zhang, beta --head bins);
             None: the codec's default (0.38).
+        prior: a bin head's prior over the bins `(Q,)`, the one it was trained with; its
+            rebalancing weights are what decoding takes back (`undo`). None: unknown.
+        undo: the share of the rebalancing decoding takes back (0 to 1; `colornet.bins.
+            undo_rebalancing`); None: the codec's default (0.2), where the prior is known.
     """
 
     model: keras.Model
@@ -69,12 +73,20 @@ class Colorizer:
     options: dict = field(default_factory=dict)
     classes: list | None = None
     temperature: float | None = None
+    prior: tuple | None = None
+    undo: float | None = None
 
     @property
     def codec(self):
         codec = self.design.make_codec(self.options)
-        if self.temperature is not None and hasattr(codec, "temperature"):
+        if not hasattr(codec, "temperature"):
+            return codec
+        if self.prior is not None:
+            codec = codec.with_prior(self.prior)
+        if self.temperature is not None:
             codec = replace(codec, temperature=self.temperature)
+        if self.undo is not None:
+            codec = replace(codec, undo=self.undo)
         return codec
 
     @property
@@ -82,32 +94,47 @@ class Colorizer:
         """Whether the network predicts a distribution over ab bins (a temperature applies)."""
         return hasattr(self.codec, "temperature")
 
-    def with_temperature(self, temperature) -> tuple["Colorizer", str | None]:
-        """`(colorizer, note)`: this colorizer decoding at `temperature` (the same network), and
-        None; or, for a network without bins, this colorizer and a one-line note that the
-        temperature is ignored. `temperature` None: this colorizer as it is.
+    def with_temperature(self, temperature, undo=None) -> tuple["Colorizer", str | None]:
+        """`(colorizer, note)`: this colorizer decoding at `temperature` and taking back `undo` of
+        the rebalancing (the same network), and None; or, for a network without bins, this
+        colorizer and a one-line note that they are ignored. None: as it is.
 
         Raises:
-            ColornetError: a temperature <= 0 or above 10, in one line.
+            ColornetError: a temperature <= 0 or above 10, an undo outside [0, 1], or an undo
+                above 0 for a network whose prior is unknown, in one line.
         """
-        if temperature is None:
+        if temperature is None and undo is None:
             return self, None
-        from colornet.bins import check_temperature
+        from colornet.bins import check_temperature, check_undo
 
         try:
-            t = check_temperature(temperature)
+            t = None if temperature is None else check_temperature(temperature)
+            s = None if undo is None else check_undo(undo)
         except ValueError as err:
             raise ColornetError(str(err)) from None
+        flags = " and ".join(f for f, v in (("--temperature", t), ("--undo-rebalancing", s)) if v is not None)
         if not self.has_bins:
             return self, (
-                f"note: --temperature is ignored: {self.name} predicts colors directly, not over ab bins "
+                f"note: {flags} {'are' if ' and ' in flags else 'is'} ignored: {self.name} predicts colors directly, not over ab bins "
                 "(zhang and beta --head bins do)."
             )
-        return replace(self, temperature=t), None
+        if s and self.prior is None:
+            raise ColornetError(
+                f"{self.source or self.name}: the prior over the bins it was trained with is unknown, so its "
+                "rebalancing cannot be undone; load it from a weights file whose JSON names its prior, or "
+                "use --undo-rebalancing 0."
+            )
+        changes = {k: v for k, v in (("temperature", t), ("undo", s)) if v is not None}
+        return replace(self, **changes), None
 
     def decoding(self) -> dict:
-        """How colors are decoded, for logs and reports: `{"temperature": T}` for bins, else `{}`."""
-        return {"temperature": self.codec.temperature} if self.has_bins else {}
+        """How colors are decoded, for logs and reports: `{"temperature": T}` for bins, with
+        `"undo_rebalancing"` where the prior is known; `{}` for networks without bins."""
+        if not self.has_bins:
+            return {}
+        codec = self.codec
+        undo = {"undo_rebalancing": codec.undo} if codec.prior is not None else {}
+        return {"temperature": codec.temperature, **undo}
 
     @property
     def name(self) -> str:
@@ -149,7 +176,7 @@ class Colorizer:
 
 
 def add_temperature_argument(parser) -> None:
-    """`--temperature` for `colorize` and `evaluate`."""
+    """`--temperature` and `--undo-rebalancing` for `colorize`, `evaluate` and `export`."""
     parser.add_argument(
         "--temperature",
         type=float,
@@ -157,6 +184,14 @@ def add_temperature_argument(parser) -> None:
         help="zhang, beta --head bins: the annealed mean's temperature, above 0 and at most 10: 1 is the "
         "mean of the predicted colors (safe, sepia), toward 0 the most probable one (vivid, blotchy); "
         "ignored with a note by other models (default: 0.38, the paper's)",
+    )
+    parser.add_argument(
+        "--undo-rebalancing",
+        type=float,
+        metavar="S",
+        help="zhang, beta --head bins: the share (0 to 1) of the class rebalancing taken back from the "
+        "predicted colors before the annealed mean: 0 is the paper's decoding (vivid, and rare colors' tints "
+        "on gray photos), 1 the network's estimate of the colors' own odds (dull, seldom wrong) (default: 0.2)",
     )
 
 
@@ -179,6 +214,7 @@ def load_colorizer(
     design: str | None = None,
     training_size: int | None = None,
     options: dict | None = None,
+    prior=None,
 ) -> Colorizer:
     """A `Colorizer` from provided weights by name, a weights path, a built `keras.Model`, or a
     `Colorizer` (returned as it is).
@@ -195,6 +231,8 @@ def load_colorizer(
         training_size: for a `keras.Model`: the crop size it was trained at.
         options: for a `keras.Model`: the builder options it was built with, where the
             codec or the size multiple depend on them (a U-Net's `depth`, `color_space`).
+        prior: for a `keras.Model` with a bin head: the prior `(Q,)` it was trained with, so
+            that decoding can take back part of the rebalancing (weights files name theirs).
 
     Raises:
         WeightsError: missing, truncated or mismatched weights, in one sentence.
@@ -213,8 +251,14 @@ def load_colorizer(
             features=features,
             source=model.name,
             options=dict(options or {}),
+            prior=None if prior is None else tuple(float(p) for p in prior),
         )
     net, config = load_model(model, weights_dir, precision=precision)
+    prior = None
+    if config.get("prior"):
+        from colornet.prior import load_prior
+
+        prior = tuple(float(p) for p in load_prior(config["prior"]))
     return Colorizer(
         model=net,
         design=get_design(config["model"]),
@@ -223,6 +267,7 @@ def load_colorizer(
         source=str(model),
         options=config.get("options", {}),
         classes=config.get("classes"),
+        prior=prior,
     )
 
 

@@ -698,6 +698,7 @@ def train(model="beta", data: str = "data/Train", *, embedder=None, design: str 
         source=str(out_dir),
         options=cfg.model_options,
         classes=classes,
+        prior=getattr(codec, "prior", None),
     )
     samples = None
     if worker.is_chief and cfg.samples > 0:

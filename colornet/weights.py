@@ -210,7 +210,8 @@ def load_model(
         **options: builder options that replace the recorded ones.
 
     Returns:
-        `(model, config)`: the network and the JSON's contents (`model`, `options`, `size`).
+        `(model, config)`: the network and the JSON's contents (`model`, `options`, `size`; for bin
+        heads `prior`, made the path of the prior file, which the JSON names relative to itself).
     """
     path, _ = resolve_weights(name_or_path, weights_dir)
     config = read_config(path)
@@ -227,6 +228,8 @@ def load_model(
             f"{config_path(path)}: names an unknown model {config['model']!r}; "
             f"this colornet knows {', '.join(DESIGNS)}."
         )
+    if config.get("prior"):
+        config = {**config, "prior": os.path.join(os.path.dirname(path), config["prior"])}
     design = get_design(config["model"])
     with precision_scope(precision):
         model = design.build(**{**config.get("options", {}), **options})

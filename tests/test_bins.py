@@ -87,6 +87,30 @@ def test_a_temperature_that_means_nothing_is_refused(bad):
     assert B.check_temperature("0.38") == 0.38 and B.check_temperature(10) == 10.0
 
 
+def test_undoing_the_rebalancing_takes_the_weights_back_out_of_the_distribution():
+    rng = np.random.default_rng(3)
+    prior = rng.gamma(0.3, size=B.N_BINS)
+    prior /= prior.sum()
+    w = B.rebalancing_weights(prior)
+    p = rng.dirichlet(np.full(B.N_BINS, 0.5), size=(2, 3))  # (2, 3, Q): the colors' own odds
+    tilted = np.log(p * w) + 7.0  # what the rebalanced loss trains a network to predict, up to a constant
+
+    def softmax(x):
+        e = np.exp(x - x.max(-1, keepdims=True))
+        return e / e.sum(-1, keepdims=True)
+
+    np.testing.assert_allclose(
+        softmax(np.asarray(B.undo_rebalancing(tilted, w, 1.0))), p, rtol=1e-3, atol=1e-6
+    )
+    np.testing.assert_allclose(np.asarray(B.undo_rebalancing(tilted, w, 0.0)), tilted, rtol=1e-6)
+    half = softmax(np.asarray(B.undo_rebalancing(tilted, w, 0.5)))
+    np.testing.assert_allclose(half, softmax(np.log(p * np.sqrt(w))), rtol=1e-3, atol=1e-6)
+    for bad in (-0.1, 1.5, float("nan"), "most"):
+        with pytest.raises(ValueError, match="undo-rebalancing must be from 0 to 1") as err:
+            B.check_undo(bad)
+        assert len(str(err.value).splitlines()) == 1
+
+
 def test_rebalanced_weights_have_mean_one_under_the_prior():
     rng = np.random.default_rng(2)
     prior = rng.gamma(0.3, size=B.N_BINS)

@@ -1,6 +1,7 @@
 """Zhang et al. 2016: the network, the bins codec, the rebalanced loss, and training with a prior."""
 
 import json
+from pathlib import Path
 
 import keras
 import numpy as np
@@ -149,9 +150,10 @@ def test_bad_priors_and_losses_are_refused_in_one_line(photo_folder, tmp_path, c
 # --- the temperature, everywhere ------------------------------------------------------
 
 
-def save_tiny_zhang(path, seed: int = 0) -> str:
+def save_tiny_zhang(path, seed: int = 0, prior=None) -> str:
     """Weights of a tiny zhang whose last layer is scaled up, so that its distributions are
-    far from flat and the temperature shows; its .json beside them."""
+    far from flat and the temperature shows; its .json beside them, naming `prior` (saved
+    beside them too) when one is given."""
     from colornet.weights import save_config
 
     keras.utils.set_random_seed(seed)
@@ -161,7 +163,11 @@ def save_tiny_zhang(path, seed: int = 0) -> str:
     layer.kernel.assign(rng.normal(0, 2.0, layer.kernel.shape).astype(np.float32))
     layer.bias.assign(rng.normal(0, 2.0, layer.bias.shape).astype(np.float32))
     model.save_weights(str(path))
-    save_config(str(path), "zhang", TINY, size=32)
+    extra = {}
+    if prior is not None:
+        save_prior(Path(path).parent / "prior.npy", prior)
+        extra["prior"] = "prior.npy"
+    save_config(str(path), "zhang", TINY, size=32, **extra)
     return str(path)
 
 
@@ -237,6 +243,54 @@ def test_evaluate_reports_the_temperature(tmp_path, capsys):
     assert len(capsys.readouterr().err.strip().splitlines()) == 1
 
 
+def gray_heavy_prior():
+    """A prior with 90 % of the pixels gray: saturated bins get the large rebalancing weights."""
+    prior = np.full(B.N_BINS, 0.1 / (B.N_BINS - 1))
+    prior[int(np.asarray(B.nearest_bin(np.zeros(2, np.float32))))] = 0.9
+    return prior
+
+
+def test_undoing_the_rebalancing_uses_the_weights_prior_everywhere(tmp_path, capsys):
+    import colornet
+    from colornet.color import to_uint8
+    from colornet.evaluate import evaluate, format_table
+    from colornet.metrics import colorfulness
+
+    weights = save_tiny_zhang(tmp_path / "z.weights.h5", prior=gray_heavy_prior())
+    photo = colorful_photo(tmp_path / "p.png")
+    vivid = {
+        s: colorfulness(to_uint8(colornet.colorize(photo, model=weights, undo_rebalancing=s)))
+        for s in (0.0, 0.2, 1.0)
+    }
+    assert vivid[0.0] > vivid[0.2] > vivid[1.0]  # taking the tilt toward rare colors back dulls them
+    default = colornet.colorize(photo, model=weights)
+    np.testing.assert_array_equal(default, colornet.colorize(photo, model=weights, undo_rebalancing=0.2))
+    argv = ["colorize", photo, "--model", weights]
+    assert cli.main([*argv, "--out", str(tmp_path / "a"), "--undo-rebalancing", "1"]) == 0
+    assert "(zhang, temperature 0.38, undo rebalancing 1)." in capsys.readouterr().out
+    for bad in ("-0.1", "1.5", "nan"):
+        assert cli.main([*argv, "--out", str(tmp_path / "b"), "--undo-rebalancing", bad]) == 2
+        err = capsys.readouterr().err.strip()
+        assert len(err.splitlines()) == 1 and "undo-rebalancing must be from 0 to 1" in err
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    colorful_photo(folder / "0.png")
+    results = evaluate({"z": weights}, folder, size=32)
+    assert results["decoding"] == {"z": {"temperature": 0.38, "undo_rebalancing": 0.2}}
+    assert "at temperature 0.38, 0.2 of the rebalancing undone." in format_table(results)
+    # without a known prior there is nothing to undo: the default decodes as the paper does, a request fails
+    (tmp_path / "bare").mkdir()
+    bare = save_tiny_zhang(tmp_path / "bare" / "z.weights.h5")
+    np.testing.assert_array_equal(
+        colornet.colorize(photo, model=bare), colornet.colorize(photo, model=bare, undo_rebalancing=0)
+    )
+    with pytest.raises(ColornetError, match="prior over the bins it was trained with is unknown"):
+        colornet.colorize(photo, model=bare, undo_rebalancing=0.5)
+    (tmp_path / "prior.npy").write_bytes(b"not a prior")
+    with pytest.raises(ColornetError, match="prior.npy: not a prior file"):
+        colornet.colorize(photo, model=weights)
+
+
 # --- the bin head on Beta ------------------------------------------------------------
 
 
@@ -272,7 +326,7 @@ def test_train_beta_with_the_bin_head_and_colorize_at_a_temperature(photo_folder
         cli.main(["colorize", photo, "--model", weights, "--out", str(tmp_path / "c"), "--temperature", "1"])
         == 0
     )
-    assert "(beta, temperature 1)." in capsys.readouterr().out
+    assert "(beta, temperature 1, undo rebalancing 0.2)." in capsys.readouterr().out  # its run kept the prior
     # the regression head's runs resume as before: a run without `head` recorded has head ab
     plain = tmp_path / "beta-ab"
     argv_ab = [a for a in argv if a not in ("--head", "bins")]
