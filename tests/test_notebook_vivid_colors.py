@@ -35,6 +35,10 @@ def test_vivid_colors_notebook_trains_sweeps_the_temperature_and_runs_again(tmp_
     sweep = json.loads((out / "temperature.json").read_text())
     assert [v["temperature"] for v in sweep.values()] == [1.0, 0.6, 0.38, 0.2, 0.01]
     assert all(math.isfinite(v["psnr"]) and v["colorfulness"] >= 0 for v in sweep.values())
+    undo = json.loads((out / "undo.json").read_text())
+    assert [v["undo_rebalancing"] for v in undo.values()] == [0.0, 0.2, 0.5, 1.0]
+    # taking the tilt toward rare colors back leaves the common, dull ones: less colorful
+    assert undo["paper (s = 0)"]["colorfulness"] > undo["s = 1"]["colorfulness"]
     evaluation = json.loads((out / "evaluation.json").read_text())["summary"]
     provided = {f"provided {name}" for name in provided_weights("beta", "zhang")}
     assert set(summary["compared"]) == {"zhang (T 0.38)"} | provided
