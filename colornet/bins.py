@@ -14,7 +14,7 @@ mode (T -> 0, vivid, blotchy).
     z = soft_encode(ab, bins)                  # (..., Q): 5 nearest bins, Gaussian sigma 5
     w = rebalancing_weights(prior)             # (Q,): ((1 - lambda) p + lambda / Q)^-1, E_p[w] = 1
     ab = annealed_mean(logits, bins, 0.38)     # (..., 2)
-    logits = undo_rebalancing(logits, w, 0.2)  # toward the network's estimate of the colors' own odds
+    logits = undo_rebalancing(logits, w, 0.5)  # half the tilt toward rare colors taken back (0: the paper)
 
 Everything that runs per pixel is in TensorFlow ops (inside `tf.data` or a model). The
 prior over the bins, computed from a folder of photos, is in `colornet.prior`.
@@ -31,7 +31,7 @@ SIGMA = 5.0  # Gaussian of the soft-encoding and of the prior's smoothing, in La
 LAMBDA = 0.5  # share of the uniform distribution in the rebalancing weights
 TEMPERATURE = 0.38  # the paper's annealed-mean temperature
 BIN_LOSS = "soft_cross_entropy"  # the name of a bin head's loss (`colornet.losses`); not a --loss choice
-UNDO_REBALANCING = 0.2  # share of the rebalancing taken back when decoding (0: the paper's decoding)
+UNDO_REBALANCING = 0.0  # share of the rebalancing taken back when decoding: by default none, as in the paper
 MAX_TEMPERATURE = 10.0  # above this the annealed mean is the plain mean to a few digits; a typo
 
 # The in-gamut bins, derived by `derive_bins` and kept here so that every part of the
@@ -189,7 +189,7 @@ def check_undo(amount) -> float:
     if not 0.0 <= s <= 1.0:
         raise ValueError(
             f"undo-rebalancing must be from 0 to 1, got {amount!r}; use 0 for the paper's decoding, "
-            f"{UNDO_REBALANCING} (the default) or 1 to take the rebalancing back entirely."
+            "0.5 for half, or 1 to take the rebalancing back entirely."
         )
     return s
 

@@ -215,7 +215,7 @@ def evaluate(
         temperature: the annealed mean's temperature for models over ab bins (zhang, beta
             --head bins); default: 0.38. Other models ignore it (a note in `notes`).
         undo_rebalancing: for models over ab bins: the share of the rebalancing taken back
-            before the annealed mean (`colornet.bins.undo_rebalancing`); default 0.2.
+            before the annealed mean (`colornet.bins.undo_rebalancing`); default 0, the paper's.
 
     Returns:
         A JSON-ready dict: `columns` (`gray` then the models), `images` (per

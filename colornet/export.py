@@ -281,7 +281,7 @@ def export_model(
         temperature: the annealed-mean temperature baked into a model that predicts ab bins
             (zhang, beta --head bins; default 0.38); ignored, with a warning, by the others.
         undo_rebalancing: the share of the rebalancing taken back before the annealed mean,
-            baked in likewise (default 0.2; see `colornet.bins.undo_rebalancing`).
+            baked in likewise (default 0, the paper's; see `colornet.bins.undo_rebalancing`).
         overwrite: replace an existing `out`.
         weights_dir: where provided weights are looked up by name.
 
@@ -409,7 +409,7 @@ def add_arguments(parser) -> None:
         default=None,
         metavar="S",
         help="models over ab bins: the share (0 to 1) of the class rebalancing taken back before the "
-        "annealed mean, baked into the export (default: 0.2; 0 is the paper's decoding)",
+        "annealed mean, baked into the export (default: 0, the paper's decoding)",
     )
     parser.add_argument("--overwrite", action="store_true", help="replace an existing --out folder")
 

@@ -87,7 +87,7 @@ def colorize(
             networks ignore it with a note on stderr.
         undo_rebalancing: for networks over ab bins whose prior is known: the share (0 to 1)
             of the class rebalancing taken back before the annealed mean
-            (`colornet.bins.undo_rebalancing`); default 0.2; 0 is the paper's decoding.
+            (`colornet.bins.undo_rebalancing`); default 0, the paper's decoding.
 
     Returns:
         float32 RGB `(h, w, 3)` in [0, 1], or RGBA `(h, w, 4)` when the input

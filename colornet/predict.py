@@ -62,7 +62,7 @@ class Colorizer:
         prior: a bin head's prior over the bins `(Q,)`, the one it was trained with; its
             rebalancing weights are what decoding takes back (`undo`). None: unknown.
         undo: the share of the rebalancing decoding takes back (0 to 1; `colornet.bins.
-            undo_rebalancing`); None: the codec's default (0.2), where the prior is known.
+            undo_rebalancing`); None: the codec's default, 0 (the paper's decoding).
     """
 
     model: keras.Model
@@ -191,7 +191,7 @@ def add_temperature_argument(parser) -> None:
         metavar="S",
         help="zhang, beta --head bins: the share (0 to 1) of the class rebalancing taken back from the "
         "predicted colors before the annealed mean: 0 is the paper's decoding (vivid, and rare colors' tints "
-        "on gray photos), 1 the network's estimate of the colors' own odds (dull, seldom wrong) (default: 0.2)",
+        "on gray photos), 1 the network's estimate of the colors' own odds (dull, seldom wrong) (default: 0)",
     )
 
 

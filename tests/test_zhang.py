@@ -264,7 +264,7 @@ def test_undoing_the_rebalancing_uses_the_weights_prior_everywhere(tmp_path, cap
     }
     assert vivid[0.0] > vivid[0.2] > vivid[1.0]  # taking the tilt toward rare colors back dulls them
     default = colornet.colorize(photo, model=weights)
-    np.testing.assert_array_equal(default, colornet.colorize(photo, model=weights, undo_rebalancing=0.2))
+    np.testing.assert_array_equal(default, colornet.colorize(photo, model=weights, undo_rebalancing=0))
     argv = ["colorize", photo, "--model", weights]
     assert cli.main([*argv, "--out", str(tmp_path / "a"), "--undo-rebalancing", "1"]) == 0
     assert "(zhang, temperature 0.38, undo rebalancing 1)." in capsys.readouterr().out
@@ -275,7 +275,9 @@ def test_undoing_the_rebalancing_uses_the_weights_prior_everywhere(tmp_path, cap
     folder = tmp_path / "photos"
     folder.mkdir()
     colorful_photo(folder / "0.png")
-    results = evaluate({"z": weights}, folder, size=32)
+    default = evaluate({"z": weights}, folder, size=32)["decoding"]  # the paper's decoding, said
+    assert default == {"z": {"temperature": 0.38, "undo_rebalancing": 0.0}}
+    results = evaluate({"z": weights}, folder, size=32, undo_rebalancing=0.2)
     assert results["decoding"] == {"z": {"temperature": 0.38, "undo_rebalancing": 0.2}}
     assert "at temperature 0.38, 0.2 of the rebalancing undone." in format_table(results)
     # without a known prior there is nothing to undo: the default decodes as the paper does, a request fails
@@ -326,7 +328,7 @@ def test_train_beta_with_the_bin_head_and_colorize_at_a_temperature(photo_folder
         cli.main(["colorize", photo, "--model", weights, "--out", str(tmp_path / "c"), "--temperature", "1"])
         == 0
     )
-    assert "(beta, temperature 1, undo rebalancing 0.2)." in capsys.readouterr().out  # its run kept the prior
+    assert "(beta, temperature 1, undo rebalancing 0)." in capsys.readouterr().out  # its run kept the prior
     # the regression head's runs resume as before: a run without `head` recorded has head ab
     plain = tmp_path / "beta-ab"
     argv_ab = [a for a in argv if a not in ("--head", "bins")]
