@@ -112,6 +112,16 @@ def load_lab(path, size: int):
     )
 
 
+def load_rgb(path, size: int):
+    """Decode a photo and resize it so its shorter side is `size` -> uint8 RGB `(>= size, >= size, 3)`."""
+    return resize_shorter_side(decode_image(path), size)
+
+
+def rgb8_to_lab(image):
+    """uint8 RGB `(h, w, 3)` -> float32 Lab."""
+    return rgb_to_lab(image)
+
+
 def crop_square(image, size: int, seed=None, flip: bool = True):
     """Square crop of `size`: random (with a random horizontal flip unless `flip` is
     False) when `seed` (a shape-(2,) int tensor) is given, the center crop otherwise."""
@@ -246,6 +256,8 @@ def make_lab_dataset(
     drop_remainder: bool = False,
     paths: list[str] | None = None,
     shard: tuple[int, int] | None = None,
+    sources=None,
+    source_weights=None,
 ) -> tf.data.Dataset:
     """A dataset of `(lab, extras)` batches: Lab photos `(b, size, size, 3)` and a dict of
     per-photo values (`{}` when there are none). See `make_dataset` for the arguments."""
@@ -253,6 +265,10 @@ def make_lab_dataset(
         paths = list_images(source, on_error=on_error)
     paths, rows = shard_paths(paths, shard)
     n = len(paths)
+    if sources is not None:
+        sources = np.asarray(sources)[rows] if rows is not None else np.asarray(sources)
+        if len(sources) != n:
+            raise ValueError(f"sources has {len(sources)} values but there are {n} images.")
     if n == 0:
         raise ImageError(f"{source}: no photos for this worker's shard; use fewer workers or more photos.")
     extras = dict(extras or {})
@@ -267,26 +283,39 @@ def make_lab_dataset(
         columns[key] = values.astype(np.int32 if key == "label" else np.float32)
     if not columns:
         columns = {"_": np.zeros((n, 0), np.float32)}  # a placeholder, dropped from the batches
-    ds = tf.data.Dataset.zip(
-        tf.data.Dataset.from_tensor_slices(paths), tf.data.Dataset.from_tensor_slices(columns)
-    )
 
-    ds = ds.map(lambda p, e: (load_lab(p, size), e), num_parallel_calls=AUTOTUNE)
-    if cache:
-        ds = ds.cache(cache if isinstance(cache, str) else "")
+    def photos(rows):
+        """Decoded photos of the files at `rows` (all: None), with their columns."""
+        pick = (lambda v: v) if rows is None else (lambda v: np.asarray(v)[rows])
+        ds = tf.data.Dataset.zip(
+            tf.data.Dataset.from_tensor_slices(pick(paths)),
+            tf.data.Dataset.from_tensor_slices({k: pick(v) for k, v in columns.items()}),
+        )
+        # Photos are cached as 8-bit RGB at the training scale (a quarter of the memory of float
+        # Lab: 33,000 photos at 160 px take 3.4 GB); each crop is turned into Lab once it is cut.
+        ds = ds.map(lambda p, e: (load_rgb(p, size), e), num_parallel_calls=AUTOTUNE)
+        if cache:
+            name = cache if isinstance(cache, str) else ""
+            ds = ds.cache(f"{name}.source{rows[0]}" if name and rows is not None else name)
+        return ds
 
+    if training and source_weights is not None:
+        ds = weighted_sources(photos, sources, source_weights, n, seed)
+    else:
+        ds = photos(None)
     if training:
         ds = ds.shuffle(min(n, 4096), seed=seed, reshuffle_each_iteration=True)
         seeds = tf.data.Dataset.random(seed=seed, rerandomize_each_iteration=True).batch(2)
         ds = tf.data.Dataset.zip(ds, seeds)
         flip_here = not augment  # with augmentation the flip is part of the warp
         ds = ds.map(
-            lambda item, s: (crop_square(item[0], size, s, flip=flip_here), item[1], s),
+            lambda item, s: (rgb8_to_lab(crop_square(item[0], size, s, flip=flip_here)), item[1], s),
             num_parallel_calls=AUTOTUNE,
         )
     else:
         ds = ds.map(
-            lambda im, e: (crop_square(im, size), e, tf.zeros([2], tf.int64)), num_parallel_calls=AUTOTUNE
+            lambda im, e: (rgb8_to_lab(crop_square(im, size)), e, tf.zeros([2], tf.int64)),
+            num_parallel_calls=AUTOTUNE,
         )
 
     ds = ds.batch(batch_size, drop_remainder=drop_remainder, num_parallel_calls=AUTOTUNE)
@@ -305,6 +334,42 @@ def make_lab_dataset(
     # Workers of a cluster read their own files (`shard`); tf.data must not split them again.
     options.experimental_distribute.auto_shard_policy = tf.data.experimental.AutoShardPolicy.OFF
     return ds.with_options(options)
+
+
+def check_source_weights(weights, n_sources: int) -> list[float]:
+    """The sampling shares of `n_sources` sources, normalized to sum 1.
+
+    Raises:
+        ValueError: not one weight per source, or a weight that is negative, not finite or all 0.
+    """
+    weights = [float(w) for w in weights]
+    if len(weights) != n_sources:
+        raise ValueError(
+            f"--data-weights has {len(weights)} value(s) for {n_sources} --data source(s); give one per source."
+        )
+    if not all(np.isfinite(w) and w >= 0 for w in weights) or sum(weights) <= 0:
+        raise ValueError(f"--data-weights {' '.join(map(str, weights))}: use numbers >= 0, not all 0.")
+    return [w / sum(weights) for w in weights]
+
+
+def weighted_sources(photos, sources, weights, n: int, seed: int) -> tf.data.Dataset:
+    """`n` photos a pass, drawn from each source with its share of `weights` (a small source is seen
+    more often than once a pass, a large one less), from `photos(rows)`, each source repeating on
+    its own. `sources`: the source index of each photo; a source without photos is left out."""
+    datasets, shares = [], []
+    for index, share in enumerate(weights):
+        rows = np.flatnonzero(sources == index)
+        if share > 0 and len(rows):
+            ds = photos(rows).shuffle(min(len(rows), 4096), seed=seed + index, reshuffle_each_iteration=True)
+            datasets.append(ds.repeat())
+            shares.append(share)
+    if not datasets:
+        raise ImageError("no training photos in the sources with a weight above 0; check --data-weights.")
+    total = sum(shares)
+    sampled = tf.data.Dataset.sample_from_datasets(
+        datasets, weights=[w / total for w in shares], seed=seed, rerandomize_each_iteration=True
+    )
+    return sampled.take(n)
 
 
 def make_dataset(
@@ -328,6 +393,8 @@ def make_dataset(
     cache_dir=None,
     write_cache: bool = True,
     verbose: bool = True,
+    sources=None,
+    source_weights=None,
 ) -> tf.data.Dataset:
     """A dataset of training batches from a folder (recursive) of photos, encoded by a design's codec.
 
@@ -355,6 +422,10 @@ def make_dataset(
             `cache_dir` (written only when `write_cache`); with "per-batch" they are computed
             on every augmented batch (`features.extras`), as the article does.
         verbose: let `features` say what its cache did.
+        sources: int array `(n_files,)`: the source (a `--data` entry) of each file.
+        source_weights: with `training` and `sources`, each source's share of the photos drawn
+            in a pass (`check_source_weights`): a pass still has as many photos as there are
+            files, but a small source weighted up is seen several times, a large one less.
 
     Returns:
         A `tf.data.Dataset` of what `codec.encode` gives: by default `(L, ab)` with L
@@ -373,6 +444,7 @@ def make_dataset(
     paths, rows = shard_paths(paths, shard)
     extras = {k: np.asarray(v)[rows] if rows is not None else v for k, v in (extras or {}).items()}
     labels = np.asarray(labels)[rows] if labels is not None and rows is not None else labels
+    sources = np.asarray(sources)[rows] if sources is not None and rows is not None else sources
     if features is not None and features_mode == "cached":
         extras.update(
             features.file_extras(paths, size, cache_dir=cache_dir, write=write_cache, verbose=verbose)
@@ -394,6 +466,8 @@ def make_dataset(
         labels=labels,
         drop_remainder=drop_remainder,
         paths=paths,
+        sources=sources,
+        source_weights=source_weights,
     )
     if features is not None and features_mode == "per-batch":
         ds = ds.map(_per_batch_extras(features, codec.extra_inputs))

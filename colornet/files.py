@@ -1,5 +1,6 @@
 """Small file helpers shared by every layer: checksums and writes that never leave half a file."""
 
+import contextlib
 import hashlib
 import json
 import os
@@ -41,3 +42,21 @@ def atomic_write_text(path, text: str) -> None:
 
 def atomic_write_json(path, obj) -> None:
     atomic_write_text(path, json.dumps(obj, indent=2))
+
+
+@contextlib.contextmanager
+def atomic_path(path):
+    """A temporary path beside `path`, with the same suffixes (`.weights.h5`), for a writer that
+    takes a file name; renamed to `path` when the block ends without an error, removed otherwise.
+
+        with atomic_path("weights/x.weights.h5") as tmp:
+            model.save_weights(tmp)
+    """
+    path = Path(path)
+    tmp = path.with_name(f".{path.stem.split('.')[0]}.{os.getpid()}.partial{''.join(path.suffixes)}")
+    try:
+        yield str(tmp)
+        os.replace(tmp, path)
+    finally:
+        if tmp.exists():
+            tmp.unlink()

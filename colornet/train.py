@@ -58,6 +58,7 @@ class TrainConfig:
 
     model: str = "beta"  # a design name: alpha, beta, full, ...
     data: str | list = "data/Train"  # folder (recursive), file, glob, or a list of them
+    data_weights: list | None = None  # each `data` source's share of the photos drawn; None: as listed
     val: str | list | None = None  # held-out photos; None: split `val_split` off `data`
     size: int = 128  # side of the square training crops, a multiple of the design's size multiple
     epochs: int = 10  # total epochs, counting those of a resumed run
@@ -127,6 +128,17 @@ def list_run_photos(cfg: TrainConfig) -> tuple[list[str], list[str]]:
         keep = sorted(rng.permutation(len(train_paths))[: cfg.limit])
         train_paths = [train_paths[i] for i in keep]
     return train_paths, val_paths
+
+
+def source_indices(cfg: TrainConfig, paths: list[str]) -> np.ndarray:
+    """The `--data` source (its index in `cfg.data`) of each training photo; a photo that two
+    sources name belongs to the first."""
+    data = cfg.data if isinstance(cfg.data, (list, tuple)) else [cfg.data]
+    index = {}
+    for i, source in enumerate(data):
+        for path in cdata.list_images(source, on_error="skip"):
+            index.setdefault(path, i)
+    return np.array([index.get(p, 0) for p in paths], np.int64)
 
 
 def make_features(design: Design, cfg: TrainConfig, features=None):
@@ -208,6 +220,9 @@ def make_datasets(
         write_cache=worker.is_chief,
         shard=worker.shard,
     )
+    weighted = {}
+    if cfg.data_weights is not None:
+        weighted = dict(sources=source_indices(cfg, train_paths), source_weights=cfg.data_weights)
     train_ds = cdata.make_dataset(
         None,
         training=True,
@@ -215,6 +230,7 @@ def make_datasets(
         paths=train_paths,
         labels=train_labels,
         drop_remainder=distributed,
+        **weighted,
         **common,
     )
     val_ds = cdata.make_dataset(None, training=False, paths=val_paths, labels=val_labels, **common)
@@ -319,10 +335,10 @@ ACTIVATION_FLOATS = 16  # floats per crop pixel a training step keeps, a floor (
 
 
 def memory_needed(cfg: TrainConfig, n_photos: int) -> int:
-    """Bytes a run needs at least: every photo cached in Lab (float32, shorter side `size`, square at
+    """Bytes a run needs at least: every photo cached in 8-bit RGB (shorter side `size`, square at
     least) plus one batch's crops, warps and activations. A lower bound: refusing only what cannot fit."""
     pixels = cfg.size * cfg.size
-    cache = n_photos * pixels * 3 * 4
+    cache = n_photos * pixels * 3
     step = cfg.batch_size * pixels * 4 * (2 * 3 + ACTIVATION_FLOATS)
     if tf.config.list_physical_devices("GPU"):
         step = 0  # the step's tensors live on the GPU; only the cache must fit in this memory
@@ -397,6 +413,12 @@ def _check_config(cfg: TrainConfig, design: Design):
             raise ColornetError(f"--{name.replace('_', '-')} {value!r}: use a whole number of at least 1.")
     if not (isinstance(cfg.lr, (int, float)) and math.isfinite(cfg.lr) and cfg.lr >= 0):  # 0: frozen
         raise ColornetError(f"--lr {cfg.lr!r}: use a learning rate above 0, such as {DEFAULT_LR}.")
+    if cfg.data_weights is not None:
+        n_sources = len(cfg.data) if isinstance(cfg.data, (list, tuple)) else 1
+        try:
+            cfg.data_weights = cdata.check_source_weights(cfg.data_weights, n_sources)
+        except ValueError as err:
+            raise ColornetError(str(err)) from None
     if cfg.val is None and not 0 < cfg.val_split < 1:
         raise ColornetError(f"--val-split {cfg.val_split!r}: use a share between 0 and 1, such as 0.1.")
     for name in ("width", "l1_weight", "class_weight"):
@@ -594,6 +616,7 @@ def train(model="beta", data: str = "data/Train", *, embedder=None, design: str 
         "lr": cfg.lr,
         "loss": cfg.loss,
         "data": cfg.data,
+        "data_weights": cfg.data_weights,
         "photos": trained_on,
     }
     lr_note = ""
@@ -784,6 +807,15 @@ def add_arguments(parser):
     parser.add_argument(
         "--data", required=True, nargs="+", help="folders (recursive), files or globs of training photos"
     )
+    parser.add_argument(
+        "--data-weights",
+        nargs="+",
+        type=float,
+        metavar="W",
+        help="one weight per --data source: its share of the photos drawn in an epoch (e.g. --data corpus "
+        "scenes faces --data-weights 2 1 1); an epoch still has as many photos as all sources together "
+        "(default: every photo once an epoch)",
+    )
     parser.add_argument("--val", nargs="+", help="held-out photos (default: hold out --val-split of --data)")
     parser.add_argument(
         "--size",
@@ -915,6 +947,14 @@ def add_arguments(parser):
     )
     add_precision_argument(parser, default=d.precision)
     parser.add_argument(
+        "--xla",
+        choices=["auto", "on", "off"],
+        default="auto",
+        help="compile training steps with XLA: auto (on for GPUs; for bfloat16 on CPUs where its matmul is "
+        "faster), on or off. Networks of depthwise convolutions (features) can run slower with it "
+        "(default: %(default)s)",
+    )
+    parser.add_argument(
         "--strategy",
         choices=STRATEGIES,
         default=d.strategy,
@@ -986,6 +1026,7 @@ def run(args) -> int:
     result = train(
         args.model,
         data=args.data,
+        data_weights=args.data_weights,
         val=args.val,
         size=args.size,
         epochs=args.epochs,
@@ -1007,6 +1048,7 @@ def run(args) -> int:
         encoder_weights=args.encoder_weights,
         embed_mode=args.embed_mode,
         precision=args.precision,
+        jit_compile={"auto": "auto", "on": True, "off": False}[args.xla],
         strategy=args.strategy,
         connect_timeout=args.connect_timeout,
         classes=args.classes,

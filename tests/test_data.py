@@ -197,3 +197,44 @@ def test_workers_read_their_own_share_of_the_files(photo_folder):
         (l, extra), ab = next(iter(ds))
         seen.append(sorted(int(v) for v in extra.numpy()[:, 0]))
     assert seen == [list(range(i, len(paths), 3)) for i in range(3)]
+
+
+def _solid_folder(folder: Path, color, n: int) -> Path:
+    folder.mkdir(parents=True)
+    for i in range(n):
+        Image.new("RGB", (20, 24), color).save(folder / f"{i}.png")
+    return folder
+
+
+def test_source_weights_set_each_sources_share_of_a_pass(tmp_path):
+    red = _solid_folder(tmp_path / "red", (200, 30, 30), 30)
+    blue = _solid_folder(tmp_path / "blue", (30, 30, 200), 3)
+    paths = data.list_images([str(red), str(blue)])
+    sources = np.array([0 if "/red/" in p else 1 for p in paths])
+
+    def blue_share(weights):
+        ds = data.make_dataset(
+            None, size=16, batch_size=33, paths=paths, sources=sources, source_weights=weights, augment=False
+        )
+        blues, total = 0, 0
+        for _ in range(6):  # six passes of 33 photos each
+            for _, ab in ds:
+                b = np.asarray(ab)[:, 8, 8, 1]  # Lab b < 0 is blue
+                blues, total = blues + int((b < 0).sum()), total + len(b)
+        return blues / total, total
+
+    share, total = blue_share([1.0, 1.0])
+    assert total == 6 * 33  # a pass has as many photos as there are files
+    assert 0.38 < share < 0.62  # 3 blue photos of 33, drawn half the time
+    share, _ = blue_share([1.0, 0.0])
+    assert share == 0.0
+    plain = data.make_dataset(None, size=16, batch_size=33, paths=paths, augment=False)
+    b = np.concatenate([np.asarray(ab)[:, 8, 8, 1] for _, ab in plain])
+    assert (b < 0).sum() == 3  # without weights every photo once a pass
+
+
+def test_source_weights_are_checked():
+    assert data.check_source_weights([2, 1, 1], 3) == [0.5, 0.25, 0.25]
+    for weights, n in (([1, 1], 3), ([1, -1], 2), ([0, 0], 2), ([float("nan"), 1], 2)):
+        with pytest.raises(ValueError, match="--data-weights"):
+            data.check_source_weights(weights, n)

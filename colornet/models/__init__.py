@@ -10,7 +10,7 @@ Importing this package registers every design in `DESIGNS`.
 import keras
 
 from colornet.errors import WeightsError  # noqa: F401  (kept importable from here)
-from colornet.models import alpha, beta, dahl, fusion, iizuka, unet, zhang  # noqa: F401  (each registers its design)
+from colornet.models import alpha, beta, dahl, features, fusion, iizuka, unet, zhang  # noqa: F401  (each registers its design)
 from colornet.models.alpha import build_alpha  # noqa: F401
 from colornet.models.beta import build_beta  # noqa: F401
 from colornet.models.dahl import build_dahl  # noqa: F401

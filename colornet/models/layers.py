@@ -121,7 +121,7 @@ class Enlarge(layers.Layer):
 
     def call(self, x):
         size = tf.shape(x)[1:3] * self.factor
-        return ops.cast(tf.image.resize(x, size, method="bilinear"), self.compute_dtype)
+        return ops.cast(tf.image.resize(tf.cast(x, tf.float32), size, method="bilinear"), self.compute_dtype)
 
     def compute_output_shape(self, input_shape):
         b, h, w, c = input_shape
@@ -129,3 +129,21 @@ class Enlarge(layers.Layer):
 
     def get_config(self):
         return {**super().get_config(), "factor": self.factor}
+
+
+@keras.saving.register_keras_serializable(package="colornet")
+class ResizeLike(layers.Layer):
+    """Resize feature maps `(b, h, w, c)` to the height and width of a second tensor, bilinear.
+
+    Called on `[x, like]`: a decoder step that enlarges coarse features to the size of the
+    finer skip they join, whatever the input size (an odd size rounds up in each stride-2
+    layer of an encoder, so twice the coarse size is not always the fine one)."""
+
+    def call(self, inputs):
+        x, like = inputs
+        size = tf.shape(like)[1:3]
+        return ops.cast(tf.image.resize(tf.cast(x, tf.float32), size, method="bilinear"), self.compute_dtype)
+
+    def compute_output_shape(self, input_shapes):
+        x_shape, like_shape = input_shapes
+        return (x_shape[0], like_shape[1], like_shape[2], x_shape[-1])

@@ -1,0 +1,131 @@
+"""Colors from an ImageNet classifier's features: the project's default model (`features`).
+
+A network that has learned to tell 1,000 kinds of things apart from photos already knows that
+this is grass, that a tiger and this a fire truck; what it knows is in its feature maps. This
+design puts a small decoder on the feature maps of EfficientNet-Lite0 (`colornet.lite0`),
+trained on ImageNet, and predicts colors as classes over the ab bins (Zhang et al. 2016,
+`colornet.bins`): where the features are sure, the predicted distribution is peaked and the
+annealed mean gives a vivid color; where they are not, it is spread out and the mean stays
+near gray. Two dials at colorize time move between the two: the temperature (`--temperature`)
+and the share of the class rebalancing taken back (`--undo-rebalancing`).
+
+The encoder sees the gray photo as RGB (R = G = B). Its taps at 1/4, 1/8, 1/16 and 1/32 of
+the input feed a U-Net-like decoder (bilinear x2, concatenate the finer tap, 3x3 convolution,
+batch norm, ReLU) that ends at 1/4 of the input in the logits of the 261 ab bins, as Zhang's
+network does. The encoder starts from ImageNet's weights and is frozen by default; with
+`train_encoder` it is fine-tuned too (its batch norm statistics stay ImageNet's).
+"""
+
+import keras
+from keras import layers
+
+from colornet.bins import BIN_LOSS
+from colornet.codecs import BinsCodec
+from colornet.lite0 import build_efficientnet_lite0, efficientnet_lite0
+from colornet.models.layers import GrayToRGB, ResizeLike, check_input_size, scaled
+from colornet.models.spec import Design, register
+from colornet.models.zhang import bin_logits
+
+SIZE_MULTIPLE = 32  # the deepest tap is at 1/32
+ENCODERS = ("efficientnet-lite0",)
+# Lite0's taps at 1/4, 1/8, 1/16 and 1/32 (`colornet.lite0.TAPS` without the 1/2 one)
+TAPS = ("block2_add", "block4_add", "block10_add", "top_activation")
+# Decoder filters after each step, from 1/32 to 1/4, at width 1
+DECODER = (256, 192, 128, 96)
+
+
+def build_encoder(input_size, encoder: str, name: str) -> keras.Model:
+    """The backbone from its RGB input in [0, 255] to its four taps, finest first (random weights:
+    `load_encoder_weights` fills them)."""
+    if encoder not in ENCODERS:
+        raise ValueError(f"encoder must be one of {', '.join(ENCODERS)}, got {encoder!r}.")
+    size = (input_size, input_size, 3) if input_size else None
+    backbone = build_efficientnet_lite0(include_top=False, input_shape=size)
+    return keras.Model(backbone.input, [backbone.get_layer(t).output for t in TAPS], name=f"{name}_encoder")
+
+
+def build_features(
+    input_size: int | None = None,
+    width: float = 1.0,
+    train_encoder: bool = False,
+    encoder: str = "efficientnet-lite0",
+    name: str = "features",
+) -> keras.Model:
+    """The default model: an ImageNet encoder, a decoder over its taps, logits over the ab bins.
+
+    Args:
+        input_size: side of the square input, a multiple of 32, or None for any size (height
+            and width each a multiple of 32).
+        width: multiplies the decoder's filters (256, 192, 128, 96 at 1.0); the encoder is
+            Lite0 whatever the width.
+        train_encoder: fine-tune the encoder's weights too; False freezes them. Its batch
+            normalization keeps ImageNet's statistics either way.
+        encoder: the ImageNet backbone (`efficientnet-lite0`).
+        name: model name, also the prefix of every layer name.
+
+    Returns:
+        A `keras.Model` from L `(b, h, w, 1)` in [-1, 1] to logits over the Q ab bins
+        `(b, h/4, w/4, Q)`, float32.
+
+    Example:
+        >>> model = build_features(width=0.25)
+        >>> model.output_shape
+        (None, None, None, 261)
+    """
+    check_input_size(input_size, SIZE_MULTIPLE)
+    f = scaled(width)
+    inputs = keras.Input((input_size, input_size, 1), name=f"{name}_l")  # (b, h, w, 1)
+    gray = GrayToRGB("lab", name=f"{name}_gray_rgb")(inputs)  # (b, h, w, 3) in [-1, 1], R = G = B
+    rgb = layers.Rescaling(127.5, offset=127.5, name=f"{name}_rgb255")(gray)  # the backbone's 0-255
+    backbone = build_encoder(input_size, encoder, name)
+    backbone.trainable = bool(train_encoder)
+    for layer in backbone.layers:
+        if isinstance(layer, layers.BatchNormalization):
+            layer.trainable = False  # ImageNet's statistics, also when fine-tuned
+    taps = backbone(rgb)  # 1/4 (24), 1/8 (40), 1/16 (112), 1/32 (1280) at the input's scale
+    x = layers.Conv2D(f(DECODER[0]), 1, use_bias=False, name=f"{name}_dec0")(taps[-1])
+    x = layers.ReLU(name=f"{name}_dec0_relu")(layers.BatchNormalization(name=f"{name}_dec0_bn")(x))
+    for step, (tap, filters) in enumerate(zip(reversed(taps[:-1]), DECODER[1:]), start=1):
+        x = ResizeLike(name=f"{name}_up{step}")([x, tap])  # x2, to the tap's size
+        x = layers.Concatenate(name=f"{name}_skip{step}")([x, tap])
+        x = layers.Conv2D(f(filters), 3, padding="same", use_bias=False, name=f"{name}_dec{step}")(x)
+        x = layers.ReLU(name=f"{name}_dec{step}_relu")(
+            layers.BatchNormalization(name=f"{name}_dec{step}_bn")(x)
+        )
+    x = layers.Conv2D(f(DECODER[-1]), 3, padding="same", activation="relu", name=f"{name}_dec_out")(x)
+    logits = bin_logits(x, name)  # (b, h/4, w/4, Q), float32
+    return keras.Model(inputs, logits, name=name)
+
+
+def load_encoder_weights(model: keras.Model, weights) -> str:
+    """Put EfficientNet-Lite0's ImageNet weights (`"imagenet"`: the committed
+    `weights/efficientnet_lite0.weights.h5`; or a path to such a file) into the encoder; None or
+    `"none"` leaves it random. Returns the note for the run's first line.
+
+    Raises:
+        WeightsError: a missing, corrupt or foreign weights file, in one line.
+    """
+    encoder = model.get_layer(f"{model.name}_encoder")
+    state = "trainable" if encoder.trainable else "frozen"
+    if weights in (None, "none"):
+        return f"EfficientNet-Lite0 encoder with random weights ({state})"
+    source = efficientnet_lite0(weights, include_top=False)
+    for layer in encoder.layers:
+        if layer.weights:
+            layer.set_weights(source.get_layer(layer.name).get_weights())
+    return f"EfficientNet-Lite0 encoder from {'ImageNet' if weights == 'imagenet' else weights} ({state})"
+
+
+FEATURES = register(
+    Design(
+        name="features",
+        build=build_features,
+        codec=BinsCodec(),
+        loss=BIN_LOSS,
+        size_multiple=SIZE_MULTIPLE,
+        options=("width", "train_encoder", "encoder"),
+        tiny_options={"width": 0.125},
+        load_pretrained=load_encoder_weights,
+        summary="ImageNet features (EfficientNet-Lite0) decoded to ab bins: the default model",
+    )
+)
