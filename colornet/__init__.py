@@ -21,24 +21,27 @@ merge), `predict` (a loaded `Colorizer`), `distribute` (tf.distribute strategies
 
 __version__ = "0.1.0"
 
+# The model that colorize, video, the web page, export and notebook 00 use when none is named
+DEFAULT_MODEL = "beta"
 
-def colorize(image, model="beta", **kwargs):
+
+def colorize(image, model=None, **kwargs):
     """Colorize one photo (a path or an array) at its full size; see `colornet.infer.colorize`."""
     from colornet.infer import colorize as _colorize
 
-    return _colorize(image, model=model, **kwargs)
+    return _colorize(image, model=model or DEFAULT_MODEL, **kwargs)
 
 
-def colorize_video(source, output, model="beta", **kwargs):
+def colorize_video(source, output, model=None, **kwargs):
     """Colorize a video file into another (frame rate, size, lightness and audio kept); see
     `colornet.video.colorize_video`."""
     from colornet.video import colorize_video as _colorize_video
 
-    return _colorize_video(source, output, model=model, **kwargs)
+    return _colorize_video(source, output, model=model or DEFAULT_MODEL, **kwargs)
 
 
-def load_colorizer(model="beta", **kwargs):
+def load_colorizer(model=None, **kwargs):
     """A network ready to colorize, with its design and training size; see `colornet.predict.load_colorizer`."""
     from colornet.predict import load_colorizer as _load
 
-    return _load(model, **kwargs)
+    return _load(model or DEFAULT_MODEL, **kwargs)

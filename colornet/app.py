@@ -22,6 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
+from colornet import DEFAULT_MODEL
 from colornet.arguments import int_in
 from colornet.color import rgb_to_gray, to_uint8
 from colornet.errors import ColornetError
@@ -92,7 +93,7 @@ def preview(rgb) -> np.ndarray:
 
 def colorize_uploads(
     paths,
-    model="beta",
+    model=DEFAULT_MODEL,
     style=None,
     temperature: float | None = None,
     out_dir=None,
@@ -183,7 +184,7 @@ def import_gradio():
     return gradio
 
 
-def build_app(model: str = "beta", weights_dir=WEIGHTS_DIR):
+def build_app(model: str = DEFAULT_MODEL, weights_dir=WEIGHTS_DIR):
     """The page, a `gradio.Blocks` (not started): `build_app().launch()` serves it.
 
     Args:
@@ -272,7 +273,7 @@ def add_arguments(parser) -> None:
     )
     parser.add_argument(
         "--model",
-        default="beta",
+        default=DEFAULT_MODEL,
         help=f"model chosen when the page opens: {', '.join(provided_names())} (default: beta)",
     )
 

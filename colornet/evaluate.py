@@ -172,9 +172,10 @@ def _add_bin_sums(total: list, pred, truth) -> None:
 
 
 def summarize(images: list[dict], columns: list[str], bin_sums: dict | None = None) -> dict:
-    """Per-image rows -> mean and median of each metric per column, and the colorfulness gap;
-    with `bin_sums` (column -> summed `bin_error_sums`), the set-wide AuC rebalanced, as the
-    paper computes it (each ab bin weighs the same over the whole set)."""
+    """Per-image rows -> mean and median of each metric per column, the colorfulness gap and, per
+    model, the share of photos whose PSNR is above gray's (`better_than_gray`); with `bin_sums`
+    (column -> summed `bin_error_sums`), the set-wide AuC rebalanced, as the paper computes it
+    (each ab bin weighs the same over the whole set)."""
     truth_cf = [row[TRUTH]["colorfulness"] for row in images]
     summary = {TRUTH: {"colorfulness": _stats(truth_cf)}}
     for col in columns:
@@ -183,6 +184,10 @@ def summarize(images: list[dict], columns: list[str], bin_sums: dict | None = No
         summary[col]["colorfulness_gap"] = {"mean": gap}
         if bin_sums:
             summary[col]["ab_auc_rebalanced_set"] = {"mean": rebalanced_auc_of_sums(*bin_sums[col])}
+    for col in columns[1:]:  # PSNR rewards safe colors on average; how often is a model the better guess?
+        summary[col]["better_than_gray"] = {
+            "mean": float(np.mean([r[col]["psnr"] > r[GRAY]["psnr"] for r in images]))
+        }
     return summary
 
 
@@ -197,6 +202,8 @@ def evaluate(
     work_size: int | None = None,
     temperature: float | None = None,
     undo_rebalancing: float | None = None,
+    semantic: bool = True,
+    labels=None,
 ) -> dict:
     """Evaluate models and the gray baseline on the same photos.
 
@@ -216,12 +223,19 @@ def evaluate(
             --head bins); default: 0.38. Other models ignore it (a note in `notes`).
         undo_rebalancing: for models over ab bins: the share of the rebalancing taken back
             before the annealed mean (`colornet.bins.undo_rebalancing`); default 0, the paper's.
+        semantic: also judge the colors through EfficientNet-Lite0 (`colornet.semantic`): its top-1
+            on the photos of known ImageNet class, and the Fréchet distance of its features to the
+            real photos'. Costs a Lite0 pass per column on a CPU.
+        labels: a file giving the photos' ImageNet classes (`colornet.semantic.read_labels`);
+            otherwise a WordNet id in a photo's path (`n01440764/...`) gives its class.
 
     Returns:
         A JSON-ready dict: `columns` (`gray` then the models), `images` (per
         photo: `path`, `truth` colorfulness and each column's metrics),
         `summary` (column -> metric -> mean and median, and the colorfulness
-        gap), `skipped` (path and reason of each file left out), and the settings.
+        gap), `skipped` (path and reason of each file left out), and the settings; with
+        `semantic`, `semantic` (column or truth -> `{"top1", "photos"}`, when a photo has a known
+        class) and `frechet` (column -> distance to the real photos, from 2 photos on).
     """
     if size < 16:
         raise EvaluateError(f"--size must be at least 16 pixels, got {size}.")
@@ -246,6 +260,14 @@ def evaluate(
     columns = [GRAY, *models]
     work_sizes = {name: min(size, work_size or c.training_size or size) for name, c in models.items()}
     paths = select_paths(data, limit)
+    lite0 = classes = None
+    if semantic:
+        from colornet.semantic import Lite0Scores, labels_for
+
+        classes = dict(zip(paths, labels_for(paths, labels)))  # a bad labels file fails before the work
+        lite0 = Lite0Scores(columns)
+    elif labels is not None:
+        notes.append(f"--labels {labels} not used: the semantic check is off.")
 
     images, skipped = [], []
     bin_sums = {col: [0.0, 0] for col in columns}  # per column: ab error sums and counts per bin
@@ -275,12 +297,18 @@ def evaluate(
         gray = colorize_crops(None, crops)
         scores = {GRAY: image_metrics(gray, crops)}
         _add_bin_sums(bin_sums[GRAY], gray, crops)
+        recognized = {}  # column -> per photo: its ImageNet class is Lite0's top-1 (None: unknown)
+        if lite0 is not None:
+            known = [classes[p] for p in batch_paths]
+            recognized = {TRUTH: lite0.add(TRUTH, crops, known), GRAY: lite0.add(GRAY, gray, known)}
         scenes = {}
         for name, model in models.items():
             scenes[name] = []
             colorized = colorize_crops(model, crops, work_size=work_sizes[name], probabilities=scenes[name])
             scores[name] = image_metrics(colorized, crops)
             _add_bin_sums(bin_sums[name], colorized, crops)
+            if lite0 is not None:
+                recognized[name] = lite0.add(name, colorized, known)
         truth_cf = [colorfulness(c) for c in crops]
         for i, path in enumerate(batch_paths):
             row = {"path": path, TRUTH: {"colorfulness": truth_cf[i]}}
@@ -291,12 +319,16 @@ def evaluate(
                 if scenes[name][i] is not None and model.classes and truth in model.classes:
                     guess = model.classes[int(np.argmax(scenes[name][i]))]
                     row[name]["scene"] = {"truth": truth, "predicted": guess, "correct": guess == truth}
+            for col, hits in recognized.items():
+                if hits[i] is not None:
+                    row[col]["recognized"] = hits[i]
             images.append(row)
 
     if not images:
         raise ImageError(
             f"{data}: none of the {len(paths)} images could be evaluated (first: {skipped[0]['reason']})"
         )
+    measures = lite0.report() if lite0 is not None else {}
     return {
         "data": str(data),
         "size": size,
@@ -308,9 +340,10 @@ def evaluate(
         "models": {name: c.name for name, c in models.items()},  # display name -> design
         "work_sizes": work_sizes,  # display name -> resolution the colors were predicted at
         "decoding": {name: c.decoding() for name, c in models.items()},  # {"temperature": T} for bins
-        "notes": notes,
+        "notes": notes + measures.get("notes", []),
         "summary": summarize(images, columns, bin_sums),
         "scene_accuracy": scene_accuracy(images, list(models)),
+        **{k: v for k, v in measures.items() if k != "notes"},  # semantic, frechet
         "images": images,
     }
 
@@ -409,6 +442,14 @@ def format_table(results: dict) -> str:
             )
     for line in results.get("notes") or []:
         note += f"\n{line}"
+    from colornet.semantic import format_lines
+
+    for line in format_lines(results):
+        note += f"\n{line}"
+    shares = [(c, results["summary"][c].get("better_than_gray")) for c in columns[1:]]
+    if shares and all(v is not None for _, v in shares):  # (not in an older colornet's results)
+        cells = ", ".join(f"{c} {100 * v['mean']:.1f} %" for c, v in shares)
+        note += f"\nPhotos where the PSNR is above gray's: {cells} (of {results['evaluated']})."
     for name, scene in (results.get("scene_accuracy") or {}).items():
         note += (
             f"\nScene class recognized from the gray photo by {name}: {scene['accuracy']:.1%} of the "
@@ -555,6 +596,19 @@ def add_arguments(parser) -> None:
         help="predict colors at N px and upsample them, as colorize does "
         "(default: each model's training size, else --size)",
     )
+    parser.add_argument(
+        "--labels",
+        metavar="FILE",
+        help="the photos' ImageNet classes for the semantic check: the corpus' manifest.tsv, or lines "
+        "relative/path<TAB>wnid (default: a WordNet id in the path, as in n01440764/x.jpg)",
+    )
+    parser.add_argument(
+        "--no-semantic",
+        dest="semantic",
+        action="store_false",
+        help="skip the EfficientNet-Lite0 measures (top-1 on photos of known class, Fréchet distance "
+        "to the real photos), which cost a classifier pass per column (default: measured)",
+    )
     parser.add_argument("--overwrite", action="store_true", help="replace existing --json and --grid files")
     from colornet.precision import add_precision_argument
 
@@ -619,6 +673,8 @@ def run(args) -> int:
         work_size=args.work_size,
         temperature=args.temperature,
         undo_rebalancing=args.undo_rebalancing,
+        semantic=args.semantic,
+        labels=args.labels,
     )
     results["models"] = dict(zip(models, args.model))  # display name -> the name or path given
     skipped = results["skipped"]

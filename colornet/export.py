@@ -27,6 +27,7 @@ from pathlib import Path
 import numpy as np
 import tensorflow as tf
 
+from colornet import DEFAULT_MODEL
 from colornet.arguments import WORK_SIZE_RANGE, int_in, path_name
 from colornet.color import AB_SCALE, merge_l_ab
 from colornet.errors import ColornetError
@@ -259,7 +260,7 @@ def folder_size(path) -> int:
 
 
 def export_model(
-    model="beta",
+    model=DEFAULT_MODEL,
     image_format: str = "saved_model",
     out="exported",
     *,
@@ -368,7 +369,7 @@ def image_size(text):
 def add_arguments(parser) -> None:
     parser.add_argument(
         "--model",
-        default="beta",
+        default=DEFAULT_MODEL,
         help=f"provided weights by name ({', '.join(provided_names())}), a weights path, or a run folder "
         "(default: beta)",
     )

@@ -26,6 +26,7 @@ import tensorflow as tf
 from PIL import Image
 from tqdm import tqdm
 
+from colornet import DEFAULT_MODEL
 from colornet.arguments import int_in, path_name
 from colornet.color import rgb_to_gray, to_uint8
 from colornet.errors import ColornetError
@@ -51,7 +52,7 @@ MAX_PENDING_PIXELS = 32_000_000  # full-resolution pixels waiting for a batch, a
 
 def colorize(
     image,
-    model="beta",
+    model=DEFAULT_MODEL,
     *,
     work_size: int | None = None,
     weights_dir=WEIGHTS_DIR,
@@ -326,7 +327,7 @@ def _write(path, rgb, alpha=None, quality: int = 95) -> None:
 def colorize_files(
     inputs,
     out_dir="results",
-    model="beta",
+    model=DEFAULT_MODEL,
     *,
     work_size: int | None = None,
     image_format: str = "png",
@@ -461,7 +462,7 @@ def add_arguments(parser) -> None:
     )
     parser.add_argument(
         "--model",
-        default="beta",
+        default=DEFAULT_MODEL,
         help=f"provided weights by name ({', '.join(provided_names())}), a weights path, or a run folder "
         "(its best.weights.h5) (default: beta)",
     )

@@ -16,6 +16,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from colornet import DEFAULT_MODEL
 from colornet.arguments import WORK_SIZE_RANGE
 from colornet.color import AB_SCALE
 from colornet.errors import ColornetError, ImageError
@@ -151,7 +152,9 @@ class Colorizer:
 
     def _features(self):
         if self.features is None and self.design.features is not None:
-            self.features = self.design.features()  # built on first use, then kept with this colorizer
+            # the features the network was trained with (the Full model's embedder), built on first
+            # use, then kept with this colorizer
+            self.features = self.design.make_features(self.options)
         return self.features
 
     def predict_ab(self, L, style=None) -> np.ndarray:
@@ -206,7 +209,7 @@ def article_contract(name: str) -> Design:
 
 
 def load_colorizer(
-    model="beta",
+    model=DEFAULT_MODEL,
     weights_dir=WEIGHTS_DIR,
     *,
     features=None,

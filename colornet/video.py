@@ -34,6 +34,7 @@ import av
 import numpy as np
 from tqdm import tqdm
 
+from colornet import DEFAULT_MODEL
 from colornet.arguments import int_in
 from colornet.errors import VideoError
 from colornet.files import temporary_name
@@ -231,7 +232,7 @@ def check_options(
 def colorize_video(
     source,
     output,
-    model="beta",
+    model=DEFAULT_MODEL,
     *,
     smoothing: float = SMOOTHING,
     cut_threshold: float = CUT_THRESHOLD,
@@ -470,7 +471,7 @@ def add_arguments(parser) -> None:
     )
     parser.add_argument(
         "--model",
-        default="beta",
+        default=DEFAULT_MODEL,
         help=f"provided weights by name ({', '.join(provided_names())}) or a weights path (default: beta)",
     )
     parser.add_argument(
