@@ -44,6 +44,8 @@ class Backbone:
     module: str
     no_top: tuple[str, str, str | None]
     top: tuple[str, str, str | None] | None = None
+    kwargs: tuple = ()  # more arguments of the keras.applications function, as (name, value) pairs
+    offline: str | None = None  # a copy of the no-top weights committed in weights/ (another format)
 
     def file(self, include_top: bool = False) -> tuple[str, str, str | None]:
         """`(file name, URL, md5 or None)` of the weights with or without the classifier."""
@@ -88,9 +90,48 @@ BACKBONES = {
 }  # fmt: skip
 
 
+MOBILENET_V2_ALPHAS = (
+    "0.35",
+    "0.5",
+    "0.75",
+    "1.0",
+    "1.3",
+    "1.4",
+)  # those Keras publishes ImageNet weights for
+# MobileNetV2 at alpha 0.35 without its top, from Teachable Machine exports (../shared/pretrained/README.md)
+MOBILENET_V2_035_FILE = "mobilenet_v2_0.35_imagenet_notop.weights.h5"
+
+
+def mobilenet_v2(alpha: str) -> Backbone:
+    """MobileNetV2 at width `alpha` (a string of `MOBILENET_V2_ALPHAS`), 224 px ImageNet weights."""
+    if alpha not in MOBILENET_V2_ALPHAS:
+        raise ValueError(
+            f"MobileNetV2 has ImageNet weights at alpha {', '.join(MOBILENET_V2_ALPHAS)}, not {alpha}."
+        )
+    return Backbone(
+        "MobileNetV2",
+        f"MobileNetV2 (alpha {alpha})",
+        "mobilenet_v2",
+        _keras_file("mobilenet_v2", f"mobilenet_v2_weights_tf_dim_ordering_tf_kernels_{alpha}_224_no_top.h5"),
+        _keras_file("mobilenet_v2", f"mobilenet_v2_weights_tf_dim_ordering_tf_kernels_{alpha}_224.h5"),
+        kwargs=(("alpha", float(alpha)),),
+        offline=MOBILENET_V2_035_FILE if alpha == "0.35" else None,
+    )
+
+
 def get_backbone(name: str) -> Backbone:
+    """A backbone by name: those in `BACKBONES`, and `mobilenetv2-ALPHA` at any alpha Keras publishes
+    weights for (`mobilenetv2-0.35`; `mobilenetv2` is alpha 1.0)."""
+    if name.startswith("mobilenetv2-"):
+        try:
+            return mobilenet_v2(name.split("-", 1)[1])
+        except ValueError as err:
+            raise ValueError(f"unknown backbone {name!r}: {err}") from None
     if name not in BACKBONES:
-        raise ValueError(f"unknown backbone {name!r}; choose one of {', '.join(BACKBONES)}.")
+        raise ValueError(
+            f"unknown backbone {name!r}; choose one of {', '.join(BACKBONES)} or mobilenetv2-ALPHA "
+            f"(ALPHA: {', '.join(MOBILENET_V2_ALPHAS)})."
+        )
     return BACKBONES[name]
 
 
@@ -113,12 +154,32 @@ def reason(err: Exception) -> str:
 def local_weights_file(name: str, include_top: bool = False, weights_dir=None) -> str | None:
     """The ImageNet weights file of a backbone if it is already here (in `weights_dir`, default
     the project's `weights/`, or in `~/.keras/models/`), else None; never downloads."""
-    file = get_backbone(name).file(include_top)[0]
+    backbone = get_backbone(name)
+    file = backbone.file(include_top)[0]
     folder = Path(weights_dir) if weights_dir is not None else default_weights_dir()
-    for local in (folder / file, keras_models_dir() / file):
+    candidates = [folder / file, keras_models_dir() / file]
+    if backbone.offline and not include_top:
+        candidates.append(default_weights_dir() / backbone.offline)  # committed, checked against SHA256SUMS
+    for local in candidates:
         if local.is_file():
+            if local.name == backbone.offline:
+                _check_committed(local)
             return str(local)
     return None
+
+
+def _check_committed(path: Path) -> None:
+    from colornet.files import sha256
+
+    sums = default_weights_dir() / "SHA256SUMS"
+    expected = dict(
+        reversed(line.split()) for line in sums.read_text().splitlines() if len(line.split()) == 2
+    )
+    if path.name in expected and sha256(path) != expected[path.name]:
+        raise WeightsError(
+            f"{path}: checksum differs from weights/SHA256SUMS (truncated or corrupt file); "
+            f"restore it with `git checkout -- weights/{path.name}`."
+        )
 
 
 def imagenet_weights_file(
@@ -187,7 +248,7 @@ def load_backbone(
         except OSError as err:
             raise _unusable(name, path, err, include_top, weights_dir, flag) from None
     model = getattr(keras.applications, backbone.app)(
-        include_top=include_top, weights=None, input_shape=input_shape
+        include_top=include_top, weights=None, input_shape=input_shape, **dict(backbone.kwargs)
     )
     if path is not None:
         try:
