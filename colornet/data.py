@@ -285,7 +285,12 @@ def make_lab_dataset(
         columns = {"_": np.zeros((n, 0), np.float32)}  # a placeholder, dropped from the batches
 
     def photos(rows):
-        """Decoded photos of the files at `rows` (all: None), with their columns."""
+        """Decoded photos of the files at `rows` (all: None), with their columns; for training in
+        an order shuffled once over the whole list (a folder lists its photos class by class or
+        source by source, and the shuffle buffer after the cache only mixes neighbors)."""
+        rows = np.arange(n) if rows is None and training else rows
+        if training:
+            rows = np.random.default_rng(seed).permutation(rows)
         pick = (lambda v: v) if rows is None else (lambda v: np.asarray(v)[rows])
         ds = tf.data.Dataset.zip(
             tf.data.Dataset.from_tensor_slices(pick(paths)),
@@ -296,7 +301,7 @@ def make_lab_dataset(
         ds = ds.map(lambda p, e: (load_rgb(p, size), e), num_parallel_calls=AUTOTUNE)
         if cache:
             name = cache if isinstance(cache, str) else ""
-            ds = ds.cache(f"{name}.source{rows[0]}" if name and rows is not None else name)
+            ds = ds.cache(f"{name}.rows{min(rows)}" if name and rows is not None and len(rows) < n else name)
         return ds
 
     if training and source_weights is not None:

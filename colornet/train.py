@@ -148,7 +148,7 @@ def make_features(design: Design, cfg: TrainConfig, features=None):
     if features is not None:
         return features
     weights = None if str(cfg.embed_weights).lower() in ("none", "") else cfg.embed_weights
-    return design.features(weights=weights)
+    return design.make_features(cfg.model_options, weights=weights)  # full: the `embedder` option's
 
 
 MAX_CLASSES = 100  # more class folders than this is taken for a mistake in --data
@@ -236,6 +236,8 @@ def make_datasets(
     val_ds = cdata.make_dataset(None, training=False, paths=val_paths, labels=val_labels, **common)
     if distributed:
         train_ds, val_ds = train_ds.repeat(), val_ds.repeat()
+    elif cfg.steps_per_epoch:  # epochs cut short go on where the last one stopped, over every photo
+        train_ds = train_ds.repeat()
     return train_ds, val_ds, train_paths, val_paths
 
 
@@ -584,6 +586,13 @@ def train(model="beta", data: str = "data/Train", *, embedder=None, design: str 
     if "train_encoder" in design.options and cfg.encoder_weights in (None, "none") and not cfg.init:
         # a random encoder that stayed frozen would never learn anything
         cfg.model_options = {**cfg.model_options, "train_encoder": True}
+    if embedder is not None and "embedder" in design.feature_options:  # full: the Embedder given names it
+        from colornet.models.fusion import options_for_embedder
+
+        try:
+            cfg.model_options = options_for_embedder(cfg.model_options, embedder)
+        except ValueError as err:
+            raise ColornetError(str(err)) from None
     cfg.model_options = design.complete_options(cfg.model_options)
     strategy = choose_strategy(cfg.strategy, timeout=cfg.connect_timeout)
     worker = worker_info(strategy)
@@ -625,8 +634,14 @@ def train(model="beta", data: str = "data/Train", *, embedder=None, design: str 
         # options added to a design after the run started take their default there
         recorded = design.complete_options(state.get("options", {}))
         if state["model"] != cfg.model or recorded != cfg.model_options:
+            differ = [k for k in cfg.model_options if recorded.get(k) != cfg.model_options[k]]
+            what = (
+                f" ({', '.join(f'{k}={recorded.get(k)!r}, not {cfg.model_options[k]!r}' for k in differ)})"
+                if state["model"] == cfg.model and differ
+                else ""
+            )
             raise RunError(
-                f"{out_dir}: holds a {state['model']!r} run with options {state.get('options', {})}; "
+                f"{out_dir}: holds a {state['model']!r} run with options {recorded}{what}; "
                 "use another --out for a different model."
             )
         if state.get("size") != cfg.size:
@@ -972,7 +987,14 @@ def add_arguments(parser):
     parser.add_argument(
         "--embed-weights",
         default=d.embed_weights,
-        help="full: Inception weights: imagenet, a .h5 path, or none (default: %(default)s)",
+        help="full: the embedder's weights: imagenet, a .h5 path, or none (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--embedder",
+        choices=["inception_resnet_v2", "efficientnet-lite0"],
+        help="full: the ImageNet classifier whose 1000 class probabilities are fused in: Inception-ResNet-v2 "
+        "(the article's; Keras downloads its weights) or EfficientNet-Lite0 (weights in weights/, works offline, "
+        "about 25x faster) (default: inception_resnet_v2)",
     )
     parser.add_argument(
         "--embed-mode",
@@ -1013,7 +1035,7 @@ def run(args) -> int:
         options["class_weight"] = args.class_weight
     if args.train_encoder:
         options["train_encoder"] = True
-    for name in ("depth", "color_space", "encoder", "l1_weight", "head", "variant"):
+    for name in ("depth", "color_space", "encoder", "l1_weight", "head", "variant", "embedder"):
         if getattr(args, name) is not None:
             options[name] = getattr(args, name)
     allowed = get_design(args.model).options
