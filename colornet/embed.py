@@ -1,11 +1,14 @@
-"""Global image embeddings for the Full model: Inception-ResNet-v2's 1000 ImageNet classes.
+"""Global image embeddings for the Full model: an ImageNet classifier's 1000 class probabilities.
 
 As in the article's Full version (and Baldassarre et al. 2017,
 https://arxiv.org/abs/1712.03400), the grayscale photo goes through
 Inception-ResNet-v2 trained on ImageNet, and its 1000 class probabilities tell
-the colorization network what the picture shows.
+the colorization network what the picture shows. EfficientNet-Lite0 (`colornet.lite0`,
+ImageNet weights committed in `weights/`, so it works offline) gives the same 1000
+classes in the same order, for 1/30 of the work: `backbone="efficientnet-lite0"`.
 
     embedder = Embedder("imagenet")            # or a local .h5 path, or None (random)
+    embedder = Embedder("imagenet", backbone="efficientnet-lite0")   # the committed weights
     embedding = embedder(l_norm)               # (b, h, w, 1) in [-1, 1] -> (b, 1000)
     ds = make_fusion_dataset("data/Train", 128, 16, embedder=embedder)   # ((L, emb), ab)
 
@@ -49,53 +52,83 @@ EMBED_DIM = 1000  # ImageNet classes
 MIN_INPUT_SIZE = 75  # the smallest input Keras' Inception-ResNet-v2 accepts
 
 BACKBONE = "inception_resnet_v2"  # in colornet.pretrained, with its weights files
+LITE0 = "efficientnet-lite0"  # colornet.lite0, its ImageNet weights committed in weights/
+# The classifiers an Embedder can run (the Full model's `embedder` option): name -> title,
+# input side, smallest input side. Both give the same 1000 ImageNet classes in the same order.
+EMBEDDERS = {
+    BACKBONE: ("Inception-ResNet-v2", INPUT_SIZE, MIN_INPUT_SIZE),
+    LITE0: ("EfficientNet-Lite0", 224, 32),
+}
+DEFAULT_EMBEDDER = BACKBONE
 # the classifier's weights (with its top), the hash Keras checks
 IMAGENET_WEIGHTS_FILE, IMAGENET_WEIGHTS_URL, IMAGENET_WEIGHTS_MD5 = BACKBONES[BACKBONE].file(include_top=True)
 CLASS_INDEX_FILE = "imagenet_class_index.json"
 CLASS_INDEX_URL = "https://storage.googleapis.com/download.tensorflow.org/data/" + CLASS_INDEX_FILE
 CLASS_INDEX_MD5 = "c2c37ea517e94d9795004a39431a14cb"
+CLASSES_TSV = Path(__file__).resolve().parent / "resources" / "imagenet_classes.tsv"  # wnid<TAB>name
 
 DEFAULT_CACHE_DIR = os.path.join(".colornet_cache", "embeddings")
 MODES = FEATURE_MODES
 
 
 class EmbedWeightsError(WeightsError):
-    """Inception-ResNet-v2 weights that cannot be had; the message says where to put the file."""
+    """Embedder weights that cannot be had; the message says where to put the file."""
 
 
-def to_inception_input(l_norm, size: int = INPUT_SIZE):
-    """Normalized L `(b, h, w, 1)` -> Inception's input `(b, size, size, 3)` in [-1, 1].
+def check_embedder(name: str) -> str:
+    """`name` if it is one of `EMBEDDERS`, else a one-line `ValueError` naming them."""
+    if name not in EMBEDDERS:
+        raise ValueError(f"unknown embedder {name!r}; choose one of {', '.join(EMBEDDERS)}.")
+    return name
+
+
+def to_gray_rgb(l_norm, size: int):
+    """Normalized L `(b, h, w, 1)` -> a gray RGB image `(b, size, size, 3)` in [0, 255].
 
     L with a = b = 0 in RGB is a gray image (R = G = B) with the photo's
     lightness, as the article's `gray2rgb(rgb2gray(rgb))` up to the luminance
-    formula; it is resized and scaled by `inception_resnet_v2.preprocess_input`.
+    formula; it is resized to the classifier's square input. EfficientNet-Lite0
+    takes it as it is (it scales its input itself).
     """
     L = denormalize_l(tf.cast(l_norm, tf.float32))  # (b, h, w, 1) in [0, 100]
     rgb = lab_to_rgb(tf.concat([L, tf.zeros_like(L), tf.zeros_like(L)], axis=-1))  # R = G = B up to round-off
     gray = tf.repeat(tf.reduce_mean(rgb, axis=-1, keepdims=True), 3, axis=-1)  # (b, h, w, 3), exactly gray
     gray = tf.image.resize(gray, [size, size], method="bilinear", antialias=True)  # (b, size, size, 3)
-    return keras.applications.inception_resnet_v2.preprocess_input(gray * 255.0)  # [0, 255] -> [-1, 1]
+    return gray * 255.0
+
+
+def to_inception_input(l_norm, size: int = INPUT_SIZE):
+    """Normalized L `(b, h, w, 1)` -> Inception's input `(b, size, size, 3)` in [-1, 1]: the gray
+    image of `to_gray_rgb`, scaled by `inception_resnet_v2.preprocess_input`."""
+    return keras.applications.inception_resnet_v2.preprocess_input(to_gray_rgb(l_norm, size))
 
 
 class Embedder:
-    """Inception-ResNet-v2 as a callable: normalized L batch -> 1000 ImageNet class probabilities.
+    """An ImageNet classifier as a callable: normalized L batch -> 1000 class probabilities.
 
-    Inception sees the gray image of `to_inception_input`. The classifier is
-    built on the first call, once.
+    Inception-ResNet-v2 (the article's) sees the gray image of `to_inception_input`;
+    EfficientNet-Lite0 the same gray image at 224 px, in [0, 255] (`to_gray_rgb`).
+    The classifier is built on the first call, once.
 
     Args:
-        weights: "imagenet" (the file in `weights_dir` if it is there, otherwise
-            Keras downloads it to ~/.keras/models), a path to a local `.h5`
-            file, or None / "none" for random weights (tests, timing; it warns,
-            since the Full model then colors poorly).
-        input_size: Inception's input side; 299 as trained on ImageNet, 75 at the
-            least (smaller sizes only make sense with random weights, for tests).
-        batch_size: photos per Inception call.
-        weights_dir: where to look for `inception_resnet_v2_weights_tf_dim_ordering_tf_kernels.h5`
-            (default: the project's `weights/`).
+        weights: "imagenet", a path to a local `.h5` file, or None / "none" for random
+            weights (tests, timing; it warns, since the Full model then colors poorly).
+            For Inception-ResNet-v2, "imagenet" is the file in `weights_dir` if it is there,
+            otherwise Keras downloads it to ~/.keras/models; for EfficientNet-Lite0 it is
+            the committed `weights/efficientnet_lite0.weights.h5` (checked against
+            `weights/SHA256SUMS`; never downloaded), and a path is a Keras weights file
+            written by `colornet.lite0.convert_pth`.
+        backbone: "inception_resnet_v2" (the default, the article's) or "efficientnet-lite0"
+            (`EMBEDDERS`).
+        input_size: the classifier's input side; by default the one it was trained at on
+            ImageNet (299 for Inception, 224 for Lite0); at least 75 for Inception, 32 for
+            Lite0 (smaller sizes only make sense with random weights, for tests).
+        batch_size: photos per classifier call.
+        weights_dir: Inception only: where to look for
+            `inception_resnet_v2_weights_tf_dim_ordering_tf_kernels.h5` (default: the project's `weights/`).
 
     Attributes:
-        calls: Inception forward passes so far (one per chunk of `batch_size`).
+        calls: classifier forward passes so far (one per chunk of `batch_size`).
         images: photos embedded so far.
 
     Example:
@@ -105,21 +138,29 @@ class Embedder:
     """
 
     def __init__(
-        self, weights="imagenet", *, input_size: int = INPUT_SIZE, batch_size: int = 16, weights_dir=None
+        self,
+        weights="imagenet",
+        *,
+        backbone: str = DEFAULT_EMBEDDER,
+        input_size: int | None = None,
+        batch_size: int = 16,
+        weights_dir=None,
     ):
+        self.backbone = check_embedder(backbone)
+        title, default_size, min_size = EMBEDDERS[backbone]
         if isinstance(weights, str) and weights.lower() in ("none", "random"):
             weights = None
-        if input_size < MIN_INPUT_SIZE:
-            raise ValueError(
-                f"input_size must be at least {MIN_INPUT_SIZE} for Inception-ResNet-v2, got {input_size}."
-            )
+        input_size = default_size if input_size is None else input_size
+        if input_size < min_size:
+            raise ValueError(f"input_size must be at least {min_size} for {title}, got {input_size}.")
         self.weights_dir = Path(weights_dir) if weights_dir is not None else default_weights_dir()
         if weights is not None and weights != "imagenet":
             weights = Path(weights)
+        if weights is not None and (backbone == LITE0 or weights != "imagenet"):
             self._weights_file(weights)  # a missing file fails here, before any work
         if weights is None:
             warnings.warn(
-                "Inception-ResNet-v2 has random weights (weights=None): its embedding says nothing about "
+                f"{title} has random weights (weights=None): its embedding says nothing about "
                 "the picture, so the Full model will color poorly; use weights='imagenet' for real use.",
                 UserWarning,
                 stacklevel=2,
@@ -134,7 +175,13 @@ class Embedder:
         self._identity = None
 
     def __repr__(self):
-        return f"Embedder(weights={self.weights_name!r}, input_size={self.input_size})"
+        backbone = "" if self.backbone == DEFAULT_EMBEDDER else f"backbone={self.backbone!r}, "
+        return f"Embedder(weights={self.weights_name!r}, {backbone}input_size={self.input_size})"
+
+    @property
+    def title(self) -> str:
+        """The classifier's name in messages (`EfficientNet-Lite0`)."""
+        return EMBEDDERS[self.backbone][0]
 
     @property
     def weights_name(self) -> str:
@@ -144,8 +191,13 @@ class Embedder:
         return "imagenet" if self.weights == "imagenet" else Path(self.weights).name
 
     def _weights_file(self, weights) -> str:
-        """The local .h5 file of `weights` (`colornet.pretrained`), its errors as `EmbedWeightsError`."""
+        """The local .h5 file of `weights` (`colornet.pretrained`, `colornet.lite0`), its errors as
+        `EmbedWeightsError`."""
         try:
+            if self.backbone == LITE0:
+                from colornet.lite0 import weights_path
+
+                return str(weights_path("imagenet" if weights == "imagenet" else str(weights)))
             return imagenet_weights_file(
                 BACKBONE, weights, include_top=True, weights_dir=self.weights_dir, flag="--embed-weights"
             )
@@ -157,27 +209,34 @@ class Embedder:
         return self._weights_file(self.weights if self.weights == "imagenet" else str(self.weights))
 
     def build(self) -> keras.Model:
-        """Build Inception-ResNet-v2 and load its weights (once); returns the Keras model."""
+        """Build the classifier and load its weights (once); returns the Keras model."""
         if self._model is not None:
             return self._model
         path = self._weights_path() if self.weights is not None else None
         size = self.input_size
         try:
-            model = load_backbone(
-                BACKBONE,
-                path,
-                include_top=True,
-                input_shape=(size, size, 3),
-                weights_dir=self.weights_dir,
-                flag="--embed-weights",
-            )
+            if self.backbone == LITE0:
+                from colornet.lite0 import efficientnet_lite0
+
+                model = efficientnet_lite0(path, include_top=True, input_shape=(size, size, 3))
+                to_input = to_gray_rgb  # Lite0 scales [0, 255] itself
+            else:
+                model = load_backbone(
+                    BACKBONE,
+                    path,
+                    include_top=True,
+                    input_shape=(size, size, 3),
+                    weights_dir=self.weights_dir,
+                    flag="--embed-weights",
+                )
+                to_input = to_inception_input
         except WeightsError as err:  # a truncated file, another model's weights
             raise EmbedWeightsError(str(err)) from None
         model.trainable = False
 
         @tf.function(input_signature=[tf.TensorSpec([None, None, None, 1], tf.float32)], autograph=False)
         def forward(l_norm):
-            return model(to_inception_input(l_norm, size), training=False)  # (b, 1000) softmax
+            return tf.cast(model(to_input(l_norm, size), training=False), tf.float32)  # (b, 1000) softmax
 
         self._model, self._forward = model, forward
         return model
@@ -188,11 +247,14 @@ class Embedder:
 
     @property
     def identity(self) -> str:
-        """Names these weights and input size in cache keys: ImageNet and files by their
-        hash, random weights by a hash of their values (the same seed before the build, the same key)."""
+        """Names the classifier, its weights and input size in cache keys: ImageNet and files by
+        their hash, random weights by a hash of their values (the same seed before the build, the
+        same key). Inception's keys carry no backbone prefix (as before Lite0 came), Lite0's start
+        with `efficientnet-lite0-`, so one's cached embeddings are never read for the other."""
         if self._identity is None:
             if self.weights == "imagenet":
-                tag = f"imagenet-{IMAGENET_WEIGHTS_MD5[:12]}"
+                digest = IMAGENET_WEIGHTS_MD5 if self.backbone == BACKBONE else sha256(self._weights_path())
+                tag = f"imagenet-{digest[:12]}"
             elif self.weights is None:
                 digest = hashlib.sha256()
                 for w in self.build().weights:
@@ -200,7 +262,8 @@ class Embedder:
                 tag = f"random-{digest.hexdigest()[:12]}"
             else:
                 tag = f"{Path(self.weights).stem[:40]}-{sha256(self.weights)[:12]}"
-            self._identity = f"{tag}-{self.input_size}px"
+            prefix = "" if self.backbone == BACKBONE else f"{self.backbone}-"
+            self._identity = f"{prefix}{tag}-{self.input_size}px"
         return self._identity
 
     def __call__(self, l_norm):
@@ -310,7 +373,7 @@ def embed_files(
     if verbose:
         print(
             f"embeddings ({embedder.weights_name}): {len(paths) - len(missing)} cached, {len(missing)} computed "
-            f"with Inception-ResNet-v2 in {time.perf_counter() - start:.1f} s ({folder})"
+            f"with {getattr(embedder, 'title', 'Inception-ResNet-v2')} in {time.perf_counter() - start:.1f} s ({folder})"
         )
     return embeddings
 
@@ -339,7 +402,7 @@ def make_fusion_dataset(
             paths, drop_remainder: as in `colornet.data.make_dataset`.
         embedder: an `Embedder` (default: ImageNet weights).
         mode: "cached" embeds each photo once (its unaugmented center crop), reusing
-            the disk cache in `cache_dir`; "per-batch" runs Inception on every
+            the disk cache in `cache_dir`; "per-batch" runs the classifier on every
             augmented batch, as the article's generator does (slow; for comparison).
         cache_dir: the embedding cache folder (default `.colornet_cache/embeddings`).
         verbose: print what the cache did.
@@ -372,15 +435,24 @@ def make_fusion_dataset(
     )
 
 
-# --- what Inception sees ----------------------------------------------------------
+# --- what the classifier sees ----------------------------------------------------------
 
 
 def imagenet_class_names(weights_dir=None) -> list[str] | None:
-    """The 1000 ImageNet class names, from `weights/imagenet_class_index.json` or a Keras
-    download; None when neither can be had (offline)."""
+    """The 1000 ImageNet class names (the same for Inception-ResNet-v2 and EfficientNet-Lite0),
+    from `weights/imagenet_class_index.json`, else the package's `resources/imagenet_classes.tsv`
+    (`wnid<TAB>name` in class order; offline), else a Keras download; None when none can be had."""
     import json
 
     local = Path(weights_dir if weights_dir is not None else default_weights_dir()) / CLASS_INDEX_FILE
+    if not local.is_file():
+        try:
+            with open(CLASSES_TSV, encoding="utf-8") as f:
+                names = [line.rstrip("\n").split("\t")[1] for line in f if line.strip()]
+            if len(names) == EMBED_DIM:
+                return names
+        except (OSError, IndexError):
+            pass
     try:
         path = (
             str(local)

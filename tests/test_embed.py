@@ -1,7 +1,8 @@
-"""Inception embeddings: what Inception sees, the disk cache, per-batch mode, and weight errors.
+"""ImageNet embeddings: what the classifier sees, the disk cache, per-batch mode, and weight errors.
 
 Inception-ResNet-v2 runs with random weights at 75 px (the smallest Keras allows)
 to keep these tests to seconds on a CPU; ImageNet weights cannot be downloaded here.
+EfficientNet-Lite0 runs with its committed ImageNet weights.
 """
 
 import json
@@ -16,11 +17,14 @@ from colornet.embed import (
     CLASS_INDEX_FILE,
     EMBED_DIM,
     IMAGENET_WEIGHTS_FILE,
+    IMAGENET_WEIGHTS_MD5,
+    LITE0,
     Embedder,
     EmbedWeightsError,
     embed_files,
     imagenet_class_names,
     make_fusion_dataset,
+    to_gray_rgb,
     to_inception_input,
     top_classes,
 )
@@ -278,13 +282,103 @@ def test_top_classes_with_and_without_names():
     assert top_classes(emb, top=2)[0][0][0] == "class 3"
 
 
-def test_class_names_from_a_local_file_or_none_offline(tmp_path, monkeypatch):
+def test_class_names_from_a_local_file_the_package_or_none_offline(tmp_path, monkeypatch):
+    import colornet.embed as embed
+
     def offline(*args, **kwargs):
         raise Exception("URL fetch failure")
 
     monkeypatch.setattr(keras.utils, "get_file", offline)
+    names = imagenet_class_names(tmp_path)  # offline: the package's resources/imagenet_classes.tsv
+    assert len(names) == EMBED_DIM and names[281] == "tabby" and names[999] == "toilet_tissue"
+    monkeypatch.setattr(embed, "CLASSES_TSV", tmp_path / "gone.tsv")
     assert imagenet_class_names(tmp_path) is None
     index = {str(i): [f"n{i:08d}", f"thing_{i}"] for i in range(EMBED_DIM)}
     (tmp_path / CLASS_INDEX_FILE).write_text(json.dumps(index))
     names = imagenet_class_names(tmp_path)
     assert len(names) == EMBED_DIM and names[0] == "thing_0" and names[999] == "thing_999"
+
+
+# --- EfficientNet-Lite0 as the embedder (its ImageNet weights are committed) ---------------------
+
+CATS = set(range(281, 288))  # tabby, tiger cat, Persian, Siamese, Egyptian cat, mountain lion, lynx
+
+
+@pytest.fixture(scope="module")
+def lite0():
+    return Embedder("imagenet", backbone=LITE0, batch_size=BATCH)
+
+
+def gray_l(name):
+    """A bundled photo's normalized L `(1, h, w, 1)`: all the embedder ever sees of it."""
+    from skimage import data as skdata
+
+    from colornet.color import normalize_l, rgb_to_lab
+
+    rgb = getattr(skdata, name)()[..., :3].astype("float32") / 255.0
+    return normalize_l(np.asarray(rgb_to_lab(rgb))[..., :1])[None]
+
+
+def test_lite0_sees_the_gray_image_in_0_255():
+    l_norm = np.linspace(-1, 1, 2 * 8 * 8).reshape(2, 8, 8, 1).astype("float32")
+    x = np.asarray(to_gray_rgb(l_norm, 224))
+    assert x.shape == (2, 224, 224, 3)
+    np.testing.assert_allclose(x[..., 0], x[..., 2], atol=1e-3)  # R = G = B
+    assert x.min() >= -1e-3 and x.max() <= 255.0 + 1e-3
+    np.testing.assert_allclose(
+        to_inception_input(l_norm, 75), np.asarray(to_gray_rgb(l_norm, 75)) / 127.5 - 1
+    )
+
+
+def test_lite0_recognizes_a_gray_cat_and_a_gray_coffee(lite0):
+    cat, coffee = lite0(gray_l("chelsea")), lite0(gray_l("coffee"))
+    assert cat.shape == (1, EMBED_DIM) and cat.dtype == np.float32
+    np.testing.assert_allclose([cat.sum(), coffee.sum()], 1.0, atol=1e-4)  # softmax
+    top = [int(i) for i in np.argsort(-cat[0])[:5]]
+    # on the gray photo Lite0 says Egyptian cat 0.89, tabby 0.07, tiger cat 0.03, lynx
+    assert top[0] == 285 and set(top[:4]) <= CATS and cat[0, 285] > 0.5, top
+    assert int(np.argmax(coffee[0])) in {967, 968, 504}  # espresso (0.74), cup, coffee mug
+    names = [name for name, _ in top_classes(cat, 2, imagenet_class_names())[0]]
+    assert names == ["Egyptian_cat", "tabby"]
+    # batches of several photos, in chunks of `batch_size`, give each photo's own probabilities
+    both = lite0(np.concatenate([gray_l("chelsea")[:, :296, :448], np.zeros((1, 296, 448, 1), "float32")]))
+    assert both.shape == (2, EMBED_DIM) and int(np.argmax(both[0])) == 285
+
+
+def test_cache_identities_differ_between_backbones(lite0):
+    inception = Embedder("imagenet")
+    assert (
+        inception.identity == f"imagenet-{IMAGENET_WEIGHTS_MD5[:12]}-299px"
+    )  # Inception's caches stay valid
+    assert lite0.identity.startswith("efficientnet-lite0-imagenet-") and lite0.identity.endswith("-224px")
+    assert lite0.identity != inception.identity and "efficientnet-lite0" in repr(lite0)
+    with pytest.warns(UserWarning, match="EfficientNet-Lite0 has random weights"):
+        random = Embedder("none", backbone=LITE0, input_size=32)
+    assert random.identity.startswith("efficientnet-lite0-random-")
+
+
+def test_an_unknown_backbone_is_refused():
+    with pytest.raises(
+        ValueError, match="unknown embedder 'vgg16'; choose one of inception_resnet_v2, efficientnet-lite0"
+    ):
+        Embedder("imagenet", backbone="vgg16")
+    with pytest.raises(ValueError, match="at least 32 for EfficientNet-Lite0"):
+        Embedder(None, backbone=LITE0, input_size=16)
+
+
+def test_lite0_weights_missing_or_corrupt_are_one_line(tmp_path, monkeypatch):
+    import colornet.pretrained as pretrained
+
+    with pytest.raises(EmbedWeightsError, match="EfficientNet-Lite0 weights file not found") as err:
+        Embedder(tmp_path / "lite0.weights.h5", backbone=LITE0)  # before any work
+    assert_one_sentence(err)
+    bad = tmp_path / "bad.weights.h5"
+    bad.write_bytes(b"\x89HDF\r\n" + os.urandom(2000))
+    with pytest.raises(EmbedWeightsError, match="not usable as EfficientNet-Lite0 weights") as err:
+        Embedder(bad, backbone=LITE0).build()
+    assert_one_sentence(err)
+    monkeypatch.setattr(pretrained, "default_weights_dir", lambda: tmp_path)  # no committed file there
+    monkeypatch.setenv("KERAS_HOME", str(tmp_path / "keras"))
+    with pytest.raises(EmbedWeightsError, match="efficientnet_lite0.weights.h5 is not in") as err:
+        Embedder("imagenet", backbone=LITE0)
+    assert "\n" not in str(err.value) and err.value.__cause__ is None

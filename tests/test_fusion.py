@@ -138,3 +138,79 @@ def test_a_colorizer_uses_the_features_it_is_given():
     ab = load_colorizer(model, features=Features()).predict_ab(denormalize_l(l_norm))
     assert seen == [(3, 16, 16, 1)]
     np.testing.assert_allclose(ab, np.asarray(model([l_norm, embedding])) * 128, atol=1e-4)
+
+
+# --- the embedder the weights were trained with ------------------------------------------
+
+
+def test_trains_with_lite0_and_colorizes_with_it_again(tmp_path, monkeypatch, capsys):
+    import json
+
+    import colornet.embed as embed
+    from colornet.cli import main
+    from colornet.embed import LITE0, Embedder
+    from colornet.train import train
+
+    from conftest import make_photo_folder
+
+    photos = tmp_path / "photos"
+    make_photo_folder(photos, n=6, size=32)
+    run = tmp_path / "run"
+    result = train(
+        "full", str(photos), size=16, epochs=1, steps_per_epoch=1, batch_size=4, samples=0, out=str(run),
+        model_options={"width": WIDTH, "embedder": LITE0}, precision="float32", verbose=0,
+    )  # fmt: skip
+    config = json.loads((run / "best.json").read_text())
+    assert config["options"]["embedder"] == LITE0
+    assert result.colorizer.features.backbone == LITE0 and result.colorizer.features.images == 6
+    assert list((run / "embeddings").iterdir())[0].name.startswith("efficientnet-lite0-imagenet-")
+
+    def no_inception(*args, **kwargs):
+        raise AssertionError("Inception-ResNet-v2 was looked for")
+
+    monkeypatch.setattr(embed, "imagenet_weights_file", no_inception)
+    monkeypatch.setattr(embed, "load_backbone", no_inception)
+    l_norm, _ = batch(2, 24, 16, seed=3)
+    colorizer = load_colorizer(str(run / "best.weights.h5"))
+    ab = colorizer.predict_ab(denormalize_l(l_norm))
+    assert colorizer.features.backbone == LITE0
+    lite0 = Embedder("imagenet", backbone=LITE0)
+    explicit = load_colorizer(str(run / "best.weights.h5"), features=lite0)
+    np.testing.assert_array_equal(ab, explicit.predict_ab(denormalize_l(l_norm)))
+    inputs = [l_norm, lite0(l_norm)]
+    np.testing.assert_allclose(ab, np.asarray(colorizer.model(inputs)) * 128, atol=1e-4)
+
+    # Resumed with another embedder: refused, saying which option differs (before any embedding).
+    code = main(
+        ["train", "full", "--data", str(photos), "--size", "16", "--epochs", "2", "--width", str(WIDTH)]
+        + ["--embedder", "inception_resnet_v2", "--out", str(run), "--verbose", "0"]
+    )
+    err = capsys.readouterr().err.strip()
+    assert code == 2 and "\n" not in err, err
+    assert "embedder='efficientnet-lite0', not 'inception_resnet_v2'" in err and "another --out" in err
+
+
+def test_an_unknown_embedder_is_an_argparse_choice_error(tmp_path, capsys):
+    from colornet.cli import main
+
+    with pytest.raises(SystemExit) as exit_:
+        main(["train", "full", "--data", str(tmp_path), "--embedder", "vgg16"])
+    assert exit_.value.code == 2
+    assert "argument --embedder: invalid choice: 'vgg16'" in capsys.readouterr().err
+
+
+def test_the_embedder_option_is_recorded_and_checked():
+    from colornet.models import get_design
+    from colornet.models.fusion import options_for_embedder
+
+    design = get_design("full")
+    assert design.complete_options({})["embedder"] == "inception_resnet_v2"  # the article's, by default
+    with pytest.raises(ValueError, match="unknown embedder 'vgg16'"):
+        build_fusion(width=WIDTH, embedder="vgg16")
+
+    class Given:
+        backbone = "efficientnet-lite0"
+
+    assert options_for_embedder({"width": 1.0}, Given())["embedder"] == "efficientnet-lite0"
+    with pytest.raises(ValueError, match="the embedder given is efficientnet-lite0"):
+        options_for_embedder({"embedder": "inception_resnet_v2"}, Given())

@@ -15,7 +15,8 @@ from colornet.codecs import LabTanhCodec
 from colornet.models.layers import RepeatOverGrid, check_input_size, conv_block, scaled
 from colornet.models.spec import Design, register
 
-EMBED_DIM = 1000  # Inception-ResNet-v2's ImageNet classes
+EMBED_DIM = 1000  # ImageNet classes, Inception-ResNet-v2's or EfficientNet-Lite0's
+EMBEDDER = "inception_resnet_v2"  # the article's; "efficientnet-lite0" (colornet.embed.EMBEDDERS)
 
 
 def build_fusion(
@@ -24,6 +25,7 @@ def build_fusion(
     name: str = "full",
     width: float = 1.0,
     batch_norm: bool = False,
+    embedder: str = EMBEDDER,
 ) -> keras.Model:
     """Encoder, fusion with a global embedding, decoder: the article's Full network.
 
@@ -39,6 +41,10 @@ def build_fusion(
         name: model name, also the prefix of every layer name.
         width: multiplies every layer's filter count (1.0 is the article's network).
         batch_norm: batch normalization after each hidden convolution.
+        embedder: the ImageNet classifier whose class probabilities the network learns
+            from: "inception_resnet_v2" (the article's) or "efficientnet-lite0". It does
+            not change the network; it is an option so that the weights' JSON records it,
+            colorizing builds the same embedder, and a resumed run with another is refused.
 
     Returns:
         A `keras.Model` mapping `[L (b, h, w, 1) in [-1, 1], embedding (b, embed_dim)]`
@@ -52,6 +58,9 @@ def build_fusion(
         (None, 64, 64, 2)
     """
     check_input_size(input_size, 8)
+    from colornet.embed import check_embedder
+
+    check_embedder(embedder)
     f = scaled(width)
     if embed_dim < 1:
         raise ValueError(f"embed_dim must be positive, got {embed_dim}.")
@@ -89,11 +98,29 @@ def build_fusion(
     return keras.Model([l_input, embed_input], ab, name=name)
 
 
-def inception_features(weights="imagenet", **options):
-    """The Full model's extra input: an `Embedder` (Inception-ResNet-v2 class probabilities)."""
+def inception_features(weights="imagenet", embedder: str = EMBEDDER, **options):
+    """The Full model's extra input: an `Embedder` of the `embedder` classifier (Inception-ResNet-v2
+    or EfficientNet-Lite0 class probabilities); `options` go to the `Embedder`."""
     from colornet.embed import Embedder
 
-    return Embedder(weights, **options)
+    return Embedder(weights, backbone=embedder, **options)
+
+
+embedder_features = inception_features  # the name that says what it is now
+
+
+def options_for_embedder(options: dict, embedder) -> dict:
+    """The `embedder` option of a run given an `Embedder` to train with: the Embedder's backbone
+    where the options name none; a one-line `ValueError` where they name another."""
+    backbone = getattr(embedder, "backbone", None)
+    if backbone is None:  # a feature source of another kind: the options say it
+        return options
+    if options.get("embedder", backbone) != backbone:
+        raise ValueError(
+            f"the embedder given is {backbone} but the model options ask for {options['embedder']}; "
+            "pass one that agrees."
+        )
+    return {**options, "embedder": backbone}
 
 
 FULL = register(
@@ -103,10 +130,12 @@ FULL = register(
         codec=LabTanhCodec(extra_inputs=("embedding",)),
         loss="mse",
         size_multiple=8,
-        options=("width", "batch_norm"),
+        options=("width", "batch_norm", "embedder"),
         tiny_options={"width": 0.125},
         extra_shapes={"embedding": (EMBED_DIM,)},
-        features=inception_features,
-        summary="encoder/decoder with an Inception-ResNet-v2 embedding fused in the middle",
+        features=embedder_features,
+        feature_options=("embedder",),
+        summary="encoder/decoder with an ImageNet classifier's embedding (Inception-ResNet-v2 or "
+        "EfficientNet-Lite0) fused in the middle",
     )
 )

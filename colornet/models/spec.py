@@ -32,8 +32,11 @@ class Design:
         options: builder options the command line may set (e.g. `width`, `batch_norm`).
         tiny_options: builder options that make a network small enough to test in seconds.
         extra_shapes: shape of each extra input per photo, e.g. `{"embedding": (1000,)}`.
-        features: `features(weights=...)` -> an object that computes the extra inputs from L
-            (the Full model's Inception embedder); None when L alone is enough.
+        features: `features(weights=..., **feature options)` -> an object that computes the
+            extra inputs from L (the Full model's `Embedder`); None when L alone is enough.
+            `make_features` calls it with the network's options.
+        feature_options: the builder options that choose the features too (the Full model's
+            `embedder`), passed to `features` by `make_features`.
         codec_for: `codec_for(options) -> codec` where the codec depends on the builder options
             (e.g. whether there is a classification head); None: `codec` for every option.
         loss_for: `loss_for(options) -> (loss, loss_weights)` where the loss depends on them.
@@ -66,6 +69,7 @@ class Design:
     tiny_options: dict = field(default_factory=dict)
     extra_shapes: dict = field(default_factory=dict)
     features: Callable | None = None
+    feature_options: tuple[str, ...] = ()
     training_model: Callable | None = None
     codec_for: Callable | None = None
     loss_for: Callable | None = None
@@ -95,6 +99,14 @@ class Design:
         if loss is not None:  # the color output's loss: the only one, or "ab"
             design_loss = {**design_loss, "ab": loss} if isinstance(design_loss, dict) else loss
         return design_loss, weights
+
+    def make_features(self, options: dict | None = None, weights="imagenet"):
+        """The extra-input source of a network built with `options` (the Full model's `Embedder`
+        of the classifier it was trained with), with `weights`; None for designs without one."""
+        if self.features is None:
+            return None
+        chosen = {k: v for k, v in (options or {}).items() if k in self.feature_options}
+        return self.features(weights=weights, **chosen)
 
     def complete_options(self, options: dict | None = None) -> dict:
         """`options` with the builder's default for every declared option not given, so that
