@@ -942,7 +942,8 @@ def add_arguments(parser):
     parser.add_argument(
         "--train-encoder",
         action="store_true",
-        help="dahl: train VGG16's layers too (default: frozen; always trained with --encoder-weights none)",
+        help="dahl, features: train the ImageNet encoder's layers too (default: frozen; always trained with "
+        "--encoder-weights none)",
     )
     parser.add_argument(
         "--l1-weight",
