@@ -7,7 +7,8 @@ above gray at each temperature and share of the rebalancing taken back, from one
 Each photo is center-cropped at `--size` as `colornet evaluate` does and colorized through the same path
 (`colornet.predict.colorize_photos`); the network's logits are computed once per photo and decoded at
 every setting, so a sweep of 16 settings costs about one evaluation. With `--semantic`, EfficientNet-Lite0's
-top-1 on the photos of known ImageNet class (`colornet.semantic`) is added (one Lite0 pass per setting).
+top-1 on the photos of known ImageNet class and the Fréchet distance of its features to the real photos'
+(`colornet.semantic`) are added (one Lite0 pass per setting).
 """
 
 import argparse
@@ -52,7 +53,7 @@ def main(argv=None) -> int:
     from colornet.evaluate import colorize_crops, load_crop, select_paths
     from colornet.metrics import colorfulness, psnr
     from colornet.predict import load_colorizer
-    from colornet.semantic import Lite0Scores, labels_for
+    from colornet.semantic import TRUTH, Lite0Scores, labels_for
 
     base = load_colorizer(args.model)
     if not base.has_bins:
@@ -65,28 +66,39 @@ def main(argv=None) -> int:
         gray = colorize_crops(None, crops)
         gray_psnr = np.array([psnr(g, c) for g, c in zip(gray, crops)])
         known = labels_for(paths, args.labels) if args.semantic else None
+        scores = Lite0Scores([f"{t} {s}" for t, s in settings]) if args.semantic else None
+        if scores is not None:
+            for i in range(0, len(crops), 32):
+                scores.add(TRUTH, crops[i : i + 32], known[i : i + 32])
         print(
             f"\n{folder}: {len(paths)} photos at {args.size} px; real colorfulness "
             f"{np.mean([colorfulness(c) for c in crops]):.1f}; {args.model} ({base.training_size} px)"
         )
-        print(
-            f"{'T':>5} {'undo':>5} {'PSNR-gray':>10} {'colorful':>9} {'>gray':>7}"
-            + ("  top-1" if known else "")
-        )
+        rows = []
         for t, s in settings:
             colorizer, _ = base.with_temperature(t, s)
             out = np.concatenate(
                 [colorize_crops(colorizer, crops[i : i + 16]) for i in range(0, len(crops), 16)]
             )
             gain = np.array([psnr(o, c) for o, c in zip(out, crops)]) - gray_psnr
-            line = f"{t:5.2f} {s:5.2f} {gain.mean():+10.2f} {np.mean([colorfulness(o) for o in out]):9.1f} "
-            line += f"{(gain > 0).mean():7.1%}"
-            if known:
-                scores = Lite0Scores(["model"])
+            rows.append((t, s, gain.mean(), np.mean([colorfulness(o) for o in out]), (gain > 0).mean()))
+            if scores is not None:
                 for i in range(0, len(out), 32):
-                    scores.add("model", out[i : i + 32], known[i : i + 32])
-                top1 = scores.report().get("semantic", {}).get("model")
-                line += f"  {top1['top1']:.1%} of {top1['photos']}" if top1 else "  (no known class)"
+                    scores.add(f"{t} {s}", out[i : i + 32], known[i : i + 32])
+        report = scores.report() if scores is not None else {}
+        semantic, frechet = report.get("semantic", {}), report.get("frechet", {})
+        head = f"{'T':>5} {'undo':>5} {'PSNR-gray':>10} {'colorful':>9} {'>gray':>7}"
+        if scores is not None:
+            head += f" {'Frechet':>8}  top-1" + (
+                f" (real {semantic[TRUTH]['top1']:.1%} of {semantic[TRUTH]['photos']})" if semantic else ""
+            )
+        print(head)
+        for t, s, gain, cf, better in rows:
+            line = f"{t:5.2f} {s:5.2f} {gain:+10.2f} {cf:9.1f} {better:7.1%}"
+            if scores is not None:
+                key = f"{t} {s}"
+                line += f" {frechet.get(key, float('nan')):8.2f}"
+                line += f"  {semantic[key]['top1']:.1%}" if semantic else "  (no known class)"
             print(line, flush=True)
     return 0
 

@@ -22,7 +22,7 @@ merge), `predict` (a loaded `Colorizer`), `distribute` (tf.distribute strategies
 __version__ = "0.1.0"
 
 # The model that colorize, video, the web page, export and notebook 00 use when none is named
-DEFAULT_MODEL = "beta"
+DEFAULT_MODEL = "features"
 
 
 def colorize(image, model=None, **kwargs):

@@ -43,6 +43,7 @@ class ModelControls:
 
     style: bool = False  # a style photo whose global features color the others (iizuka)
     temperature: bool = False  # a temperature for decoding color bins (designs that have one)
+    default_temperature: float = 0.38  # the model's own decoding temperature, where it has one
 
 
 def model_controls(name: str, weights_dir=WEIGHTS_DIR) -> ModelControls:
@@ -57,6 +58,7 @@ def model_controls(name: str, weights_dir=WEIGHTS_DIR) -> ModelControls:
     return ModelControls(
         style=bool(getattr(codec, "takes_style", False)),
         temperature=hasattr(codec, "temperature"),
+        default_temperature=float(getattr(codec, "temperature", 0.38)),
     )
 
 
@@ -200,7 +202,9 @@ def build_app(model: str = DEFAULT_MODEL, weights_dir=WEIGHTS_DIR):
 
     def on_model(name):
         controls = model_controls(name, weights_dir)
-        return gr.update(visible=controls.style), gr.update(visible=controls.temperature)
+        return gr.update(visible=controls.style), gr.update(
+            visible=controls.temperature, value=controls.default_temperature
+        )
 
     def on_colorize(files, name, style, temperature):
         controls = model_controls(name, weights_dir)  # a hidden control's value is not used
@@ -242,8 +246,8 @@ def build_app(model: str = DEFAULT_MODEL, weights_dir=WEIGHTS_DIR):
                 temperature = gr.Slider(
                     0.01,
                     1.0,
-                    value=0.38,
-                    label="Temperature (lower: safer colors)",
+                    value=first.default_temperature,
+                    label="Temperature (lower: more vivid colors, 1: the safest)",
                     visible=first.temperature,
                 )
                 button = gr.Button("Colorize", variant="primary")
@@ -274,7 +278,7 @@ def add_arguments(parser) -> None:
     parser.add_argument(
         "--model",
         default=DEFAULT_MODEL,
-        help=f"model chosen when the page opens: {', '.join(provided_names())} (default: beta)",
+        help=f"model chosen when the page opens: {', '.join(provided_names())} (default: %(default)s)",
     )
 
 

@@ -371,7 +371,7 @@ def add_arguments(parser) -> None:
         "--model",
         default=DEFAULT_MODEL,
         help=f"provided weights by name ({', '.join(provided_names())}), a weights path, or a run folder "
-        "(default: beta)",
+        "(default: %(default)s)",
     )
     parser.add_argument(
         "--format",

@@ -464,7 +464,7 @@ def add_arguments(parser) -> None:
         "--model",
         default=DEFAULT_MODEL,
         help=f"provided weights by name ({', '.join(provided_names())}), a weights path, or a run folder "
-        "(its best.weights.h5) (default: beta)",
+        "(its best.weights.h5) (default: %(default)s)",
     )
     parser.add_argument("--out", type=path_name, default="results", help="output folder (default: results)")
     parser.add_argument(

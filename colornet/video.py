@@ -472,7 +472,7 @@ def add_arguments(parser) -> None:
     parser.add_argument(
         "--model",
         default=DEFAULT_MODEL,
-        help=f"provided weights by name ({', '.join(provided_names())}) or a weights path (default: beta)",
+        help=f"provided weights by name ({', '.join(provided_names())}) or a weights path (default: %(default)s)",
     )
     parser.add_argument(
         "--smoothing",

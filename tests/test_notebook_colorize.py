@@ -27,15 +27,15 @@ def test_colorize_notebook_fills_colorizes_shows_zips_and_runs_again_with_anothe
     text = notebook_text(nb)
     assert "had no photos: added" in text and "3 photos from" in text
     assert "3 colorized into" in text and "0 failed" in text
-    results = sizes(out / "beta")
+    results = sizes(out / "features")
     assert len(results) == 3
     assert all(
         results[stem] == shape for stem, shape in sizes(photos).items() if stem in results
     )  # sizes kept
-    with zipfile.ZipFile(out / "beta.zip") as archive:
+    with zipfile.ZipFile(out / "features.zip") as archive:
         assert sorted(archive.namelist()) == sorted(f"{stem}.png" for stem in results)
 
-    nb = run_notebook(NOTEBOOK, env, edits={'MODEL = "beta"': 'MODEL = "iizuka"'})
+    nb = run_notebook(NOTEBOOK, env, edits={'MODEL = "features"': 'MODEL = "iizuka"'})
     text = notebook_text(nb)
     assert "had no photos" not in text  # the folder is kept, photos added by the reader too
     assert len(sizes(out / "iizuka")) == 3 and (out / "iizuka.zip").exists()
