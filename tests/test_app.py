@@ -204,7 +204,7 @@ def start_command(weights_dir, port: int) -> subprocess.Popen:
     code = (
         "import sys; from colornet import app, cli; "
         f"build = app.build_app; app.build_app = lambda model: build(model, weights_dir={weights_dir!r}); "
-        f"sys.exit(cli.main(['app', '--port', '{port}']))"
+        f"sys.exit(cli.main(['app', '--model', 'beta', '--port', '{port}']))"  # the one model weights_dir has
     )
     env = {**os.environ, "GRADIO_ANALYTICS_ENABLED": "False"}
     return subprocess.Popen(
