@@ -215,7 +215,7 @@ def start_command(weights_dir, port: int) -> subprocess.Popen:
 def stop(server: subprocess.Popen, sig=signal.SIGINT) -> int:
     server.send_signal(sig)
     try:
-        return server.wait(timeout=30)
+        return server.wait(timeout=TIMEOUT)  # a busy machine may take a while to stop it
     except subprocess.TimeoutExpired:
         server.kill()
         return server.wait()
