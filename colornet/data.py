@@ -117,11 +117,6 @@ def load_rgb(path, size: int):
     return resize_shorter_side(decode_image(path), size)
 
 
-def rgb8_to_lab(image):
-    """uint8 RGB `(h, w, 3)` -> float32 Lab."""
-    return rgb_to_lab(image)
-
-
 def crop_square(image, size: int, seed=None, flip: bool = True):
     """Square crop of `size`: random (with a random horizontal flip unless `flip` is
     False) when `seed` (a shape-(2,) int tensor) is given, the center crop otherwise."""
@@ -314,12 +309,12 @@ def make_lab_dataset(
         ds = tf.data.Dataset.zip(ds, seeds)
         flip_here = not augment  # with augmentation the flip is part of the warp
         ds = ds.map(
-            lambda item, s: (rgb8_to_lab(crop_square(item[0], size, s, flip=flip_here)), item[1], s),
+            lambda item, s: (rgb_to_lab(crop_square(item[0], size, s, flip=flip_here)), item[1], s),
             num_parallel_calls=AUTOTUNE,
         )
     else:
         ds = ds.map(
-            lambda im, e: (rgb8_to_lab(crop_square(im, size)), e, tf.zeros([2], tf.int64)),
+            lambda im, e: (rgb_to_lab(crop_square(im, size)), e, tf.zeros([2], tf.int64)),
             num_parallel_calls=AUTOTUNE,
         )
 

@@ -187,9 +187,7 @@ def weights_path(weights="imagenet") -> Path:
     Raises:
         WeightsError: missing, or (for the committed file) a checksum that does not match.
     """
-    from colornet.files import sha256
-    from colornet.pretrained import default_weights_dir, keras_models_dir
-    from colornet.weights import recorded_checksums
+    from colornet.pretrained import check_committed, default_weights_dir, keras_models_dir
 
     if weights != "imagenet":
         path = Path(weights)
@@ -199,12 +197,7 @@ def weights_path(weights="imagenet") -> Path:
     for folder in (default_weights_dir(), keras_models_dir()):
         path = folder / WEIGHTS_FILE
         if path.is_file():
-            expected = recorded_checksums(default_weights_dir()).get(WEIGHTS_FILE)
-            if expected and sha256(path) != expected:
-                raise WeightsError(
-                    f"{path}: checksum differs from weights/SHA256SUMS (truncated or corrupt file); "
-                    f"restore it with `git checkout -- weights/{WEIGHTS_FILE}`."
-                )
+            check_committed(path)
             return path
     raise WeightsError(
         f"{WEIGHTS_FILE} is not in {default_weights_dir()}/; get it back with `git checkout weights/`, or make "

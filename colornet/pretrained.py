@@ -163,18 +163,19 @@ def local_weights_file(name: str, include_top: bool = False, weights_dir=None) -
     for local in candidates:
         if local.is_file():
             if local.name == backbone.offline:
-                _check_committed(local)
+                check_committed(local)
             return str(local)
     return None
 
 
-def _check_committed(path: Path) -> None:
+def check_committed(path: Path) -> None:
+    """Refuse a weights file committed in `weights/` whose sha256 differs from `weights/SHA256SUMS`,
+    in one line that says how to restore it."""
     from colornet.files import sha256
 
     sums = default_weights_dir() / "SHA256SUMS"
-    expected = dict(
-        reversed(line.split()) for line in sums.read_text().splitlines() if len(line.split()) == 2
-    )
+    lines = sums.read_text().splitlines() if sums.is_file() else []
+    expected = dict(reversed(line.split()) for line in lines if len(line.split()) == 2)
     if path.name in expected and sha256(path) != expected[path.name]:
         raise WeightsError(
             f"{path}: checksum differs from weights/SHA256SUMS (truncated or corrupt file); "

@@ -120,7 +120,7 @@ def load_encoder_weights(model: keras.Model, weights) -> str:
 # The decoding colorize uses unless told otherwise: the annealed mean at 0.7 after taking back 0.9 of the
 # rebalancing. Measured over the provided weights (bench/decoding_sweep.py, weights/README.md): PSNR over
 # gray +1.32 dB on the corpus' validation photos and +1.27 on BSDS500's test photos, at colorfulness 23.3
-# and 24.8; the paper's decoding (0.38, nothing taken back) is far more colorful and 2 dB below gray.
+# and 24.8; the paper's decoding (0.38, nothing taken back) is far more colorful and 1-2 dB below gray.
 TEMPERATURE, UNDO_REBALANCING = 0.7, 0.9
 
 FEATURES = register(
