@@ -8,13 +8,17 @@
 
     >>> summary = colornet.colorize_video("film.mp4", "film_color.mp4")   # audio and frame rate kept
 
-Modules, each layer importing only those above it: `errors`, `files`, `precision`, `color`,
+Modules, each layer importing only those above it: `errors`, `files`, `printing` (file names
+any terminal can show), `signals` (`kill` ends a command as Ctrl-C does), `precision`, `color`,
 `bins` (the ab bins of Zhang et al. 2016: soft-encoding, rebalancing, annealed mean), `codecs`
 (what each design's network takes and gives), `images`, `data` (tf.data pipelines), `prior`
 (how often each ab bin occurs in a folder), `embed` (Inception embeddings), `models` (one
 module and one `Design` per design), `losses`, `weights`, `fullres` (the full-resolution
-merge), `predict` (a loaded `Colorizer`), `distribute` (tf.distribute strategies), `train`,
-`infer` (colorizing files), `temporal` (cuts, smoothing and flicker over frames), `video`
+merge), `predict` (a loaded `Colorizer`), `finite` (refusing networks whose colors are not
+numbers), `distribute` (tf.distribute strategies), `run_dir` (a run folder: state, resume
+checks), `train_args` (training's arguments, checked), `train`,
+`infer` (colorizing files), `temporal` (cuts, smoothing and flicker over frames),
+`video_output` (where a video is written, checked), `video`
 (colorizing videos), `export` (models that run without colornet), `metrics`, `evaluate`,
 `plot`, `samples`, `app` (the web page), `cli`.
 """

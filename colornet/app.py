@@ -9,13 +9,20 @@ Every photo goes through `colornet.colorize`, the one inference path of the comm
 A photo that cannot be used (not an image, more pixels than `colornet.images.MAX_PIXELS`,
 corrupt) gives a one-line message naming it; the other photos of the drop are still colorized.
 
+Nothing stays on disk: each click's results go to a folder of its own (`ResultFolders`), removed
+at the visitor's next click, when the visitor closes the page, when the page stops, and oldest
+first once all of them pass `RESULTS_CAP` bytes; Gradio's copies of the uploads and results are
+removed after `CACHE_AGE` seconds and when the page stops.
+
 >>> app = build_app()                  # a gradio.Blocks, not started
 >>> result = colorize_uploads(["old.jpg"], "beta")
 >>> result.files, result.messages
 """
 
 import os
+import signal
 import tempfile
+import time
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,6 +30,7 @@ from pathlib import Path
 import numpy as np
 
 from colornet import DEFAULT_MODEL
+from colornet.app_results import ResultFolders
 from colornet.arguments import int_in
 from colornet.color import rgb_to_gray, to_uint8
 from colornet.errors import ColornetError
@@ -32,6 +40,8 @@ HOST = "127.0.0.1"  # loopback: the page is not reachable from other machines un
 PORT = 7860  # Gradio's usual port
 PREVIEW_SIDE = 1024  # longer side of the before/after images shown on the page, at most
 INSTALL_HINT = "the web page needs Gradio: pip install 'gradio~=6.31' (or pip install 'colornet[app]')."
+CACHE_AGE = 3600  # seconds Gradio keeps its copies of uploads and results (checked every CACHE_AGE / 6)
+TEMPERATURE_LABEL = "Temperature (1: muted average colors; toward 0: vivid, riskier)"
 
 
 # --- what a model offers ----------------------------------------------------------
@@ -109,7 +119,8 @@ def colorize_uploads(
         model: a provided model's name, a weights path, or a `Colorizer`.
         style: for designs with a global path (iizuka): a style photo's path, or None.
         temperature: for designs that decode color bins with one; ignored by the others.
-        out_dir: where the colorized PNGs and the zip go (default: a new temporary folder).
+        out_dir: where the colorized PNGs and the zip go (default: a new temporary folder, which
+            the caller removes).
         weights_dir: where provided weights are looked up by name.
         colorizers: a dict that keeps loaded models between calls (name -> `Colorizer`).
 
@@ -186,12 +197,14 @@ def import_gradio():
     return gradio
 
 
-def build_app(model: str = DEFAULT_MODEL, weights_dir=WEIGHTS_DIR):
+def build_app(model: str = DEFAULT_MODEL, weights_dir=WEIGHTS_DIR, results: ResultFolders | None = None):
     """The page, a `gradio.Blocks` (not started): `build_app().launch()` serves it.
 
     Args:
         model: the model chosen when the page opens.
         weights_dir: where the provided weights are.
+        results: where each click's files go (default: a new `ResultFolders`, removed at exit);
+            the page keeps it as `app.results`.
     """
     gr = import_gradio()
     names = provided_names(weights_dir)
@@ -199,6 +212,7 @@ def build_app(model: str = DEFAULT_MODEL, weights_dir=WEIGHTS_DIR):
         raise ColornetError(f"--model {model!r}: not a provided model; choose one of {', '.join(names)}.")
     colorizers = {}  # loaded models, kept while the page runs
     first = model_controls(model, weights_dir)
+    results = results or ResultFolders()
 
     def on_model(name):
         controls = model_controls(name, weights_dir)
@@ -206,13 +220,16 @@ def build_app(model: str = DEFAULT_MODEL, weights_dir=WEIGHTS_DIR):
             visible=controls.temperature, value=controls.default_temperature
         )
 
-    def on_colorize(files, name, style, temperature):
+    def on_colorize(files, name, style, temperature, request: gr.Request):
+        files, style = uploaded_paths(files), (uploaded_paths([style]) or [None])[0]
         controls = model_controls(name, weights_dir)  # a hidden control's value is not used
         style = style if controls.style else None
         temperature = temperature if controls.temperature else None
+        out_dir = results.new(session_of(request))
         result = colorize_uploads(
-            files, name, style, temperature, weights_dir=weights_dir, colorizers=colorizers
+            files, name, style, temperature, out_dir=out_dir, weights_dir=weights_dir, colorizers=colorizers
         )
+        results.trim(keep=out_dir)
         for message in result.messages:
             gr.Warning(message)
         pairs = result.pairs
@@ -228,10 +245,16 @@ def build_app(model: str = DEFAULT_MODEL, weights_dir=WEIGHTS_DIR):
     def on_select(pairs, event: gr.SelectData):
         return pairs[event.index] if pairs and event.index < len(pairs) else None
 
-    with gr.Blocks(title="colornet", analytics_enabled=False) as app:
+    def on_leave(request: gr.Request):
+        results.leave(session_of(request))
+
+    cache_check = max(1, CACHE_AGE // 6)
+    with gr.Blocks(title="colornet", analytics_enabled=False, delete_cache=(cache_check, CACHE_AGE)) as app:
         gr.Markdown(
             "# colornet\nDrop black-and-white photos, choose a model, press **Colorize**. "
-            "The colorized photos keep their size; download them one by one or as a zip."
+            "The colorized photos keep their size; download them one by one or as a zip. "
+            "Nothing is kept: results are removed when you close the page, and after "
+            f"{CACHE_AGE // 60} minutes."
         )
         pairs = gr.State([])
         with gr.Row():
@@ -247,7 +270,7 @@ def build_app(model: str = DEFAULT_MODEL, weights_dir=WEIGHTS_DIR):
                     0.01,
                     1.0,
                     value=first.default_temperature,
-                    label="Temperature (lower: more vivid colors, 1: the safest)",
+                    label=TEMPERATURE_LABEL,
                     visible=first.temperature,
                 )
                 button = gr.Button("Colorize", variant="primary")
@@ -262,9 +285,22 @@ def build_app(model: str = DEFAULT_MODEL, weights_dir=WEIGHTS_DIR):
             [files, chosen, style, temperature],
             [slider, gallery, pairs, downloads, report],
             api_name="colorize",
+            preprocess=False,  # the uploads' paths as they are (Gradio's own step leaves an empty file each)
         )
         gallery.select(on_select, pairs, slider, api_name=False)
+        app.unload(on_leave)
+    app.results = results
     return app
+
+
+def uploaded_paths(files) -> list[str]:
+    """The paths of uploaded files as the page's button receives them (Gradio's file data, or paths)."""
+    return [f.get("path") if isinstance(f, dict) else str(f) for f in files or [] if f]
+
+
+def session_of(request) -> str:
+    """The visitor's session (one per open page); "" where Gradio gives none (a direct call)."""
+    return str(getattr(request, "session_hash", None) or "")
 
 
 # --- the command ---------------------------------------------------------------------
@@ -285,6 +321,20 @@ def add_arguments(parser) -> None:
 def run(args) -> int:
     app = build_app(args.model)
     app.queue()
+    previous = signal.signal(signal.SIGTERM, interrupt)  # a plain `kill` stops the page as Ctrl-C does
+    try:
+        serve(app, args)
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+        app.results.close()  # the page's files go with it, also after Ctrl-C or an error
+    return 0
+
+
+def interrupt(signum, frame):
+    raise KeyboardInterrupt
+
+
+def serve(app, args) -> None:
     try:
         app.launch(
             server_name=args.host,
@@ -302,7 +352,11 @@ def run(args) -> int:
         print(
             f"colornet app: open http://{args.host}:{args.port} in a browser (Ctrl-C stops it).", flush=True
         )
-        app.block_thread()  # until Ctrl-C; then the server is closed
-    except KeyboardInterrupt:  # Ctrl-C before block_thread took over: the usual way to stop, too
-        app.close()
-    return 0
+        while app.is_running:  # until Ctrl-C or `kill`
+            time.sleep(0.1)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        # Open pages are told first, so that the server stops at once and removes Gradio's copies
+        # of the uploads and results on its way out.
+        app.close(verbose=False)

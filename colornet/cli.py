@@ -31,7 +31,9 @@ def build_parser(command: str | None = None, prog: str = "colornet") -> argparse
     """The argument parser; only `command`'s module is imported (TensorFlow loads slowly).
     `prog` is how the user started it: `colornet` (the console script) or `python -m colornet`."""
     parser = argparse.ArgumentParser(
-        prog=prog, description="Automatic colorization of black-and-white photos."
+        prog=prog,
+        description="Automatic colorization of black-and-white photos.",
+        epilog=f"Each command's options: {prog} COMMAND --help",
     )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for name, (module_name, help_text) in COMMANDS.items():
@@ -46,6 +48,9 @@ def main(argv=None, prog: str = "colornet") -> int:
     from colornet.errors import ColornetError
 
     argv = sys.argv[1:] if argv is None else list(argv)
+    if not argv:  # nothing asked: what there is to ask
+        build_parser(None, prog).print_help()
+        return 0
     command = next((a for a in argv if not a.startswith("-")), None)
     if command in COMMANDS:
         with quiet_native_stderr():

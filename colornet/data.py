@@ -20,6 +20,7 @@ interpolation of a few edge pixels.)
 """
 
 import math
+import os
 from pathlib import Path
 
 import numpy as np
@@ -32,8 +33,11 @@ from colornet.images import FORMATS, ImageError, filter_readable, find_images, l
 AUTOTUNE = tf.data.AUTOTUNE
 
 
-def list_images(source, on_error: str = "raise") -> list[str]:
+def list_images(source, on_error: str = "raise", skip=()) -> list[str]:
     """All readable photos under `source` (a folder, file, glob, or list of them).
+
+    `skip`: folders whose files are not photos to use (a training run's own sample strips); a file
+    named in `source` is used wherever it is.
 
     Raises:
         ImageError: `source` has no images, or (with on_error="raise") a bad file.
@@ -42,6 +46,14 @@ def list_images(source, on_error: str = "raise") -> list[str]:
         paths = find_images(source)
     except FileNotFoundError as err:
         raise ImageError(str(err)) from None
+    if skip and paths:
+        found = paths
+        paths = _outside(paths, source, skip)
+        if not paths:
+            raise ImageError(
+                f"{source}: its {len(found)} image(s) are all in {skip[0]}, the run's own images, which "
+                "are never training photos; point to your photos."
+            )
     if not paths:
         raise ImageError(
             f"{source}: no images ({FORMATS}) found; put photos there or point to another folder."
@@ -50,6 +62,14 @@ def list_images(source, on_error: str = "raise") -> list[str]:
     if not paths:
         raise ImageError(f"{source}: none of the images could be read; see the warnings above.")
     return paths
+
+
+def _outside(paths, source, folders) -> list[str]:
+    """`paths` less those inside `folders`, unless `source` names them as files."""
+    sources = [source] if isinstance(source, (str, Path)) else list(source)
+    named = {os.path.realpath(s) for s in sources if os.path.isfile(s)}
+    inside = tuple(os.path.join(os.path.realpath(f), "") for f in folders)
+    return [p for p in paths if os.path.realpath(p) in named or not os.path.realpath(p).startswith(inside)]
 
 
 def _read_rgb8(path) -> np.ndarray:

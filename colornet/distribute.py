@@ -18,6 +18,8 @@ replicas. Each worker of a cluster reads its own share of the files; only the ch
 writes checkpoints, logs, sample strips and caches.
 """
 
+import contextlib
+import faulthandler
 import json
 import os
 import socket
@@ -147,20 +149,16 @@ def _multiworker(config: dict, timeout: float):
     except (ImportError, AttributeError):  # another TensorFlow: its defaults apply
         pass
     _patch_keras_for_multiworker()
-    # TensorFlow waits for every task of the cluster without a limit, in native code that no
-    # Python thread or signal handler can interrupt: a watchdog process ends this one with one
-    # line if the cluster has not gathered in time.
+    # TensorFlow waits for every task of the cluster without a limit, in native code that holds the
+    # GIL: no Python thread or signal handler runs meanwhile, so `deadline` ends the process.
     others = [a for job in config["cluster"].values() for a in job if a != this]
     message = (
         f"colornet train: error: the cluster in TF_CONFIG did not gather within {timeout:.0f} s "
         f"(waiting for {', '.join(others)}); start every machine with the same TF_CONFIG cluster and "
         "its own task index, or raise --connect-timeout."
     )
-    watchdog = subprocess.Popen(
-        [sys.executable, "-c", _WATCHDOG, str(os.getpid()), str(timeout), message], stdin=subprocess.PIPE
-    )
     try:
-        with quiet_native_stderr():  # TensorFlow's start-up lines of the cluster's runtime
+        with deadline(timeout, message), quiet_native_stderr():  # the cluster runtime's start-up lines
             return tf.distribute.MultiWorkerMirroredStrategy(
                 communication_options=tf.distribute.experimental.CommunicationOptions(timeout_seconds=timeout)
             )
@@ -170,26 +168,48 @@ def _multiworker(config: dict, timeout: float):
             f"the cluster in TF_CONFIG did not gather within {timeout:.0f} s ({reason}); start every worker "
             "with the same TF_CONFIG cluster and its own task index."
         ) from None
+
+
+GRACE = 1.0  # seconds between the message and the end of the process, for the message to show
+
+
+@contextlib.contextmanager
+def deadline(timeout: float, message: str):
+    """End this process with `message` (printed as one line) and exit status 1 if the block has not
+    finished within `timeout` seconds; a block that finishes, or fails, in time goes on as usual.
+
+    For waits in native code that hold the GIL, which no Python thread or signal handler can
+    interrupt: faulthandler's timer is a C thread that needs no GIL, and ends the process with
+    `_exit(1)` (its traceback goes nowhere). A small watcher process prints the message just
+    before, which this process cannot do while it waits."""
+    watcher = subprocess.Popen(
+        [sys.executable, "-c", _WATCHER, repr(time.time() + timeout), message], stdin=subprocess.PIPE
+    )
+    nowhere = open(os.devnull, "w")
+    faulthandler.dump_traceback_later(timeout + GRACE, exit=True, file=nowhere)
+    try:
+        yield
     finally:
-        watchdog.stdin.close()  # the cluster gathered (or failed by itself): the watchdog leaves
-        watchdog.wait()
+        faulthandler.cancel_dump_traceback_later()
+        nowhere.close()
+        with contextlib.suppress(OSError):  # the block ended in time: the watcher leaves without a word
+            watcher.stdin.write(b"done")
+        with contextlib.suppress(OSError):
+            watcher.stdin.close()
+        watcher.wait()
 
 
-# Run as `python -c _WATCHDOG PID SECONDS MESSAGE`: unless its stdin closes within SECONDS, print
-# MESSAGE and end process PID.
-_WATCHDOG = """
-import os, select, signal, sys, time
-pid, timeout, message = int(sys.argv[1]), float(sys.argv[2]), sys.argv[3]
-ready, _, _ = select.select([sys.stdin], [], [], timeout)
-if not ready:
+# Run as `python -c _WATCHER DEADLINE MESSAGE`: print MESSAGE at the time DEADLINE, or when the
+# process that started it ends after DEADLINE (this one started late), unless it says "done" first;
+# one that ends before DEADLINE ended for another reason.
+_WATCHER = """
+import os, select, sys, time
+deadline, message = float(sys.argv[1]), sys.argv[2]
+ready, _, _ = select.select([sys.stdin], [], [], max(0.0, deadline - time.time()))
+said = os.read(sys.stdin.fileno(), 16) if ready else b""
+if not said.startswith(b"done") and time.time() >= deadline:
     sys.stderr.write(message + "\\n")
     sys.stderr.flush()
-    os.kill(pid, signal.SIGTERM)
-    time.sleep(2)
-    try:
-        os.kill(pid, signal.SIGKILL)
-    except ProcessLookupError:
-        pass
 """
 
 
@@ -263,6 +283,16 @@ def choose_strategy(name: str = "auto", *, timeout: float = CONNECT_TIMEOUT):
             "(see README, 'Train on GPUs and clusters')."
         )
     return _multiworker(config, timeout)
+
+
+def will_be_chief(name: str = "auto") -> bool:
+    """Whether this process will write the run folder, known before the strategy is set up: True
+    unless strategy `name` makes it a task of a cluster (TF_CONFIG) other than the chief."""
+    config = read_tf_config()
+    if str(name).strip().lower().replace("-", "") not in ("auto", "multiworker") or cluster_size(config) < 2:
+        return True
+    task, cluster = config["task"], config["cluster"]
+    return task["type"] == ("chief" if "chief" in cluster else "worker") and task["index"] == 0
 
 
 def worker_info(strategy) -> WorkerInfo:

@@ -52,6 +52,17 @@ class EvaluateError(ColornetError, ValueError):
     """An evaluation that cannot run as asked; the message says what to change."""
 
 
+SIZE_RANGE = (16, WORK_SIZE_RANGE[1])  # the side of the crops, in pixels
+
+
+def check_whole(name: str, value, low: int, high: int | None = None) -> None:
+    """Refuse an argument that is not a whole number from `low` to `high`, in one line naming it."""
+    whole = isinstance(value, (int, np.integer)) and not isinstance(value, bool)
+    if not whole or value < low or (high is not None and value > high):
+        limit = f"from {low} to {high}" if high is not None else f"of at least {low}"
+        raise EvaluateError(f"{name} {value!r}: use a whole number {limit}.")
+
+
 # --- photos and predictions -----------------------------------------------------
 
 
@@ -237,12 +248,11 @@ def evaluate(
         `semantic`, `semantic` (column or truth -> `{"top1", "photos"}`, when a photo has a known
         class) and `frechet` (column -> distance to the real photos, from 2 photos on).
     """
-    if size < 16:
-        raise EvaluateError(f"--size must be at least 16 pixels, got {size}.")
-    if batch_size < 1:
-        raise EvaluateError(f"--batch-size must be at least 1, got {batch_size}.")
-    if limit is not None and limit < 1:
-        raise EvaluateError(f"--limit must be at least 1, got {limit}.")
+    check_whole("size", size, *SIZE_RANGE)
+    check_whole("batch_size", batch_size, 1)
+    if limit is not None:
+        check_whole("limit", limit, 1)
+    from colornet.finite import check_finite_colors
     from colornet.predict import check_work_size
 
     check_work_size(work_size)
@@ -257,6 +267,7 @@ def evaluate(
             raise EvaluateError(f"model {name!r} takes {fixed[1]}x{fixed[0]} inputs; pass --size {fixed[0]}.")
         if embedder is not None and colorizer.design.features is not None:
             colorizer.features = embedder
+        check_finite_colors(colorizer)  # NaN weights would score as plausible gray photos
     columns = [GRAY, *models]
     work_sizes = {name: min(size, work_size or c.training_size or size) for name, c in models.items()}
     paths = select_paths(data, limit)
@@ -330,7 +341,7 @@ def evaluate(
         )
     measures = lite0.report() if lite0 is not None else {}
     return {
-        "data": str(data),
+        "data": source_name(data),
         "size": size,
         "limit": limit,
         "files": len(paths),
@@ -391,6 +402,17 @@ def _fmt(value, digits: int, sign: bool = False) -> str:
     if round(value, digits) == 0:
         value = 0.0  # no "-0.00"
     return f"{value:+.{digits}f}" if sign else f"{value:.{digits}f}"
+
+
+def source_name(data) -> str:
+    """Where the photos came from, as a report says it: the folder, file or glob; for a list of
+    files, the folder that holds them all and how many were listed."""
+    if not isinstance(data, (list, tuple)):
+        return str(data)
+    if len(data) == 1:
+        return str(data[0])
+    folder = os.path.commonpath([os.path.abspath(str(p)) for p in data]) if data else "."
+    return f"{folder} (a list of {len(data)})"
 
 
 def format_table(results: dict) -> str:
@@ -651,6 +673,14 @@ def check_output_file(path, flag: str, overwrite: bool = False, suffixes=None) -
 def run(args) -> int:
     from colornet.precision import resolve_precision_argument
 
+    outputs = {flag: os.path.realpath(p) for flag, p in (("--json", args.json), ("--grid", args.grid)) if p}
+    inputs = {os.path.realpath(p) for p in select_paths(args.data)} if outputs else set()
+    for flag, path in outputs.items():  # never written over, --overwrite or not
+        if path in inputs:
+            given = getattr(args, flag[2:])
+            raise EvaluateError(f"{flag} {given}: is one of the input photos; name another file.")
+    if len(set(outputs.values())) < len(outputs):
+        raise EvaluateError(f"--json and --grid both name {args.json}; name two files.")
     check_output_file(args.json, "--json", args.overwrite)
     check_output_file(args.grid, "--grid", args.overwrite, grid_formats())
     specs = args.model
@@ -662,20 +692,32 @@ def run(args) -> int:
         if len(set(args.name)) != len(args.name) or {GRAY, TRUTH} & set(args.name):
             raise EvaluateError(f"--name: use different names, other than {GRAY} and {TRUTH}.")
         specs = dict(zip(args.name, args.model))
+    check_whole("--size", args.size, *SIZE_RANGE)  # before the models load
+    check_whole("--batch-size", args.batch_size, 1)
+    if args.limit is not None:
+        check_whole("--limit", args.limit, 1)
     models = load_models(specs, precision=resolve_precision_argument(args.precision, "evaluate"))
-    results = evaluate(
-        models,
-        args.data,
-        size=args.size,
-        limit=args.limit,
-        batch_size=args.batch_size,
-        progress=True,
-        work_size=args.work_size,
-        temperature=args.temperature,
-        undo_rebalancing=args.undo_rebalancing,
-        semantic=args.semantic,
-        labels=args.labels,
-    )
+    import tensorflow as tf
+
+    try:
+        results = evaluate(
+            models,
+            args.data,
+            size=args.size,
+            limit=args.limit,
+            batch_size=args.batch_size,
+            progress=True,
+            work_size=args.work_size,
+            temperature=args.temperature,
+            undo_rebalancing=args.undo_rebalancing,
+            semantic=args.semantic,
+            labels=args.labels,
+        )
+    except (MemoryError, tf.errors.ResourceExhaustedError):
+        raise EvaluateError(
+            f"--size {args.size} with --batch-size {args.batch_size} needs more memory than there is; "
+            "use a smaller --size or --batch-size."
+        ) from None
     results["models"] = dict(zip(models, args.model))  # display name -> the name or path given
     skipped = results["skipped"]
     if skipped:

@@ -31,7 +31,8 @@ from colornet import DEFAULT_MODEL
 from colornet.arguments import WORK_SIZE_RANGE, int_in, path_name
 from colornet.color import AB_SCALE, merge_l_ab
 from colornet.errors import ColornetError
-from colornet.files import temporary_name
+from colornet.files import check_replaceable_folder, replace_folder, temporary_name
+from colornet.finite import check_finite_colors
 from colornet.fullres import GAMUT_STEPS, _bilinear_taps, lightness
 from colornet.models.layers import ResizeTo
 from colornet.predict import WORK_SIZE, Colorizer, check_work_size, load_colorizer, working_shape
@@ -43,6 +44,8 @@ FILES = {
     "tflite": "model.tflite",
     "onnx": "model.onnx",
 }  # the model file in --out (a SavedModel is the folder)
+MARKER = "colornet_export.json"  # what an export says about itself; a folder with it may be replaced
+PARTS = ("saved_model.pb", "fingerprint.pb", "variables", "assets", *FILES.values())  # and nothing else
 ONNX_OPSET = 17
 
 
@@ -276,14 +279,15 @@ def export_model(
     Args:
         model: provided weights by name (`beta`, `iizuka`), a weights path, a `keras.Model` or a `Colorizer`.
         image_format: `saved_model` (any image size), `tflite` or `onnx` (the fixed `size`).
-        out: the folder to write; it must not exist unless `overwrite`.
+        out: the folder to write; it must not exist unless `overwrite`, and never be the current folder.
         size: `(height, width)` of the gray image a TFLite or ONNX model takes.
         work_size: longer side of the resolution colors are predicted at (default: the training size).
         temperature: the annealed-mean temperature baked into a model that predicts ab bins
             (zhang, beta --head bins; default 0.38); ignored, with a warning, by the others.
         undo_rebalancing: the share of the rebalancing taken back before the annealed mean,
             baked in likewise (default 0, the paper's; see `colornet.bins.undo_rebalancing`).
-        overwrite: replace an existing `out`.
+        overwrite: replace an existing `out` that holds an earlier export (its `colornet_export.json`)
+            and nothing else.
         weights_dir: where provided weights are looked up by name.
 
     Returns:
@@ -291,8 +295,9 @@ def export_model(
         `input` and `output` (shape and dtype), `work_size`, and `temperature` and `undo_rebalancing` for a model over ab bins.
 
     Raises:
-        ColornetError: an unknown format, an existing `out`, a design that cannot be exported.
-        WeightsError: missing or corrupt weights.
+        ColornetError: an unknown format, an existing `out`, a design that cannot be exported, an
+            `out` that cannot be written.
+        WeightsError: missing or corrupt weights, or weights whose colors are NaN.
 
     Example:
         >>> info = export_model("beta", "tflite", "exported/beta_tflite", size=(384, 512))
@@ -302,14 +307,14 @@ def export_model(
     if image_format not in FORMATS:
         raise ColornetError(f"unknown format {image_format!r}; use one of {', '.join(FORMATS)}.")
     check_work_size(work_size)
-    out = Path(out)
-    if out.exists() and not overwrite:
-        raise ColornetError(f"--out {out}: already exists; choose another folder or pass --overwrite.")
+    check_replaceable_folder(out, overwrite, MARKER, PARTS, what="earlier export")
+    out = Path(os.path.normpath(out))
     colorizer = load_colorizer(model, weights_dir)
     colorizer, note = colorizer.with_temperature(temperature, undo_rebalancing)
     if note:
         warnings.warn(note.removeprefix("note: "), stacklevel=2)
     _check_exportable(colorizer, image_format)
+    check_finite_colors(colorizer)
     fixed = image_format != "saved_model"
     H, W = size
     info = {
@@ -324,13 +329,13 @@ def export_model(
         **colorizer.decoding(),
     }
     tmp = temporary_name(out)
-    if tmp.exists():
-        shutil.rmtree(tmp)
-    tmp.mkdir(parents=True)
     try:
+        if tmp.exists():
+            shutil.rmtree(tmp)
+        tmp.mkdir(parents=True)
         try:
             WRITERS[image_format](colorizer, tmp, (H, W), work_size)
-        except ColornetError:
+        except (ColornetError, OSError, tf.errors.PermissionDeniedError):
             raise
         except Exception as err:  # a converter's long report: its first line is enough here
             reason = (str(err).strip().splitlines() or [type(err).__name__])[0][:200]
@@ -338,13 +343,14 @@ def export_model(
                 f"{colorizer.name} could not be converted to {image_format} ({reason}); try another --format."
             ) from None
         info["bytes"] = folder_size(tmp)
-        (tmp / "colornet_export.json").write_text(json.dumps(info, indent=2))
-        if out.exists():
-            shutil.rmtree(out) if out.is_dir() else out.unlink()
-        os.replace(tmp, out)
+        (tmp / MARKER).write_text(json.dumps(info, indent=2))
+        replace_folder(tmp, out)
+    except (OSError, tf.errors.PermissionDeniedError) as err:
+        reason = getattr(err, "strerror", None) or getattr(err, "message", None) or err
+        raise ColornetError(f"--out {out}: cannot be written ({reason}); choose another place.") from None
     finally:
         if tmp.exists():
-            shutil.rmtree(tmp)
+            shutil.rmtree(tmp, ignore_errors=True)
     return info
 
 
@@ -412,7 +418,12 @@ def add_arguments(parser) -> None:
         help="models over ab bins: the share (0 to 1) of the class rebalancing taken back before the "
         "annealed mean, baked into the export (default: 0, the paper's decoding)",
     )
-    parser.add_argument("--overwrite", action="store_true", help="replace an existing --out folder")
+    parser.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="replace an existing --out folder that holds an earlier export (its colornet_export.json) "
+        "and nothing else",
+    )
 
 
 def run(args) -> int:

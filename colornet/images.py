@@ -11,12 +11,13 @@ user can cause are `ImageError`s: one line that names the file and says what to 
 import glob
 import os
 import re
+import stat
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-from PIL import Image, ImageOps, UnidentifiedImageError, features
+from PIL import Image, ImageOps, PngImagePlugin, UnidentifiedImageError, features
 
 from colornet.errors import ImageError, ImageWarning
 from colornet.files import is_temporary
@@ -64,41 +65,101 @@ def find_images(inputs, recursive: bool = True) -> list[str]:
     Returns:
         Image paths (`IMAGE_EXTENSIONS`), sorted, without duplicates. A
         file named explicitly is kept whatever its extension, so that a bad file
-        is reported rather than silently ignored. The project's own temporary files
-        (`.name.partial...`, left by a killed run) are never listed from folders or globs.
+        is reported rather than silently ignored (also in a folder that may not be searched).
+        The project's own temporary files (`.name.partial...`, left by a killed run) are never
+        listed from folders or globs. A folder that cannot be read: one `ImageWarning` naming it.
 
     Raises:
         FileNotFoundError: an input that does not exist and matches nothing.
     """
     if isinstance(inputs, (str, os.PathLike)):
         inputs = [inputs]
-    found = []
+    found, unreadable = [], []
     for item in inputs:
         item = str(item)
-        if os.path.isdir(item):
-            pattern = "**/*" if recursive else "*"
-            found += [
-                str(p)
-                for p in sorted(Path(item).glob(pattern))
-                if p.is_file() and is_image_file(p) and not is_temporary(p)
-            ]
-        elif os.path.exists(item):
+        kind = _kind(item)
+        if kind == "folder":
+            found += _walk(item, recursive, unreadable)
+        elif kind == "file" or (kind == "denied" and not glob.has_magic(item)):
             found.append(item)
         else:
             matches = sorted(glob.glob(item, recursive=True))
             if not matches:
                 raise FileNotFoundError(f"{item}: no such file, folder or matching pattern.")
-            found += [m for m in matches if os.path.isfile(m) and not is_temporary(m)]
+            found += [m for m in matches if _kind(m) in ("file", "denied") and not is_temporary(m)]
+    for folder in dict.fromkeys(unreadable):
+        if not any(folder.startswith(os.path.join(other, "")) for other in unreadable):
+            warnings.warn(
+                f"{folder}: cannot read this folder (permission denied), so the photos in it are "
+                "skipped; check its permissions.",
+                ImageWarning,
+                stacklevel=2,
+            )
     return list(dict.fromkeys(found))
+
+
+def _kind(path) -> str | None:
+    """What is at `path`: "folder", "file" (anything else that exists), "denied" (a folder on
+    its way may not be searched) or None (nothing)."""
+    try:
+        return "folder" if stat.S_ISDIR(os.stat(path).st_mode) else "file"
+    except PermissionError:
+        return "denied"
+    except (OSError, ValueError):
+        return None
+
+
+def _walk(folder: str, recursive: bool, unreadable: list) -> list[str]:
+    """The image files in `folder` (and its subfolders), sorted as paths; the folders that
+    cannot be read are added to `unreadable`."""
+    paths = []
+    for top, subfolders, names in os.walk(folder, onerror=lambda err: unreadable.append(str(err.filename))):
+        for name in names:
+            path = os.path.join(top, name)
+            if not is_image_file(path) or is_temporary(path):
+                continue
+            try:
+                if stat.S_ISREG(os.stat(path).st_mode):
+                    paths.append(Path(path))
+            except PermissionError:
+                unreadable.append(str(Path(top)))
+            except OSError:
+                pass  # a broken link
+        if not recursive:
+            subfolders.clear()
+    return [str(p) for p in sorted(paths)]
+
+
+def denied(path) -> str:
+    """The one line for a file this user may not read."""
+    return f"{path}: cannot read it (permission denied); check the permissions of the file and its folders."
+
+
+# Pillow's refusals of a metadata block (text, color profile) that expands past its limit
+METADATA_BOMB = re.compile(r"Decompressed data too large|Too much memory used in text chunks")
+
+
+def unreadable_data(path, err: Exception, what: str = "corrupt or truncated image data") -> ImageError:
+    """The one line for a photo that cannot be decoded (`err`: what Pillow raised)."""
+    if METADATA_BOMB.search(str(err)):
+        return ImageError(
+            f"{path}: its metadata (a text or color profile block) expands to more than "
+            f"{PngImagePlugin.MAX_TEXT_CHUNK // 2**20} MB (a decompression bomb or a damaged file); "
+            "re-save it without metadata or remove it."
+        )
+    return ImageError(f"{path}: {what} ({err}); re-export or remove it.")
 
 
 def _open(path, max_pixels: int | None = MAX_PIXELS, notes: list | None = None) -> Image.Image:
     """Open `path` (reading its header only) and check its size against `max_pixels`. Pillow's
     warnings about the header (corrupt EXIF data) go to `notes`, or are dropped."""
     path = str(path)
-    if not os.path.exists(path):
+    kind = _kind(path)
+    if kind == "denied":
+        raise ImageError(denied(path))
+    if kind is None:
         raise ImageError(f"{path}: file not found; check the path.")
-    if os.path.isdir(path):
+    if kind == "folder":
         raise ImageError(f"{path}: is a folder, not an image file.")
     if os.path.getsize(path) == 0:
         raise ImageError(f"{path}: empty file (0 bytes); replace it with a real photo or remove it.")
@@ -120,8 +181,14 @@ def _open(path, max_pixels: int | None = MAX_PIXELS, notes: list | None = None) 
         raise ImageError(
             f"{path}: not an image file that can be read ({FORMATS}); remove it or convert it."
         ) from None
-    except OSError as err:
-        raise ImageError(f"{path}: cannot be opened ({err}); check its permissions.") from None
+    except PermissionError:
+        raise ImageError(denied(path)) from None
+    except (OSError, ValueError) as err:  # a damaged header, or metadata past Pillow's limits
+        if getattr(err, "errno", None) is not None:  # the disk or the file system, not the file
+            raise ImageError(
+                f"{path}: cannot be read ({err.strerror}); check the disk or copy it again."
+            ) from None
+        raise unreadable_data(path, err, "truncated or damaged") from None
     w, h = im.size
     if max_pixels and w * h > max_pixels:
         im.close()
@@ -149,9 +216,7 @@ def check_image(path) -> None:
             im.seek(0)
             im.load()
         except Exception as err:  # PIL raises many types for corrupt data
-            raise ImageError(
-                f"{path}: corrupt or truncated image data ({err}); re-export or remove it."
-            ) from None
+            raise unreadable_data(path, err) from None
 
 
 def filter_readable(paths, on_error: str = "raise") -> list[str]:
@@ -237,9 +302,7 @@ def _decode(path, convert, max_pixels: int | None = MAX_PIXELS):
         except ImageError:
             raise
         except Exception as err:
-            raise ImageError(
-                f"{path}: corrupt or truncated image data ({err}); re-export or remove it."
-            ) from None
+            raise unreadable_data(path, err) from None
     for note in dict.fromkeys(notes):
         warnings.warn(f"{path}: {note}.", ImageWarning, stacklevel=3)
     return result
@@ -287,8 +350,17 @@ def as_photo(image) -> Photo:
     if isinstance(image, Photo):
         return image
     if isinstance(image, (str, os.PathLike)):
+        if not str(image).strip():
+            raise ImageError("the image's path is empty; pass a photo's path, a Photo or an image array.")
         return load_image(image)
-    arr = np.asarray(image)
+    try:
+        arr = np.asarray(image)
+    except ValueError:  # ragged nested lists
+        arr = np.asarray(None)
+    if arr.dtype.kind not in "biuf":
+        shown = f"an array of {arr.dtype}" if isinstance(image, np.ndarray) else f"a {type(image).__name__}"
+        shown = "None" if image is None else shown
+        raise ImageError(f"expected a photo's path, a Photo or an image array of numbers, not {shown}.")
     if arr.dtype == np.uint8:
         arr = arr.astype(np.float32) / 255.0
     elif arr.dtype == np.uint16:

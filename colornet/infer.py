@@ -44,6 +44,8 @@ from colornet.predict import (  # noqa: F401  (working_shape, Prepared, WORK_SIZ
     prepare_for,
     working_shape,
 )
+from colornet.printing import echo, printable
+from colornet.signals import remove_stale_temporaries, sigterm_as_interrupt
 from colornet.weights import WEIGHTS_DIR, provided_names
 
 COMPARE_SIDE = 1024  # longer side of each panel of a --compare strip, at most
@@ -239,7 +241,14 @@ def plan_jobs(inputs, out_dir, image_format: str = "png", compare: bool = False)
             continue
         if not os.path.isfile(item):
             # --out inside a folder or glob input: earlier results there are not inputs
+            found = paths
             paths = [p for p in paths if not os.path.realpath(p).startswith(os.path.join(results, ""))]
+            if found and not paths:
+                failures.append(
+                    f"{item}: the {len(found)} photo(s) found there are all in the --out folder {out_dir}, "
+                    "whose results are never colorized again; choose another --out folder."
+                )
+                continue
         if not paths:
             failures.append(f"{item}: no images ({FORMATS}) found; check the path.")
         for path in paths:
@@ -378,6 +387,7 @@ def colorize_files(
         raise ValueError(f"image_format must be 'png' or 'jpg', not {image_format!r}.")
     check_work_size(work_size)
     check_out_dir(out_dir)
+    remove_stale_temporaries(out_dir, recursive=True)  # half-written photos of a killed run
     colorizer = load_colorizer(model, weights_dir, features=embedder, precision=precision)
     colorizer, note = colorizer.with_temperature(temperature, undo_rebalancing)
     style_l = style_lightness(colorizer, style, work_size)
@@ -392,7 +402,7 @@ def colorize_files(
     def fail(message):
         summary.failed.append(message)
         if progress:
-            bar.write(f"failed: {message}", file=sys.stderr)
+            bar.write(printable(f"failed: {message}", sys.stderr.encoding), file=sys.stderr)
 
     def flush(shape):
         group = pending.pop(shape)
@@ -418,6 +428,8 @@ def colorize_files(
                 summary.colorized.append(job.source)
             except (OSError, MemoryError) as err:
                 fail(f"{job.source}: cannot write the result ({err}); check the --out folder.")
+            except ColornetError as err:  # colors that came out NaN
+                fail(str(err))
             bar.update(1)
 
     for job in jobs:
@@ -504,6 +516,7 @@ def add_arguments(parser) -> None:
     add_temperature_argument(parser)
 
 
+@sigterm_as_interrupt()  # `kill` ends colorizing as Ctrl-C does: no partial output is left
 def run(args) -> int:
     from colornet import samples
 
@@ -533,6 +546,6 @@ def run(args) -> int:
         undo_rebalancing=args.undo_rebalancing,
     )
     if args.explain:
-        print(summary.scene_report() or "this model does not classify scenes (iizuka does).")
-    print(summary.report())
+        echo(summary.scene_report() or "this model does not classify scenes (iizuka does).")
+    echo(summary.report())
     return 1 if summary.failed else 0

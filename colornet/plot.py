@@ -1,7 +1,10 @@
 """Pictures for the notebooks: batches, side-by-side strips, loss curves, Lab channels."""
 
+import textwrap
+
 import matplotlib.pyplot as plt
 import numpy as np
+from matplotlib.ticker import MaxNLocator
 
 from colornet.color import model_io_to_rgb, rgb_to_lab
 
@@ -36,24 +39,42 @@ def show_batch(l_norm, ab_norm, n: int = 6, title: str | None = None):
     return fig
 
 
+def fit_title(title: str, width: float, fontsize: float) -> str:
+    """`title` broken into lines that fit `width` inches at `fontsize` points (about 0.6 em a
+    character), so that the titles of neighboring columns never run into each other."""
+    chars = max(8, int(width * 72 / (0.6 * fontsize)))
+    return "\n".join(textwrap.wrap(str(title), chars, break_on_hyphens=False)) or str(title)
+
+
+def epoch_axis(ax, label: str = "epoch"):
+    """Label `ax`'s x axis as epochs, with ticks on whole epochs only."""
+    ax.set_xlabel(label)
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    return ax
+
+
 def show_strips(rows, titles=("gray", "colorized", "original"), size: float = 3.0):
     """Show images side by side, one row per photo.
 
     Args:
         rows: a list of rows, each a list of RGB arrays in [0, 1] (same height).
-        titles: column titles.
+        titles: column titles, broken into lines where they are wider than a column.
 
     Returns:
         The matplotlib figure.
     """
     rows = [[np.clip(_numpy(image), 0, 1) for image in row] for row in rows]
     n_cols = max(len(r) for r in rows)
+    fontsize = plt.rcParams["axes.titlesize"]
+    fontsize = fontsize if isinstance(fontsize, (int, float)) else 12.0
+    titles = [fit_title(t, 0.9 * size, fontsize) for t in titles]
+    title_lines = max((t.count("\n") + 1 for t in titles), default=1)
     # Each row as high as its tallest image needs at `size` wide: wide photos leave no gaps.
     heights = [max(image.shape[0] / image.shape[1] for image in row) if row else 1.0 for row in rows]
     fig, axes = plt.subplots(
         len(rows),
         n_cols,
-        figsize=(size * n_cols, size * sum(heights) + 0.4),
+        figsize=(size * n_cols, size * sum(heights) + 0.25 * title_lines + 0.15),
         squeeze=False,
         gridspec_kw={"height_ratios": heights},
     )
@@ -76,7 +97,7 @@ def plot_history(history: dict, title: str = "loss", log: bool = True):
         if key in history and len(history[key]):
             epochs = np.arange(1, len(history[key]) + 1)
             ax.plot(epochs, history[key], marker="." if len(epochs) < 50 else None, label=key)
-    ax.set_xlabel("epoch")
+    epoch_axis(ax)
     ax.set_ylabel("loss")
     if log:
         ax.set_yscale("log")

@@ -19,7 +19,7 @@ import tensorflow as tf
 from colornet import DEFAULT_MODEL
 from colornet.arguments import WORK_SIZE_RANGE
 from colornet.color import AB_SCALE
-from colornet.errors import ColornetError, ImageError
+from colornet.errors import ColornetError, ImageError, WeightsError
 from colornet.fullres import lightness, merge_full
 from colornet.images import Photo
 from colornet.models import DESIGNS, Design, get_design
@@ -307,6 +307,7 @@ class Prepared:
     L: np.ndarray  # (H, W) float32, L in [0, 100] at full resolution
     canvas: np.ndarray  # (hc, wc, 1) float32, L in [0, 100] at the working resolution, padded
     content: tuple  # (h, w): the part of the canvas that holds the photo
+    source: str | None = None  # the photo's path, for messages
 
 
 def prepare(photo: Photo, work_size: int = WORK_SIZE, canvas=None, multiple: int = 8) -> Prepared:
@@ -325,7 +326,8 @@ def prepare(photo: Photo, work_size: int = WORK_SIZE, canvas=None, multiple: int
         l_work = np.asarray(tf.image.resize(L[None, ..., None], content, "bilinear", antialias=True))[0]
     pad = [(0, canvas[0] - content[0]), (0, canvas[1] - content[1]), (0, 0)]
     padded = np.pad(l_work, pad, mode="reflect" if min(content) > 1 else "edge")  # (hc, wc, 1)
-    return Prepared(L=L, canvas=np.clip(padded, 0.0, 100.0).astype(np.float32), content=content)
+    canvas = np.clip(padded, 0.0, 100.0).astype(np.float32)
+    return Prepared(L=L, canvas=canvas, content=content, source=photo.path)
 
 
 def prepare_for(colorizer: Colorizer, photo: Photo, work_size: int | None = None) -> Prepared:
@@ -338,11 +340,26 @@ def prepare_for(colorizer: Colorizer, photo: Photo, work_size: int | None = None
     )
 
 
+def check_finite(ab, source=None) -> None:
+    """Raise a one-line `WeightsError` naming `source` (a photo) where the network's colors `ab`
+    hold NaN or infinite values (diverged or damaged weights): they would give a black image."""
+    if not np.all(np.isfinite(ab)):
+        raise WeightsError(
+            f"{source or 'image'}: the network's colors came out NaN or infinite (its weights diverged in "
+            "training or are damaged), so no result is written; use other weights or retrain."
+        )
+
+
 def finish(prepared: Prepared, ab_canvas, dtype=np.float32) -> np.ndarray:
-    """ab predicted on the canvas `(hc, wc, 2)`, in Lab units -> full-resolution RGB `(H, W, 3)`."""
+    """ab predicted on the canvas `(hc, wc, 2)`, in Lab units -> full-resolution RGB `(H, W, 3)`.
+
+    Raises:
+        WeightsError: NaN or infinite colors (`check_finite`), naming the photo.
+    """
     h, w = prepared.content
-    ab = np.clip(np.asarray(ab_canvas, np.float32)[:h, :w], -AB_SCALE, AB_SCALE)  # crop the padding
-    return merge_full(prepared.L, ab, dtype)
+    ab = np.asarray(ab_canvas, np.float32)[:h, :w]  # crop the padding
+    check_finite(ab, prepared.source)
+    return merge_full(prepared.L, np.clip(ab, -AB_SCALE, AB_SCALE), dtype)
 
 
 def colorize_photos(

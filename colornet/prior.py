@@ -1,6 +1,6 @@
 """The prior over the ab bins: how often each color occurs in a folder of photos.
 
-`python -m colornet prior DIR --out weights/prior.npy`, and `compute_prior(...)` for the notebooks.
+`python -m colornet prior DIR --out prior.npy`, and `compute_prior(...)` for the notebooks.
 
 Zhang et al. count the ab of every pixel of the training photos in the bins, smooth the
 histogram with a Gaussian of sigma 5 over the ab plane, and derive from it the
@@ -12,6 +12,8 @@ A prior file is a `.npy` array `(Q, 3)`: the a and b of each bin center and its 
 so that a file made with other bins is recognized and refused.
 """
 
+import math
+import os
 import sys
 from pathlib import Path
 
@@ -19,12 +21,39 @@ import numpy as np
 import tensorflow as tf
 from tqdm import tqdm
 
+from colornet.arguments import WORK_SIZE_RANGE, path_name
 from colornet.bins import GRID, N_BINS, SIGMA, ab_bins, nearest_bin
 from colornet.data import list_images, make_lab_dataset
 from colornet.errors import ColornetError
+from colornet.files import can_create, recorded_checksum, sha256, temporary_name
 
 PRIOR_SIZE = 128  # photos are counted on center crops of this side, in pixels
+PRIOR_FILE = "prior.npy"  # what `colornet prior` writes, in the current folder, unless --out says otherwise
 GRAY_CHROMA = 1.0  # a photo whose mean chroma is below this (Lab units) is taken for a gray one
+
+
+def check_options(size, batch_size, sigma, flags: bool = False) -> None:
+    """Refuse a crop size outside 1 to 8192 pixels, a batch size below 1, or a sigma that is not a
+    number of 0 or more, in one line (naming the command-line flags when `flags`)."""
+    for key, value, high in (("size", size, WORK_SIZE_RANGE[1]), ("batch_size", batch_size, None)):
+        whole = isinstance(value, (int, np.integer)) and not isinstance(value, bool)
+        if not whole or value < 1 or (high is not None and value > high):
+            limit = f"from 1 to {high}" if high else "of at least 1"
+            name = "--" + key.replace("_", "-") if flags else key
+            raise ColornetError(f"{name} {value!r}: use a whole number {limit}.")
+    check_sigma(sigma, "--sigma" if flags else "sigma")
+
+
+def check_sigma(sigma, name: str = "sigma") -> None:
+    """Refuse a smoothing that is not a number of 0 or more (NaN would make every probability NaN)."""
+    try:
+        ok = math.isfinite(sigma) and sigma >= 0
+    except TypeError:
+        ok = False
+    if not ok:
+        raise ColornetError(
+            f"{name} {sigma!r}: use a number of Lab units, 0 (no smoothing) or more; {SIGMA:g} is the paper's."
+        )
 
 
 def histogram(ab, bins=None) -> tf.Tensor:
@@ -41,8 +70,9 @@ def smooth(distribution, bins=None, sigma: float = SIGMA) -> np.ndarray:
     Each bin's mass is spread over the in-gamut bins around it (a Gaussian of the distance
     between bin centers, normalized over the bins), so the result still sums to 1. `sigma` 0
     leaves it as it is."""
+    check_sigma(sigma)
     p = np.asarray(distribution, np.float64)
-    if sigma <= 0:
+    if sigma < GRID / math.sqrt(1400):  # a neighbor's share below exp(-700): the same as no smoothing
         return p / p.sum()
     bins = ab_bins() if bins is None else np.asarray(bins)
     d2 = np.sum((bins[:, None, :] - bins[None, :, :]) ** 2, axis=-1)  # (Q, Q)
@@ -68,8 +98,10 @@ def compute_prior(
 
     Raises:
         ImageError: no readable photos.
-        ColornetError: every photo is gray, so there is no color to count.
+        ColornetError: every photo is gray, so there is no color to count; a size outside 1 to
+            8192, a batch size below 1, or a sigma that is not a number of 0 or more.
     """
+    check_options(size, batch_size, sigma)
     if paths is None:
         paths = list_images(source, on_error=on_error)
     ds = make_lab_dataset(None, size, batch_size, training=False, cache=False, paths=paths)
@@ -106,9 +138,14 @@ def save_prior(path, prior) -> Path:
         raise ValueError(f"a prior has one probability per bin, shape ({N_BINS},), not {prior.shape}.")
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp.npy")
-    np.save(tmp, np.concatenate([ab_bins().astype(np.float64), prior[:, None]], axis=1))
-    tmp.replace(path)
+    tmp = temporary_name(path)  # renamed when complete: an error or a kill leaves no half-written prior
+    try:
+        with open(tmp, "wb") as f:
+            np.save(f, np.concatenate([ab_bins().astype(np.float64), prior[:, None]], axis=1))
+        os.replace(tmp, path)
+    finally:
+        if tmp.exists():
+            tmp.unlink()
     return path
 
 
@@ -116,10 +153,17 @@ def load_prior(path) -> np.ndarray:
     """Read a prior file written by `save_prior` -> `(Q,)` float64.
 
     Raises:
-        ColornetError: a missing or unreadable file, a wrong shape, other bins, or values that
-            are not a distribution, in one line.
+        ColornetError: a missing or unreadable file, a wrong shape, other bins, values that are
+            not a distribution, or a provided prior (recorded in the `SHA256SUMS` beside it, as in
+            `weights/`) that differs from its checksum, in one line.
     """
     hint = "compute one with `python -m colornet prior DIR --out FILE`."
+    expected = recorded_checksum(path) if os.path.isfile(path) else None
+    if expected is not None and sha256(path) != expected:
+        raise ColornetError(
+            f"{path}: differs from the prior recorded in {Path(path).parent / 'SHA256SUMS'} (changed or corrupt); "
+            f"restore it with `git checkout -- {path}`."
+        )
     try:
         array = np.load(path, allow_pickle=False)
     except FileNotFoundError:
@@ -149,8 +193,13 @@ def add_arguments(parser) -> None:
         "data", nargs="+", metavar="DIR", help="folders (recursive), files or globs of color photos"
     )
     parser.add_argument(
-        "--out", default="weights/prior.npy", help="the prior file to write (default: %(default)s)"
+        "--out",
+        type=path_name,
+        default=PRIOR_FILE,
+        help="the prior file to write; an existing one is kept unless --overwrite, and the provided "
+        "priors in weights/ never (default: %(default)s, in the current folder)",
     )
+    parser.add_argument("--overwrite", action="store_true", help="replace an existing --out file")
     parser.add_argument(
         "--size",
         type=int,
@@ -171,13 +220,40 @@ def add_arguments(parser) -> None:
     )
 
 
+def check_out(out, overwrite: bool) -> None:
+    """Before any work: refuse an `--out` that is a folder, a provided prior (recorded in a
+    `SHA256SUMS` beside it), an existing file unless `overwrite`, or a place that cannot be written."""
+    if os.path.isdir(out):
+        raise ColornetError(f"--out {out}: is a folder; name a file, e.g. {os.path.join(out, PRIOR_FILE)}.")
+    if recorded_checksum(out) is not None:
+        raise ColornetError(
+            f"--out {out}: is provided with colornet (recorded in SHA256SUMS beside it); write your prior "
+            f"elsewhere, e.g. --out {PRIOR_FILE}."
+        )
+    if os.path.lexists(out) and not overwrite:
+        raise ColornetError(f"--out {out}: exists; pass --overwrite to replace it, or name another file.")
+    if not can_create(out):
+        raise ColornetError(f"--out {out}: its folder cannot be written; choose another place.")
+
+
 def run(args) -> int:
-    if args.size < 1 or args.batch_size < 1:
-        raise ColornetError("--size and --batch-size must be at least 1.")
-    prior = compute_prior(
-        args.data if len(args.data) > 1 else args.data[0], args.size, args.batch_size, args.sigma
-    )
-    path = save_prior(args.out, prior)
+    check_options(args.size, args.batch_size, args.sigma, flags=True)
+    check_out(args.out, args.overwrite)
+    try:
+        prior = compute_prior(
+            args.data if len(args.data) > 1 else args.data[0], args.size, args.batch_size, args.sigma
+        )
+    except (MemoryError, tf.errors.ResourceExhaustedError):
+        raise ColornetError(
+            f"--size {args.size} with --batch-size {args.batch_size} needs more memory than there is; "
+            "use a smaller --size or --batch-size."
+        ) from None
+    try:
+        path = save_prior(args.out, prior)
+    except OSError as err:
+        raise ColornetError(
+            f"--out {args.out}: cannot be written ({err.strerror or err}); choose another place."
+        ) from None
     top = np.argsort(prior)[::-1][:3]
     common = ", ".join(f"({a:g}, {b:g}) {prior[i]:.1%}" for i, (a, b) in zip(top, ab_bins()[top]))
     print(f"Wrote {path}: the prior over {N_BINS} ab bins; most common: {common}.")

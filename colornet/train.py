@@ -21,7 +21,6 @@ multiple, the extra inputs. Training runs under a Keras precision policy
 """
 
 import hashlib
-import json
 import math
 import os
 import time
@@ -34,16 +33,25 @@ import tensorflow as tf
 
 from colornet import data as cdata
 from colornet.arguments import fraction, int_in, path_name, positive_float
-from colornet.bins import BIN_LOSS
 from colornet.color import lab_to_rgb
-from colornet.distribute import CONNECT_TIMEOUT, STRATEGIES, WorkerInfo, choose_strategy, worker_info
+from colornet.distribute import (
+    CONNECT_TIMEOUT,
+    STRATEGIES,
+    WorkerInfo,
+    choose_strategy,
+    will_be_chief,
+    worker_info,
+)
 from colornet.errors import ColornetError, ImageError, RunError
-from colornet.files import atomic_write_json
+from colornet.files import atomic_path, atomic_write_json
 from colornet.images import save_image
 from colornet.losses import LOSS_NAMES, get_loss
 from colornet.models import DESIGNS, Design, get_design
 from colornet.precision import add_precision_argument, choose_precision, precision_scope
 from colornet.predict import Colorizer
+from colornet.run_dir import damaged, open_run, remove_leftovers
+from colornet.signals import sigterm_as_interrupt
+from colornet.train_args import MAX_SEED, check_arguments, check_config, make_config
 from colornet.weights import load_weights, read_config, save_config, weights_file
 
 __all__ = ["RunError", "TrainConfig", "TrainResult", "train"]
@@ -116,11 +124,22 @@ def _split(paths, val_split, seed):
     return train, val
 
 
+def run_images(cfg: TrainConfig) -> list[str]:
+    """Folders of the run's own images, never training photos: its sample strips, and the whole run
+    folder when it is inside a --data or --val folder (as colorize skips its --out folder)."""
+    out = os.path.realpath(cfg.out or f"runs/{cfg.model}")
+    sources = [cfg.data, cfg.val or []]
+    sources = [str(s) for group in sources for s in (group if isinstance(group, (list, tuple)) else [group])]
+    inside = any(os.path.isdir(s) and out.startswith(os.path.join(os.path.realpath(s), "")) for s in sources)
+    return [out] if inside else [os.path.join(out, "samples")]
+
+
 def list_run_photos(cfg: TrainConfig) -> tuple[list[str], list[str]]:
     """The training and validation photos of a run (checked, split, limited)."""
-    train_paths = cdata.list_images(cfg.data, on_error=cfg.on_error)
+    skip = run_images(cfg)
+    train_paths = cdata.list_images(cfg.data, on_error=cfg.on_error, skip=skip)
     if cfg.val:
-        val_paths = cdata.list_images(cfg.val, on_error=cfg.on_error)
+        val_paths = cdata.list_images(cfg.val, on_error=cfg.on_error, skip=skip)
     else:
         train_paths, val_paths = _split(train_paths, cfg.val_split, cfg.seed)
     if cfg.limit:
@@ -264,7 +283,8 @@ class SampleStrips(keras.callbacks.Callback):
         truth = np.asarray(lab_to_rgb(self.lab))
         rows = [np.concatenate([g, p, t], axis=1) for g, p, t in zip(gray, colorized, truth)]  # (s, 3s, 3)
         self.folder.mkdir(parents=True, exist_ok=True)
-        save_image(self.folder / f"epoch_{epoch + 1:03d}.png", np.concatenate(rows, axis=0))
+        with atomic_path(self.folder / f"epoch_{epoch + 1:03d}.png") as tmp:
+            save_image(tmp, np.concatenate(rows, axis=0))
 
 
 class RunCheckpoint(keras.callbacks.Callback):
@@ -289,12 +309,10 @@ class RunCheckpoint(keras.callbacks.Callback):
             self.state["best"] = float(value)
             self.state["best_epoch"] = epoch + 1
             self.export.set_weights(self.net.get_weights())
-            tmp = self.out_dir / f"best.{os.getpid()}.tmp.weights.h5"
-            self.export.save_weights(tmp)
-            os.replace(tmp, self.out_dir / "best.weights.h5")
-        tmp = self.out_dir / f"last.{os.getpid()}.tmp.keras"
-        self.model.save(tmp)
-        os.replace(tmp, self.out_dir / "last.keras")
+            with atomic_path(self.out_dir / "best.weights.h5") as tmp:
+                self.export.save_weights(tmp)
+        with atomic_path(self.out_dir / "last.keras") as tmp:
+            self.model.save(tmp)
         self.state["epoch"] = epoch + 1
         self.state["history"] = {
             k: self.state.get("history", {}).get(k, []) + [float(v)] for k, v in logs.items()
@@ -400,48 +418,6 @@ def _callbacks(cfg, out_dir: Path, state: dict, resumed: bool, worker: WorkerInf
     return callbacks
 
 
-def _check_config(cfg: TrainConfig, design: Design):
-    try:
-        design.check_size(cfg.size, options=cfg.model_options)
-    except ValueError as err:
-        raise ColornetError(str(err)) from None
-    if cfg.loss is not None and cfg.loss not in LOSS_NAMES:
-        raise ColornetError(f"unknown loss {cfg.loss!r}; use {', '.join(LOSS_NAMES)}.")
-    for name in ("epochs", "batch_size", "limit", "steps_per_epoch", "early_stopping"):
-        value = getattr(cfg, name)
-        if value is not None and (
-            isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1
-        ):
-            raise ColornetError(f"--{name.replace('_', '-')} {value!r}: use a whole number of at least 1.")
-    if not (isinstance(cfg.lr, (int, float)) and math.isfinite(cfg.lr) and cfg.lr >= 0):  # 0: frozen
-        raise ColornetError(f"--lr {cfg.lr!r}: use a learning rate above 0, such as {DEFAULT_LR}.")
-    if cfg.data_weights is not None:
-        n_sources = len(cfg.data) if isinstance(cfg.data, (list, tuple)) else 1
-        try:
-            cfg.data_weights = cdata.check_source_weights(cfg.data_weights, n_sources)
-        except ValueError as err:
-            raise ColornetError(str(err)) from None
-    if cfg.val is None and not 0 < cfg.val_split < 1:
-        raise ColornetError(f"--val-split {cfg.val_split!r}: use a share between 0 and 1, such as 0.1.")
-    for name in ("width", "l1_weight", "class_weight"):
-        value = cfg.model_options.get(name)
-        if value is not None and not (math.isfinite(value) and value > 0):
-            raise ColornetError(f"--{name.replace('_', '-')} {value!r}: use a number above 0.")
-    if cfg.loss is not None and design.make_loss(cfg.model_options)[0] == BIN_LOSS:
-        raise ColornetError(
-            f"--loss does not apply to {design.name} with a bin head: it learns the rebalanced "
-            "cross-entropy over ab bins; leave --loss out."
-        )
-    if cfg.prior is not None and not hasattr(design.make_codec(cfg.model_options), "with_prior"):
-        raise ColornetError(f"--prior applies to bin heads (zhang, beta --head bins), not to {design.name}.")
-    if cfg.schedule not in ("none", "plateau", "cosine"):
-        raise ColornetError(f"unknown schedule {cfg.schedule!r}; use none, plateau or cosine.")
-    unknown = sorted(set(cfg.model_options) - set(design.options))
-    if unknown:
-        allowed = ", ".join(design.options) or "none"
-        raise ColornetError(f"{design.name} has no option {', '.join(unknown)} (it takes: {allowed}).")
-
-
 PRIOR_FILE = "prior.npy"  # a bin head's prior, in the run folder
 
 
@@ -491,7 +467,10 @@ def _optimizers(model: keras.Model):
 def _restore(trainer: keras.Model, path: Path) -> None:
     """Copy the weights and optimizer state of the checkpoint `path` into `trainer`, which was built
     and compiled for this run's precision and strategy (the checkpoint may come from others)."""
-    saved = keras.models.load_model(path, compile=True)
+    try:
+        saved = keras.models.load_model(path, compile=True)
+    except (ValueError, OSError, KeyError, TypeError) as err:  # checked before, changed since, or unreadable
+        raise damaged(path, err) from None
     trainer.set_weights(saved.get_weights())
     for (saved_opt, _), (opt, variables) in zip(_optimizers(saved), _optimizers(trainer)):
         source = _optimizer_variables(saved_opt) if saved_opt is not None else []
@@ -559,15 +538,19 @@ def train(model="beta", data: str = "data/Train", *, embedder=None, design: str 
     Returns:
         A `TrainResult` with the trained model, its `colorizer`, the history and the run directory.
 
+    Raises:
+        ColornetError: a bad argument (named, in one line, as the command line names it), or a run
+            in `out` that cannot be resumed (`RunError`: it is left as it is).
+
     Example:
         >>> result = train("beta", data="data/Train", size=64, epochs=2, out="runs/try")
         >>> result.history["val_loss"]
     """
     built = model if isinstance(model, keras.Model) else None
     design = get_design(design or (built.name if built is not None else model))
-    cfg = TrainConfig(
-        model=design.name, data=data if isinstance(data, (list, tuple)) else str(data), **kwargs
-    )
+    data = data if isinstance(data, (list, tuple)) else str(data)
+    cfg = make_config(TrainConfig, model=design.name, data=data, **kwargs)
+    check_arguments(cfg)
     if cfg.lr is None:
         cfg.lr = design.lr or DEFAULT_LR
     if design.options_for_size is not None:  # e.g. a U-Net as deep as the crop size allows
@@ -575,12 +558,15 @@ def train(model="beta", data: str = "data/Train", *, embedder=None, design: str 
             cfg.model_options = design.options_for_size(cfg.model_options, cfg.size)
         except ValueError as err:
             raise ColornetError(str(err)) from None
-    _check_config(cfg, design)
+    check_config(cfg, design, DEFAULT_LR)
+    out_dir = Path(cfg.out or f"runs/{cfg.model}")
+    cfg.out = str(out_dir)
+    if will_be_chief(cfg.strategy):  # a cluster's other tasks leave the chief's files alone
+        remove_leftovers(out_dir)
+    previous = open_run(out_dir)  # a run there that cannot be resumed is refused before any work
     train_paths, val_paths = list_run_photos(cfg)
     classes = None
     if design.labels:
-        if cfg.classes not in ("auto", "none"):
-            raise ColornetError(f"--classes must be auto or none, not {cfg.classes!r}.")
         classes = class_names(cfg, train_paths) if cfg.classes == "auto" else None
         cfg.model_options = {**cfg.model_options, "n_classes": len(classes or [])}
     if "train_encoder" in design.options and cfg.encoder_weights in (None, "none") and not cfg.init:
@@ -607,14 +593,12 @@ def train(model="beta", data: str = "data/Train", *, embedder=None, design: str 
     else:
         policy, reason = choose_precision(cfg.precision)
     _check_memory(cfg, len(train_paths) + len(val_paths))  # after the strategy: devices are known
-    out_dir = Path(cfg.out or f"runs/{cfg.model}")
-    cfg.out = str(out_dir)
     if worker.is_chief:
         out_dir.mkdir(parents=True, exist_ok=True)
     keras.utils.set_random_seed(cfg.seed)
 
     state_path = out_dir / "state.json"
-    resumed = state_path.exists() and (out_dir / "last.keras").exists()
+    resumed = previous is not None
     trained_on = photos_digest(train_paths, val_paths)
     state = {
         "model": cfg.model,
@@ -630,7 +614,7 @@ def train(model="beta", data: str = "data/Train", *, embedder=None, design: str 
     }
     lr_note = ""
     if resumed:
-        state = json.loads(state_path.read_text())
+        state = previous
         # options added to a design after the run started take their default there
         recorded = design.complete_options(state.get("options", {}))
         if state["model"] != cfg.model or recorded != cfg.model_options:
@@ -800,7 +784,10 @@ def train(model="beta", data: str = "data/Train", *, embedder=None, design: str 
                 f"run again with a lower --lr (now {cfg.lr})."
             )
     else:
-        print(f"{out_dir}: already trained for {state['epoch']} epochs; raise --epochs to train more.")
+        print(
+            f"{out_dir}: already trained for {state['epoch']} epochs; to train more, ask for more epochs "
+            "(--epochs on the command line, EPOCHS in the notebooks)."
+        )
     return TrainResult(
         model=net,
         history=state.get("history", {}),
@@ -869,7 +856,9 @@ def add_arguments(parser):
     parser.add_argument(
         "--out", type=path_name, help="run directory (default: runs/MODEL); an existing run there is resumed"
     )
-    parser.add_argument("--seed", type=int, default=d.seed, help="random seed (default: %(default)s)")
+    parser.add_argument(
+        "--seed", type=int_in(0, MAX_SEED), default=d.seed, help="random seed (default: %(default)s)"
+    )
     parser.add_argument(
         "--val-split",
         type=fraction,
@@ -1024,6 +1013,7 @@ def add_arguments(parser):
     )
 
 
+@sigterm_as_interrupt()  # `kill` ends training as Ctrl-C does
 def run(args) -> int:
     options = {}
     if args.width is not None:

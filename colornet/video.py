@@ -37,10 +37,10 @@ from tqdm import tqdm
 from colornet import DEFAULT_MODEL
 from colornet.arguments import int_in
 from colornet.errors import VideoError
-from colornet.files import temporary_name
+from colornet.files import can_create, temporary_name
 from colornet.images import IMAGE_EXTENSIONS, Photo
 from colornet.precision import add_precision_argument, resolve_precision_argument
-from colornet.predict import WORK_SIZE, finish, load_colorizer, prepare_for
+from colornet.predict import WORK_SIZE, check_work_size, finish, load_colorizer, prepare_for
 from colornet.temporal import (  # noqa: F401  (FlickerMeter and the constants: importable from here too)
     CUT_THRESHOLD,
     SMOOTHING,
@@ -48,6 +48,7 @@ from colornet.temporal import (  # noqa: F401  (FlickerMeter and the constants: 
     FlickerMeter,
     TemporalSmoother,
 )
+from colornet.video_output import OutputFailed, unwritable, writing
 from colornet.weights import WEIGHTS_DIR, provided_names
 
 BATCH_SIZE = 8  # frames per network call
@@ -268,7 +269,9 @@ def colorize_video(
         A `VideoSummary`: frames, size, frame rate, audio, scene cuts and the output's flicker.
 
     Raises:
-        VideoError: a missing or unreadable input, an output colornet cannot write, bad options.
+        VideoError: a missing or unreadable input, an output colornet cannot write (a folder, a
+            full or read-only disk), bad options.
+        ColornetError: a `work_size` that is not a whole number of pixels from 8 to 8192.
         WeightsError: missing or corrupt weights.
 
     Example:
@@ -277,7 +280,11 @@ def colorize_video(
     """
     source, output = str(source), str(output)
     check_options(source, smoothing, start, duration, batch_size, cut_threshold)
+    check_work_size(work_size)
     muxer, codec, copy_codecs = output_container(output)
+    if os.path.isdir(output):
+        example = os.path.join(output, Path(source).stem + "_color" + Path(output).suffix)
+        raise VideoError(f"{output}: is a folder; name the video file to write, e.g. {example}.")
     container, video, audio = open_video(source)
     with container:
         if os.path.exists(output) and os.path.realpath(output) == os.path.realpath(source):
@@ -286,12 +293,14 @@ def colorize_video(
         if os.path.exists(output) and not overwrite:
             summary.skipped = True
             return summary
+        if not can_create(output):
+            raise VideoError(f"{output}: its folder cannot be written; write the output elsewhere.")
         colorizer = load_colorizer(model, weights_dir, precision=precision)
-        os.makedirs(os.path.dirname(os.path.abspath(output)), exist_ok=True)
         partial = temporary_name(output)
         began = time.perf_counter()
         try:
-            with av.open(str(partial), "w", format=muxer) as out:
+            os.makedirs(os.path.dirname(os.path.abspath(output)), exist_ok=True)
+            with writing(partial, muxer) as out:
                 _transcode(
                     container,
                     video,
@@ -316,11 +325,15 @@ def colorize_video(
                     f"{source}: no frames from {start:g} s on (the video is shorter); use a smaller --start."
                 )
             os.replace(partial, output)
+        except OutputFailed as failed:  # a full or read-only disk: the output's place, not the input
+            raise unwritable(output, failed.__cause__, summary.frames) from None
         except av.error.FFmpegError as err:
             raise VideoError(
                 f"{source}: FFmpeg stopped after {summary.frames} frames ({err}); "
                 "if the video is damaged there, --start and --duration can skip that part."
             ) from None
+        except OSError as err:  # creating the output's folder, or renaming the finished video
+            raise unwritable(output, err, summary.frames) from None
         finally:
             if partial.exists():
                 partial.unlink()

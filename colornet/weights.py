@@ -14,7 +14,9 @@ import warnings
 from pathlib import Path
 
 import keras
+import numpy as np
 
+from colornet.arguments import WORK_SIZE_RANGE
 from colornet.errors import WeightsError
 from colornet.files import atomic_write_json, sha256  # noqa: F401  (sha256 kept importable from here)
 from colornet.models import DESIGNS, get_design
@@ -54,7 +56,37 @@ def read_config(weights_path) -> dict | None:
         raise WeightsError(f"{path}: unreadable model description ({err}); delete or restore it.") from None
     if not isinstance(config, dict) or "model" not in config:
         raise WeightsError(f"{path}: no 'model' entry; it does not describe a colornet model.")
+    check_config(path, config)
     return config
+
+
+def check_config(path, config: dict) -> None:
+    """Raise a one-line `WeightsError` naming the JSON file `path` where `config` has an entry
+    of the wrong kind, or options the model's builder does not take (see `Design.check_options`)."""
+    low, high = WORK_SIZE_RANGE
+    size, classes, prior = config.get("size"), config.get("classes"), config.get("prior")
+    problem = None
+    if not isinstance(config["model"], str):
+        problem = f"'model' must be a model's name, not {config['model']!r}"
+    elif not isinstance(config.get("options", {}), dict):
+        problem = f"'options' must be an object of builder options, not {config['options']!r}"
+    elif size is not None and (
+        isinstance(size, bool) or not isinstance(size, int) or not low <= size <= high
+    ):
+        problem = (
+            f"'size' (the training size) must be a whole number of pixels from {low} to {high}, not {size!r}"
+        )
+    elif classes is not None and not (isinstance(classes, list) and all(isinstance(c, str) for c in classes)):
+        problem = f"'classes' must be a list of scene class names, not {classes!r}"
+    elif prior is not None and not (isinstance(prior, str) and prior.strip()):
+        problem = f"'prior' must name the prior's file, not {prior!r}"
+    elif config["model"] in DESIGNS:
+        try:
+            get_design(config["model"]).check_options(config.get("options", {}))
+        except ValueError as err:
+            problem = str(err)
+    if problem:
+        raise WeightsError(f"{path}: {problem}; correct it or restore the file from the training run.")
 
 
 def is_lfs_pointer(path) -> bool:
@@ -127,7 +159,24 @@ def load_weights(model: keras.Model, path, design: str | None = None) -> keras.M
             f"{path}: does not fit the {model.name!r} model ({reason[:200]}); "
             "check the model name and the options (width, depth, batch norm, scene classes) it was trained with."
         ) from None
+    check_finite_weights(model, path)
     return model
+
+
+def check_finite_weights(model: keras.Model, path) -> None:
+    """Raise a one-line `WeightsError` where loaded weights hold NaN or infinite values (a
+    training run that diverged, a damaged file): such a network colors every photo black."""
+    bad = []
+    for weight in model.weights:
+        values = np.asarray(weight.numpy())
+        if values.dtype.kind == "f" or "float" in str(values.dtype):
+            if not np.all(np.isfinite(values.astype(np.float32))):
+                bad.append(weight.path)
+    if bad:
+        raise WeightsError(
+            f"{path}: {len(bad)} of its weight tensors hold NaN or infinite values (first: {bad[0]}), "
+            "from a training run that diverged or a damaged file; use other weights or retrain."
+        )
 
 
 def model_from_weights(path, precision: str = "float32", **overrides) -> keras.Model:
@@ -164,6 +213,11 @@ def resolve_weights(name_or_path, weights_dir=WEIGHTS_DIR) -> tuple[str, str | N
             differs from the recorded one (a truncated or corrupt download).
     """
     name_or_path = str(name_or_path)
+    if not name_or_path.strip():
+        raise WeightsError(
+            f"the model is empty; pass a provided model ({', '.join(provided_names(weights_dir)) or 'beta'}) "
+            "or a weights file."
+        )
     if name_or_path in DESIGNS:
         path = Path(weights_dir) / f"{name_or_path}.weights.h5"
         expected = recorded_checksums(weights_dir).get(path.name)
@@ -177,8 +231,11 @@ def resolve_weights(name_or_path, weights_dir=WEIGHTS_DIR) -> tuple[str, str | N
         expected = None
         if not path.exists():
             raise WeightsError(
-                f"{path}: weights file not found; pass {', '.join(DESIGNS)} or an existing path."
+                f"{path}: weights file not found; pass {', '.join(provided_names(weights_dir))} "
+                "or an existing path."
             )
+        if not path.is_file():
+            raise WeightsError(f"{path}: not a weights file; pass a .weights.h5 file or a run folder.")
     if os.path.getsize(path) == 0:
         raise WeightsError(
             f"{path}: empty weights file; restore it with `git checkout -- {path}` or retrain."
@@ -220,7 +277,8 @@ def load_model(
         if name not in DESIGNS:
             raise WeightsError(
                 f"{path}: no {os.path.basename(config_path(path))} beside it says which model it is; "
-                f"save it with `colornet train`, or pass a model name ({', '.join(DESIGNS)})."
+                "save it with `colornet train`, or pass a model name "
+                f"({', '.join(provided_names(weights_dir))})."
             )
         config = {"model": name, "options": {}}
     if config["model"] not in DESIGNS:
@@ -231,6 +289,13 @@ def load_model(
     if config.get("prior"):
         config = {**config, "prior": os.path.join(os.path.dirname(path), config["prior"])}
     design = get_design(config["model"])
-    with precision_scope(precision):
-        model = design.build(**{**config.get("options", {}), **options})
+    try:
+        with precision_scope(precision):
+            model = design.build(**{**config.get("options", {}), **options})
+    except (ValueError, TypeError) as err:  # a value the builder refuses (width -3, head "rgb")
+        reason = " ".join(str(err).split()).rstrip(".")
+        raise WeightsError(
+            f"{config_path(path)}: its options cannot build a {design.name} model ({reason}); "
+            "correct them or restore the file from the training run."
+        ) from None
     return load_weights(model, path, design.name), config

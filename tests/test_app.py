@@ -27,6 +27,7 @@ os.environ["GRADIO_ANALYTICS_ENABLED"] = "False"  # before gradio is imported: n
 gradio = pytest.importorskip("gradio", reason="gradio is not installed (pip install gradio)")
 
 from colornet.app import build_app, colorize_uploads, model_controls  # noqa: E402
+from colornet.app_results import ResultFolders  # noqa: E402
 
 TIMEOUT = 120  # seconds: every wait on the server ends
 
@@ -127,6 +128,41 @@ def test_an_unknown_model_is_refused_in_one_line(tiny_weights):
         build_app("nope", weights_dir=tiny_weights)
 
 
+def test_item24_the_temperature_slider_says_which_end_is_vivid(tiny_weights, tmp_path):
+    app = build_app("beta", weights_dir=tiny_weights, results=ResultFolders(parent=tmp_path))
+    (slider,) = [b for b in app.blocks.values() if isinstance(b, gradio.Slider)]
+    assert slider.label == "Temperature (1: muted average colors; toward 0: vivid, riskier)"
+
+
+def test_item21_results_go_at_the_next_click_when_the_visitor_leaves_past_the_cap_and_at_the_end(tmp_path):
+    results = ResultFolders(cap=250, parent=tmp_path)
+    (root,) = tmp_path.glob("colornet-app-*")
+    assert results.root == root
+    first = results.new("visitor-1")
+    (first / "a.png").write_bytes(b"x" * 100)
+    again = results.new("visitor-1")  # the page shows only the latest results (Gradio holds copies)
+    assert not first.exists() and again.exists()
+    (again / "b.png").write_bytes(b"x" * 100)
+    other = results.new("visitor-2")
+    (other / "c.png").write_bytes(b"x" * 100)
+    results.trim(keep=other)
+    assert again.exists() and results.total_bytes() == 200  # under the cap: kept
+    latest = results.new("visitor-3")
+    (latest / "d.png").write_bytes(b"x" * 100)
+    results.trim(keep=latest)  # 300 bytes: the oldest folder goes
+    assert not again.exists() and other.exists() and latest.exists()
+    results.leave("visitor-2")
+    assert not other.exists() and latest.exists()
+    big = results.new("visitor-4")
+    (big / "e.png").write_bytes(b"x" * 1000)
+    results.trim(keep=big)  # the click that was just made is never removed under it
+    assert big.exists() and not latest.exists()
+    results.close()
+    assert not root.exists()
+    with pytest.raises(ColornetError, match="stopped"):
+        results.new("visitor-5")
+
+
 # --- (b) the page over HTTP ---------------------------------------------------------------
 
 
@@ -136,9 +172,9 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def serve(weights_dir):
+def serve(weights_dir, results=None):
     """The page served on a free loopback port in this process; closed afterwards."""
-    app = build_app("beta", weights_dir=weights_dir)
+    app = build_app("beta", weights_dir=weights_dir, results=results)
     app.queue()
     port = free_port()
     app.launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True)
@@ -146,6 +182,7 @@ def serve(weights_dir):
         yield f"http://127.0.0.1:{port}/"
     finally:
         app.close()
+        app.results.close()
         quiet_collect()
 
 
@@ -199,14 +236,47 @@ def test_page_over_http_colorizes_and_reports_bad_files(page, uploads):
     assert "1 colorized, 0 failed." in report  # the server still answers after bad files
 
 
-def start_command(weights_dir, port: int) -> subprocess.Popen:
+def wait_until(condition, what: str):
+    """Poll `condition()` until it holds; fail after TIMEOUT seconds."""
+    end = time.monotonic() + TIMEOUT
+    while not condition():
+        assert time.monotonic() < end, f"still not {what} after {TIMEOUT} s"
+        time.sleep(0.1)
+
+
+@gradio_server
+def test_item21_a_visitor_who_leaves_takes_their_results_along(tiny_weights, uploads, tmp_path, monkeypatch):
+    from gradio_client import Client, handle_file
+
+    monkeypatch.setenv("GRADIO_HEARTBEAT_INTERVAL", "0.2")  # the page notices a closed tab sooner
+    results = ResultFolders(parent=tmp_path)
+    page = serve(tiny_weights, results)
+    try:
+        client = Client(next(page), verbose=False, download_files=False)
+        *_, downloads, report = client.predict(
+            [handle_file(uploads[0][0])], "beta", None, 0.38, api_name="/colorize"
+        )
+        assert "1 colorized" in report
+        (click,) = list(results.root.iterdir())
+        assert (click / "gray.png").exists()
+        assert not any(d["path"].startswith(str(results.root)) for d in downloads)  # the page serves copies
+        client.close()  # the visitor closes the tab
+        wait_until(lambda: not click.exists(), "removed when the visitor left")
+        assert results.root.exists()  # the page goes on for the others
+    finally:
+        page.close()
+    assert not results.root.exists()
+
+
+def start_command(weights_dir, port: int, env: dict | None = None) -> subprocess.Popen:
     """`python -m colornet app --port PORT` with `weights_dir` as the provided weights."""
     code = (
         "import sys; from colornet import app, cli; "
-        f"build = app.build_app; app.build_app = lambda model: build(model, weights_dir={weights_dir!r}); "
+        "build = app.build_app; "
+        f"app.build_app = lambda model, **kw: build(model, weights_dir={weights_dir!r}, **kw); "
         f"sys.exit(cli.main(['app', '--model', 'beta', '--port', '{port}']))"  # the one model weights_dir has
     )
-    env = {**os.environ, "GRADIO_ANALYTICS_ENABLED": "False"}
+    env = {**os.environ, "GRADIO_ANALYTICS_ENABLED": "False", **(env or {})}
     return subprocess.Popen(
         [sys.executable, "-c", code], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env
     )
@@ -235,6 +305,30 @@ def test_command_serves_on_loopback_and_says_the_address(tiny_weights):
             pass
     finally:
         assert stop(server) == 0
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
+def test_item21_the_command_leaves_no_files_behind_when_it_stops(tiny_weights, uploads, tmp_path, sig):
+    from gradio_client import Client, handle_file
+
+    temp = tmp_path / "temp"  # the command's temporary folder: everything it writes lands here
+    temp.mkdir()
+    port = free_port()
+    server = start_command(
+        tiny_weights, port, env={"TMPDIR": str(temp), "GRADIO_TEMP_DIR": str(temp / "gradio")}
+    )
+    try:
+        assert server.stdout.readline().startswith("colornet app: open")
+        client = Client(f"http://127.0.0.1:{port}/", verbose=False, download_files=False)
+        report = client.predict([handle_file(uploads[0][0])], "beta", None, 0.38, api_name="/colorize")[3]
+        assert "1 colorized" in report
+        (root,) = temp.glob("colornet-app-*")
+        assert list(root.rglob("*.png")) and list((temp / "gradio").rglob("*.png"))
+        client.close()
+    finally:
+        assert stop(server, sig) == 0
+    assert not list(temp.glob("colornet-app-*"))
+    assert not [p for p in temp.rglob("*") if p.is_file()], "files left in the temporary folder"
 
 
 def test_command_on_a_taken_port_says_so_in_one_line(tiny_weights):

@@ -50,6 +50,26 @@ def test_usage_names_the_command_as_it_was_started(capsys):
     assert shown.returncode == 0 and shown.stdout.startswith("usage: python -m colornet ")
 
 
+def test_item29_without_arguments_the_command_prints_its_help():
+    shown = subprocess.run([sys.executable, "-m", "colornet"], capture_output=True, text=True)
+    assert shown.returncode == 0 and shown.stderr == ""
+    assert shown.stdout.startswith("usage: python -m colornet ")
+    text = " ".join(shown.stdout.split())  # argparse wraps long lines
+    for command, (_, help_text) in cli.COMMANDS.items():
+        assert f"{command} {help_text}" in text
+    assert "python -m colornet COMMAND --help" in text
+
+
+def test_item29_an_unknown_model_lists_only_the_models_with_provided_weights(capsys):
+    provided = provided_names()
+    assert set(DESIGNS) - set(provided), "every design has provided weights: nothing to check"
+    for command in (["colorize", "photo.png"], ["evaluate", "--data", "photos"], ["export", "--out", "x"]):
+        assert cli.main([*command, "--model", "betta"]) == 2
+        err = capsys.readouterr().err.strip()
+        assert f"pass {', '.join(provided)} or an existing path." in err, err
+        assert len(err.splitlines()) == 1
+
+
 def test_evaluate_names_columns_after_run_folders(tmp_path):
     assert model_name("beta") == "beta"
     assert model_name("runs/family/best.weights.h5") == "family"

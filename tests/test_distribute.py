@@ -228,7 +228,7 @@ def test_bad_tf_config_and_unreachable_chief_end_in_one_line(cluster_data, tmp_p
             env={"TF_CONFIG": json.dumps(config)},
         )
     )  # fmt: skip
-    assert code != 0
+    assert code == 1, err  # an error status, not the SIGKILL (-9) of a process stuck in native code
     assert f"did not gather within 3 s (waiting for 127.0.0.1:{ports[1]})" in err
     assert len(err.strip().splitlines()) == 1
     assert not (tmp_path / "alone" / "best.weights.h5").exists()

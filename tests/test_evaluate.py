@@ -162,8 +162,8 @@ def test_format_table_from_the_api(photo_folder):
     ("args", "message"),
     [
         (["--model", "missing.weights.h5"], "missing.weights.h5: weights file not found"),
-        (["--size", "12"], "--size must be at least 16 pixels"),
-        (["--limit", "0"], "--limit must be at least 1"),
+        (["--size", "12"], "--size 12: use a whole number from 16 to 8192"),
+        (["--limit", "0"], "--limit 0: use a whole number of at least 1"),
         (["--json", "."], "--json .: is a folder"),
     ],
 )

@@ -110,10 +110,11 @@ def test_bad_input_is_one_line_and_leaves_nothing(tiny, tmp_path, capsys):
     out = tmp_path / "out"
     out.mkdir()
     (out / "mine.txt").write_text("kept")
-    assert cli.main(["export", "--model", tiny, "--out", str(out)]) == 2
-    err = capsys.readouterr().err
-    assert "already exists" in err and "--overwrite" in err and len(err.strip().splitlines()) == 1
-    assert (out / "mine.txt").read_text() == "kept"
+    for overwrite in ([], ["--overwrite"]):  # not an earlier export: kept either way
+        assert cli.main(["export", "--model", tiny, "--out", str(out), *overwrite]) == 2
+        err = capsys.readouterr().err
+        assert "no colornet_export.json" in err and len(err.strip().splitlines()) == 1
+        assert (out / "mine.txt").read_text() == "kept"
 
     assert (
         cli.main(["export", "--model", str(tmp_path / "none.weights.h5"), "--out", str(tmp_path / "x")]) == 2
@@ -129,8 +130,12 @@ def test_bad_input_is_one_line_and_leaves_nothing(tiny, tmp_path, capsys):
         export_model(tiny, "coreml", tmp_path / "y")
     assert not any(p.name.endswith(".partial") for p in tmp_path.iterdir())  # no temporary folder left
 
+    (out / "mine.txt").unlink()
+    (out / "colornet_export.json").write_text("{}")  # an earlier export's folder
+    assert cli.main(["export", "--model", tiny, "--out", str(out)]) == 2
+    assert "already exists; choose another folder or pass --overwrite" in capsys.readouterr().err
     assert cli.main(["export", "--model", tiny, "--out", str(out), "--overwrite"]) == 0
-    assert (out / "saved_model.pb").exists() and not (out / "mine.txt").exists()
+    assert (out / "saved_model.pb").exists()
 
 
 @pytest.mark.parametrize("image_format", ["saved_model", "tflite", "onnx"])

@@ -4,6 +4,7 @@ runs again after a reader changes MODEL."""
 
 import zipfile
 
+import figure_audit
 from PIL import Image
 
 from conftest import notebook_text, run_notebook
@@ -23,8 +24,10 @@ def sizes(folder) -> dict:
 def test_colorize_notebook_fills_colorizes_shows_zips_and_runs_again_with_another_model(tmp_path):
     photos, out = tmp_path / "photos", tmp_path / "out"
     env = {"COLORNET_PHOTOS": photos, "COLORNET_OUT": out}
-    nb = run_notebook(NOTEBOOK, env)
+    figures = tmp_path / "figures.json"
+    nb = run_notebook(NOTEBOOK, {**env, **figure_audit.env(figures)})
     text = notebook_text(nb)
+    assert not figure_audit.reported(figures)  # titles that never overlap
     assert "had no photos: added" in text and "3 photos from" in text
     assert "3 colorized into" in text and "0 failed" in text
     results = sizes(out / "features")

@@ -2,6 +2,7 @@
 
 import json
 
+import figure_audit
 import numpy as np
 from PIL import Image
 
@@ -22,11 +23,15 @@ def test_full_notebook_trains_compares_colorizes_and_runs_again_with_another_siz
         "COLORNET_TEST": test_dir,
         "COLORNET_EMBED_WEIGHTS": "none",  # no 215 MB download in the tests, even with internet
     }
-    nb = run_notebook("03_full.ipynb", env)
+    figures = tmp_path / "figures.json"
+    nb = run_notebook("03_full.ipynb", {**env, **figure_audit.env(figures)})
     text = notebook_text(nb)
+    assert not figure_audit.reported(figures)  # titles and labels that never overlap, whole epochs
     assert text.count("RANDOM weights") == 1 and "UserWarning" not in text  # it says so, once
     assert "L1 distance" not in text  # distances between random embeddings would mean nothing
     assert "def build_fusion(" in text  # the network's code is shown
+    assert f"4 photos from {val_dir} (a list of 4) at 64 px" in text  # not a Python list
+    assert f"held-out photos used from {val_dir}" in text
 
     summary = json.loads((out / "summary.json").read_text())
     assert summary["quick"] and summary["embed_weights"] == "random"
@@ -60,10 +65,14 @@ def test_full_notebook_trains_compares_colorizes_and_runs_again_with_another_siz
         assert np.abs(lab[..., 0] - rgb_to_lab(source).numpy()[..., 0]).mean() < 1.0
     assert len(list((out / "test_colorized").glob("*_compare.png"))) == len(inputs)
 
-    # Again with another SIZE, as the notebook suggests: a new run in its own folder, with its own cache;
-    # the first run stays as it was.
+    # Again with another SIZE, as the notebook suggests, and without data/Val: a new run in its own folder,
+    # with its own cache, the first run as it was; a tenth of the training photos held out, never trained on.
+    env["COLORNET_VAL"] = tmp_path / "no_val"
     nb = run_notebook("03_full.ipynb", env, edits={"SIZE = 64 if QUICK": "SIZE = 32 if QUICK"})
-    assert "Resuming" not in notebook_text(nb)
+    text = notebook_text(nb)
+    assert "Resuming" not in text
+    assert "9 training photos; 1 held-out photos used (10% of" in text and "optimistic" not in text
+    assert "Training full on 8 photos, validating on 1," in text
     second = out / "run_32px_random_quick"
     assert json.loads((second / "best.json").read_text())["size"] == 32
     assert json.loads((out / "summary.json").read_text())["size"] == 32

@@ -6,10 +6,11 @@ import math
 import os
 import re
 
+import figure_audit
 import numpy as np
 from PIL import Image
 
-from conftest import NOTEBOOKS, bundled_photo, run_notebook
+from conftest import NOTEBOOKS, bundled_photo, provided_weights, run_notebook
 
 CLASSES = {"forest": "astronaut", "sea": "chelsea", "street": "coffee"}  # class folder -> source photo
 
@@ -48,8 +49,12 @@ def test_global_local_notebook_trains_classes_styles_compares_and_runs_again(tmp
         "COLORNET_VAL": val_dir,
         "COLORNET_TEST": test_dir,
     }
-    nb = run_notebook("04_global_local.ipynb", env)
+    figures = tmp_path / "figures.json"
+    nb = run_notebook("04_global_local.ipynb", {**env, **figure_audit.env(figures)})
     text = stream_text(nb)
+    assert not figure_audit.reported(figures)  # no untitled subplot, no overlapping titles, whole epochs
+    assert "classes: forest, sea, street\n" in text  # not a Python list
+    assert f"6 held-out photos used from {val_dir}" in text
     # What the notebook shows about the network holds for the network it built.
     assert "iizuka_low called on the output of iizuka_l\n" in text
     assert "iizuka_low called on the output of iizuka_global_resize" in text
@@ -85,14 +90,23 @@ def test_global_local_notebook_trains_classes_styles_compares_and_runs_again(tmp
 
     with Image.open(out / "style_grid.png") as grid:
         assert grid.width > grid.height > 200  # 1 + 2 rows, 2 + 3 columns
+    if provided_weights("iizuka"):  # style photos it takes for three scenes: columns that differ
+        assert len(set(summary["style_scenes"].values())) == 3, summary["style_scenes"]
+        assert max(summary["style_change"].values()) > 3, summary["style_change"]
+        assert "lawn: seen as forest" in text
     assert len(list(test_dir.glob("*.jpg"))) >= 6  # the test folder was filled
 
-    # Again with a narrower network, as a reader changes a setting: a new run in a folder named by the
-    # settings; the first run stays as it was.
+    # Again with a narrower network, as a reader changes a setting, and without data/Val: a new run in a
+    # folder named by the settings, the first run as it was; a tenth of the training photos held out, never
+    # trained on, instead of the training photos.
+    env["COLORNET_VAL"] = tmp_path / "no_val"
     nb = run_notebook(
         "04_global_local.ipynb", env, edits={"WIDTH = 0.125 if QUICK": "WIDTH = 0.0625 if QUICK"}
     )
-    assert "Resuming" not in stream_text(nb)
+    text = stream_text(nb)
+    assert "Resuming" not in text
+    assert "11 training photos; 1 held-out photos used (10% of them, never trained on)" in text
+    assert "Training iizuka on 11 photos, validating on 1," in text
     second = json.loads((out / "summary.json").read_text())
     assert second["width"] == 0.0625
     narrow = out / f"run_{second['size']}px_w0.0625_g{second['global_size']}"

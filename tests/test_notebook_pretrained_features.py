@@ -7,6 +7,8 @@ import json
 import math
 import os
 
+import figure_audit
+
 from conftest import WEIGHTS, make_photo_folder, notebook_text, provided_weights, run_notebook
 
 MOBILENET = os.path.join(WEIGHTS, "mobilenet_v2_0.35_imagenet_notop.weights.h5")  # committed, for offline use
@@ -26,10 +28,13 @@ def test_pretrained_features_notebook_trains_decodes_from_safe_to_vivid_and_runs
         "COLORNET_VAL": val_dir,
         "COLORNET_CORPUS": corpus,
     }
-    nb = run_notebook("08_pretrained_features.ipynb", env)
+    figures = tmp_path / "figures.json"
+    nb = run_notebook("08_pretrained_features.ipynb", {**env, **figure_audit.env(figures)})
     text = notebook_text(nb)
+    assert not figure_audit.reported(figures)  # titles and labels that never overlap, whole epochs
     assert "WARNING:tensorflow" not in text
     assert "EfficientNet-Lite0 encoder from ImageNet (frozen)" in text
+    assert f"16 training photos; 6 held-out photos in {val_dir}" in text
 
     summary = json.loads((out / "summary.json").read_text())
     assert summary["quick"] and summary["size"] == 32 and summary["width"] == 0.125
@@ -85,13 +90,15 @@ def test_pretrained_features_notebook_trains_decodes_from_safe_to_vivid_and_runs
 
     # Again with a wider decoder and without the corpus: a new run in a folder named by the settings, one line
     # for the missing corpus, and the first run as it was.
-    env = {**env, "COLORNET_CORPUS": ""}
+    env = {**env, "COLORNET_CORPUS": "", "COLORNET_VAL": tmp_path / "no_val"}
     nb = run_notebook(
         "08_pretrained_features.ipynb", env, edits={"WIDTH = 0.125 if QUICK": "WIDTH = 0.25 if QUICK"}
     )
     text = notebook_text(nb)
     assert "Resuming" not in text
     assert "No corpus here" in text
+    assert "the scores below are on training photos, which flatters every model" in text  # said plainly
+    assert "held-out photos in" not in text
     again = json.loads((out / "summary.json").read_text())
     assert again["width"] == 0.25 and again["corpus"] == {}
     assert again["trainable"]["frozen"] > frozen  # a wider decoder; the encoder's weights stay frozen

@@ -5,6 +5,8 @@ again after a reader changes a setting."""
 
 import json
 
+import figure_audit
+
 from conftest import make_photo_folder, notebook_text, provided_weights, run_notebook
 
 
@@ -13,8 +15,10 @@ def test_residual_encoder_notebook_trains_both_variants_and_runs_again(tmp_path)
     make_photo_folder(train_dir, n=16, size=64, seed=1)
     make_photo_folder(val_dir, n=6, size=64, seed=2)
     env = {"COLORNET_OUT": out, "COLORNET_TRAIN": train_dir, "COLORNET_VAL": val_dir}
-    nb = run_notebook("07_residual_encoder.ipynb", env)
+    figures = tmp_path / "figures.json"
+    nb = run_notebook("07_residual_encoder.ipynb", {**env, **figure_audit.env(figures)})
     text = notebook_text(nb)
+    assert not figure_audit.reported(figures)  # titles and labels that never overlap, whole epochs
     assert "def build_dahl(" in text and "WARNING:tensorflow" not in text
     assert "VGG16 encoder trained from scratch (no ImageNet weights), so it is trainable" in text
 
@@ -45,13 +49,22 @@ def test_residual_encoder_notebook_trains_both_variants_and_runs_again(tmp_path)
         f"provided {n}" for n in provided
     }
     assert set(evaluation) - {"gray", "truth"} == set(summary["compared"])
+    # Two steps from random weights color noise: the strips show the provided weights instead, and say so.
+    assert summary["shown"] == ["gray"] + [f"provided {n}" for n in ("dahl", "beta") if n in provided]
+    assert "quick mode: this notebook's runs have taken two steps and color noise" in text
+    assert "held-out photos in " + str(val_dir) in text
 
-    # Again with a wider network: new runs in folders named by the settings; the first stay as they were.
+    # Again with a wider network, and without data/Val: new runs in folders named by the settings, the first
+    # as they were; a tenth of the training photos held out, never trained on, instead of the training photos.
     state = json.loads((runs["residual"] / "state.json").read_text())
+    env["COLORNET_VAL"] = tmp_path / "no_val"
     nb = run_notebook(
         "07_residual_encoder.ipynb", env, edits={"WIDTH = 0.125 if QUICK": "WIDTH = 0.25 if QUICK"}
     )
-    assert "Resuming" not in notebook_text(nb)
+    text = notebook_text(nb)
+    assert "Resuming" not in text
+    assert "14 training photos; 2 held-out photos (10% of" in text and "held-out photos in" not in text
+    assert "Training dahl on 14 photos, validating on 2," in text
     assert json.loads((out / "summary.json").read_text())["width"] == 0.25
     wide = out / "dahl_residual_32px_w0.25_quick"
     assert json.loads((wide / "best.json").read_text())["options"]["width"] == 0.25

@@ -7,6 +7,7 @@ import math
 import os
 import re
 
+import figure_audit
 from PIL import Image
 
 from conftest import make_photo_folder, notebook_text, provided_weights, run_notebook
@@ -22,8 +23,10 @@ def test_unet_gan_notebook_trains_both_stages_compares_and_runs_again(tmp_path):
         "COLORNET_VAL": val_dir,
         "COLORNET_TEST": test_dir,
     }
-    nb = run_notebook("05_unet_gan.ipynb", env)
+    figures = tmp_path / "figures.json"
+    nb = run_notebook("05_unet_gan.ipynb", {**env, **figure_audit.env(figures)})
     text = notebook_text(nb)
+    assert not figure_audit.reported(figures)  # titles and labels that never overlap, whole epochs
     assert "def build_unet(" in text and "def build_patchgan(" in text  # the networks' code is shown
     assert "keras.layers.LeakyReLU() negative slope: 0.3 (pix2pix: 0.2)" in text
     assert "WARNING:tensorflow" not in text
@@ -75,6 +78,13 @@ def test_unet_gan_notebook_trains_both_stages_compares_and_runs_again(tmp_path):
         assert {"ab_auc", "colorfulness"} <= set(evaluation[column])
     with Image.open(out / "stages.png") as stages:
         assert stages.width > 400  # gray | stage 1 | stage 2 | truth
+    # Quick U-Nets color almost nothing and the quick discriminator says 0.50 everywhere: the provided weights
+    # show the two stages, and the notebook says why no discriminator map is drawn.
+    provided_stages = ["provided unet (stage 1)", "provided unet-gan (stage 2)"]
+    shows_provided = provided_weights("unet", "unet-gan") == {"unet", "unet-gan"}
+    assert (summary["stage_columns"][-2:] == provided_stages) == shows_provided
+    assert "no discriminator weights are provided; its map shows after a full run" in text
+    assert "held-out photos in " + str(val_dir) in text  # data/Val is used when it has photos
 
     # The YCrCb U-Net wrote weights that say so, and was scored next to the Lab one.
     ycrcb_run = out / "unet-ycrcb_32px_w0.0625_quick"
@@ -84,10 +94,19 @@ def test_unet_gan_notebook_trains_both_stages_compares_and_runs_again(tmp_path):
     spaces = json.loads((out / "evaluation_ycrcb.json").read_text())["summary"]
     assert {"gray", "Lab", "YCrCb"} <= set(spaces)
 
-    # Again with a wider network, as a reader changes a setting: new runs in folders named by the settings,
-    # the first runs stay as they were.
+    # Again with a wider network, as a reader changes a setting, and without data/Val: new runs in folders
+    # named by the settings, the first runs stay as they were; a tenth of the training photos held out,
+    # never trained on, instead of scores on the training photos.
+    env["COLORNET_VAL"] = tmp_path / "no_val"
     nb = run_notebook("05_unet_gan.ipynb", env, edits={"WIDTH = 0.0625 if QUICK": "WIDTH = 0.125 if QUICK"})
-    assert "Resuming" not in notebook_text(nb)
+    text = notebook_text(nb)
+    assert "Resuming" not in text
+    held_out = re.search(
+        r"(\d+) training photos; (\d+) held-out photos \(10% of .*, never trained on\)", text
+    )
+    assert held_out and held_out[1] == "14" and held_out[2] == "2", text[:2000]
+    assert f"Training unet on 14 photos, validating on {held_out[2]}," in text
+    assert "held-out photos in" not in text
     second = json.loads((out / "summary.json").read_text())
     assert second["width"] == 0.125
     wide = out / "unet-gan_32px_w0.125_quick_from2"

@@ -5,11 +5,12 @@ import json
 import os
 from pathlib import Path
 
+import figure_audit
 import numpy as np
 from PIL import Image
 
 from colornet.color import rgb_to_lab
-from colornet.images import load_image
+from colornet.images import find_images, load_image
 
 from conftest import BUNDLED, NOTEBOOKS, bundled_photo, make_photo_folder, notebook_text, run_notebook
 
@@ -29,13 +30,114 @@ def test_committed_notebooks_have_no_outputs():
                 assert not cell.outputs and cell.execution_count is None, path
 
 
+def test_item27_quick_mode_is_a_setting_in_the_first_cell_of_every_notebook(monkeypatch):
+    import glob
+
+    import nbformat
+
+    import colornet.console
+
+    monkeypatch.setattr(colornet.console, "quiet_tensorflow", lambda: None)  # TensorFlow is not the point
+    paths = sorted(glob.glob(os.path.join(NOTEBOOKS, "*.ipynb")))
+    assert len(paths) >= 9
+    for path in paths:
+        nb = nbformat.read(path, as_version=4)
+        setup = next(c.source for c in nb.cells if c.cell_type == "code")
+        assert "\nQUICK = None\n" in setup, f"{path}: no QUICK setting in the first cell"
+        assert "`QUICK`" in nb.cells[1].source, f"{path}: the setup's text does not say what QUICK does"
+        # The setting wins; None leaves it to COLORNET_QUICK, which the tests set.
+        for setting, variable, expected in (
+            ("None", None, False),
+            ("None", "1", True),
+            ("True", None, True),
+            ("False", "1", False),
+        ):
+            if variable is None:
+                monkeypatch.delenv("COLORNET_QUICK", raising=False)
+            else:
+                monkeypatch.setenv("COLORNET_QUICK", variable)
+            scope = {}
+            exec(compile(setup.replace("QUICK = None", f"QUICK = {setting}", 1), path, "exec"), scope)
+            assert scope["QUICK"] is expected, (path, setting, variable)
+
+
+def overlapping_texts(fig) -> list:
+    """Pairs of visible texts of `fig` (titles, labels, legends) whose drawn boxes overlap."""
+    import itertools
+
+    from matplotlib.text import Text
+
+    renderer = fig.canvas.get_renderer()
+    texts = [t for t in fig.findobj(Text) if t.get_visible() and t.get_text().strip()]
+    boxes = [(t.get_text(), t.get_window_extent(renderer)) for t in texts]
+    return [(a, b) for (a, box_a), (b, box_b) in itertools.combinations(boxes, 2) if box_a.overlaps(box_b)]
+
+
+def test_item26_column_titles_never_run_into_each_other():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from colornet import plot
+
+    photo = np.zeros((32, 32, 3))
+    titles = ["gray", "U-Net L1 (stage 1)", "provided unet (stage 1, L1)", "provided unet-gan (stage 2, GAN)"]
+    for size in (2.0, 2.5):
+        fig = plot.show_strips([[photo] * 5] * 2, titles=[*titles, "truth"], size=size)
+        fig.canvas.draw()
+        assert not overlapping_texts(fig), size
+        width = fig.get_window_extent().width
+        assert all(
+            0 <= ax.title.get_window_extent().x0 and ax.title.get_window_extent().x1 <= width
+            for ax in fig.axes
+        )
+        plt.close(fig)
+
+
+def test_item30_loss_plots_tick_whole_epochs():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from colornet import plot
+
+    for epochs in (2, 3, 7):
+        fig = plot.plot_history({"loss": list(np.linspace(1, 0.5, epochs)), "val_loss": [0.8] * epochs})
+        ax = fig.axes[0]
+        low, high = ax.get_xlim()
+        ticks = [t for t in ax.get_xticks() if low <= t <= high]
+        assert ticks and all(float(t).is_integer() for t in ticks), (epochs, ticks)
+        assert ax.get_xlabel() == "epoch"
+        plt.close(fig)
+
+
+def test_item30_a_finished_run_says_which_setting_trains_more(tmp_path, capsys):
+    from colornet.train import train
+
+    make_photo_folder(tmp_path / "photos", n=4, size=24)
+    settings = dict(data=str(tmp_path / "photos"), size=16, epochs=1, batch_size=4, steps_per_epoch=1)
+    settings.update(model_options={"width": 0.125}, samples=1, precision="float32", jit_compile=False)
+    settings.update(augment=False, verbose=0, out=str(tmp_path / "run"))  # one step: as cheap as a run gets
+    train("beta", **settings)
+    capsys.readouterr()
+    train("beta", **settings)  # the same settings again, as a notebook cell run twice
+    said = capsys.readouterr().out
+    assert "already trained for 1 epochs" in said and "EPOCHS in the notebooks" in said
+    assert "raise --epochs" not in said
+
+
 def test_alpha_notebook_colors_a_photo_of_any_size(tmp_path):
     # An odd-sized photo (not a multiple of 8) swapped in, as the notebook tells readers to do.
     photo = bundled_photo("chelsea")[:299, :451]  # 299 x 451: neither side a multiple of 8
     Image.fromarray(photo).save(tmp_path / "odd.png")
     out = tmp_path / "out"
-    nb = run_notebook("01_alpha.ipynb", {"COLORNET_OUT": out, "COLORNET_PHOTO": tmp_path / "odd.png"})
+    figures = tmp_path / "figures.json"
+    env = {"COLORNET_OUT": out, "COLORNET_PHOTO": tmp_path / "odd.png", **figure_audit.env(figures)}
+    nb = run_notebook("01_alpha.ipynb", env)
     text = notebook_text(nb)
+    assert not figure_audit.reported(figures)  # titles and labels that never overlap, whole epochs
     assert "the same network as colornet.models.alpha.build_alpha: True" in text  # the network written out
     assert "no color to learn" not in text
 
@@ -74,8 +176,12 @@ def test_beta_notebook_trains_colorizes_evaluates_and_runs_again_with_other_sett
         "COLORNET_TEST": test_dir,
     }
     provided = os.path.exists(os.path.join(os.path.dirname(NOTEBOOKS), "weights", "beta.weights.h5"))
-    nb = run_notebook("02_beta.ipynb", env)
-    assert "def build_beta(" in notebook_text(nb)  # the network's code is shown
+    figures = tmp_path / "figures.json"
+    nb = run_notebook("02_beta.ipynb", {**env, **figure_audit.env(figures)})
+    text = notebook_text(nb)
+    assert "def build_beta(" in text  # the network's code is shown
+    assert not figure_audit.reported(figures)  # whole epochs on the loss plot, titles that fit
+    assert f"16 training photos; 6 held-out photos in {val_dir}" in text
 
     run = out / "run_64px_quick"
     history = json.loads((run / "state.json").read_text())["history"]
@@ -95,8 +201,10 @@ def test_beta_notebook_trains_colorizes_evaluates_and_runs_again_with_other_sett
 
     # Run again after changing the settings, as the notebook suggests: another SIZE (cheaper here) and
     # another folder to fine-tune on. Both runs start fresh in their own folders; the first stays as it was.
+    # And without data/Val: "Did it learn?" scores a tenth of the training photos, held out, never trained on.
     mine = tmp_path / "my_photos"
     make_photo_folder(mine, n=8, size=48, seed=3)
+    env["COLORNET_VAL"] = tmp_path / "no_val"
     nb = run_notebook(
         "02_beta.ipynb",
         env,
@@ -107,6 +215,11 @@ def test_beta_notebook_trains_colorizes_evaluates_and_runs_again_with_other_sett
     )
     text = notebook_text(nb)
     assert "Resuming" not in text and "--init is ignored" not in text
+    assert "14 training photos; 2 held-out photos (10% of" in text and "never trained on" in text
+    assert "Training beta on 14 photos, validating on 2," in text
+    scored = json.loads((out / "held_out.json").read_text())
+    assert len(scored["held_out"]) == 2 and set(scored["scored"]) <= set(scored["held_out"])
+    assert set(scored["held_out"]) < set(find_images(train_dir))
     second = json.loads((out / "run_32px_quick" / "state.json").read_text())
     assert second["size"] == 32 and len(second["history"]["loss"]) == 2
     assert json.loads((run / "state.json").read_text())["history"] == history

@@ -12,10 +12,19 @@ checks it with its `tiny_options`.
 """
 
 import inspect
+import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from colornet.codecs import LabTanhCodec
+
+# an option's default's type -> (the types its value may have, in words); None: any value
+OPTION_KINDS = {
+    bool: (bool, "true or false"),
+    int: (int, "a whole number"),
+    float: ((int, float), "a number"),
+    str: (str, "a name"),
+}
 
 
 @dataclass(frozen=True)
@@ -119,6 +128,26 @@ class Design:
             if name in params and params[name].default is not inspect.Parameter.empty
         }
         return {**defaults, **(options or {})}
+
+    def check_options(self, options: dict) -> None:
+        """Raise a one-line `ValueError` naming the first of `options` (a weights file's JSON) that
+        the builder does not take, or whose value is not of its default's kind (true or false, a
+        whole number, a number, a name). Ranges and choices are the builder's to check."""
+        params = inspect.signature(self.build).parameters
+        known = [n for n in dict.fromkeys([*self.options, *params]) if n not in ("input_size", "name")]
+        takes_any = any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values())
+        for name, value in options.items():
+            if name not in known and not takes_any:
+                raise ValueError(
+                    f"unknown option {name!r} for {self.name}; it takes {', '.join(known) or 'none'}"
+                )
+            default = params[name].default if name in params else None
+            allowed, said = OPTION_KINDS.get(type(default), (None, ""))
+            wrong_bool = isinstance(value, bool) and not isinstance(default, bool)
+            if allowed is not None and (not isinstance(value, allowed) or wrong_bool):
+                raise ValueError(f"option {name!r} must be {said}, not {value!r}")
+            if isinstance(value, float) and not math.isfinite(value):
+                raise ValueError(f"option {name!r} must be a finite number, not {value!r}")
 
     def check_size(self, size: int, what: str = "--size", options: dict | None = None) -> None:
         """Raise a one-line `ValueError` unless `size` is a positive multiple of the size
