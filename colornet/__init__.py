@@ -25,8 +25,9 @@ checks), `train_args` (training's arguments, checked), `train`,
 
 __version__ = "0.1.0"
 
-# The model that colorize, video, the web page, export and notebook 00 use when none is named
-DEFAULT_MODEL = "features"
+from colornet.defaults import DEFAULT_MODEL  # the model used when none is named
+
+__all__ = ["DEFAULT_MODEL", "colorize", "colorize_video", "load_colorizer"]
 
 
 def colorize(image, model=None, **kwargs):

@@ -29,10 +29,10 @@ from pathlib import Path
 
 import numpy as np
 
-from colornet import DEFAULT_MODEL
 from colornet.app_results import ResultFolders
 from colornet.arguments import int_in
 from colornet.color import rgb_to_gray, to_uint8
+from colornet.defaults import DEFAULT_MODEL
 from colornet.errors import ColornetError
 from colornet.weights import WEIGHTS_DIR, provided_names
 

@@ -25,6 +25,14 @@ class DistributeError(ColornetError, ValueError):
     or a cluster that cannot be reached."""
 
 
+class EvaluateError(ColornetError, ValueError):
+    """An evaluation that cannot run as asked; the message says what to change."""
+
+
+class PrecisionError(ColornetError, ValueError):
+    """An unknown precision name."""
+
+
 class ImageWarning(UserWarning):
     """A photo that was used or skipped with a caveat; the message names the file."""
 

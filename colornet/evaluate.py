@@ -22,12 +22,12 @@ from pathlib import Path
 import numpy as np
 
 from colornet.arguments import WORK_SIZE_RANGE, int_in, path_name
-from colornet.errors import ColornetError
+from colornet.errors import EvaluateError
 from colornet.images import FORMATS, ImageError, Photo, find_images, load_image
 from colornet.metrics import METRICS, bin_error_sums, colorfulness, image_metrics, rebalanced_auc_of_sums
 
 GRAY = "gray"
-TRUTH = "truth"
+TRUTH = "truth"  # the column of the real photos
 LABELS = {
     "psnr": "PSNR (dB)",
     "ssim": "SSIM",
@@ -46,10 +46,6 @@ DIGITS = {
     "colorfulness": 2,
     "colorfulness_gap": 2,
 }
-
-
-class EvaluateError(ColornetError, ValueError):
-    """An evaluation that cannot run as asked; the message says what to change."""
 
 
 SIZE_RANGE = (16, WORK_SIZE_RANGE[1])  # the side of the crops, in pixels

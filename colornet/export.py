@@ -27,9 +27,9 @@ from pathlib import Path
 import numpy as np
 import tensorflow as tf
 
-from colornet import DEFAULT_MODEL
 from colornet.arguments import WORK_SIZE_RANGE, int_in, path_name
 from colornet.color import AB_SCALE, merge_l_ab
+from colornet.defaults import DEFAULT_MODEL
 from colornet.errors import ColornetError
 from colornet.files import check_replaceable_folder, replace_folder, temporary_name
 from colornet.finite import check_finite_colors

@@ -26,9 +26,9 @@ import tensorflow as tf
 from PIL import Image
 from tqdm import tqdm
 
-from colornet import DEFAULT_MODEL
 from colornet.arguments import int_in, path_name
 from colornet.color import rgb_to_gray, to_uint8
+from colornet.defaults import DEFAULT_MODEL
 from colornet.errors import ColornetError
 from colornet.files import temporary_name
 from colornet.images import FORMATS, ImageError, Photo, as_photo, find_images, load_image

@@ -26,15 +26,11 @@ import os
 import sys
 import warnings
 
-from colornet.errors import ColornetError
+from colornet.errors import PrecisionError
 
 PRECISIONS = ("auto", "float32", "mixed_bfloat16", "mixed_float16")
 BF16_CPU_FLAGS = ("amx_bf16", "avx512_bf16")  # /proc/cpuinfo flags of CPUs with bfloat16 units
 BF16_MARGIN = 1.2  # bfloat16 must measure this much faster than float32 for `auto` to pick it
-
-
-class PrecisionError(ColornetError, ValueError):
-    """An unknown precision name."""
 
 
 def cpu_flags(cpuinfo: str = "/proc/cpuinfo") -> set[str]:

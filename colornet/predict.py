@@ -16,9 +16,9 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from colornet import DEFAULT_MODEL
 from colornet.arguments import WORK_SIZE_RANGE
 from colornet.color import AB_SCALE
+from colornet.defaults import DEFAULT_MODEL
 from colornet.errors import ColornetError, ImageError, WeightsError
 from colornet.fullres import lightness, merge_full
 from colornet.images import Photo

@@ -28,8 +28,9 @@ from pathlib import Path
 
 import numpy as np
 
-from colornet.errors import WeightsError
-from colornet.evaluate import TRUTH, EvaluateError
+from colornet.errors import EvaluateError, WeightsError
+
+TRUTH = "truth"  # the column of the real photos, as in colornet.evaluate
 
 CLASSES_FILE = Path(__file__).parent / "resources" / "imagenet_classes.tsv"
 CLASSIFIER_SIZE = 224  # Lite0's ImageNet resolution: every crop is resized to 224 x 224

@@ -34,8 +34,8 @@ import av
 import numpy as np
 from tqdm import tqdm
 
-from colornet import DEFAULT_MODEL
 from colornet.arguments import int_in
+from colornet.defaults import DEFAULT_MODEL
 from colornet.errors import VideoError
 from colornet.files import can_create, temporary_name
 from colornet.images import IMAGE_EXTENSIONS, Photo
