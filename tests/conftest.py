@@ -66,6 +66,13 @@ def notebook_text(nb) -> str:
     return "\n".join(parts)
 
 
+# A notebook test runs its notebook once in `python -m pytest`, and once more after a reader's change of
+# a setting (in the same folders, so the second run meets the first one's files) in `python -m pytest -m slow`.
+RERUN = pytest.mark.parametrize(
+    "rerun", [pytest.param(False, id="once"), pytest.param(True, id="again", marks=pytest.mark.slow)]
+)
+
+
 def run_notebook(name: str, env: dict, timeout: int = 600, edits: dict | None = None):
     """Execute `notebooks/<name>` top to bottom in quick mode, with `env` set; return the notebook.
 

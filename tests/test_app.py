@@ -294,6 +294,7 @@ def stop(server: subprocess.Popen, sig=signal.SIGINT) -> int:
         server.stderr.close()
 
 
+@pytest.mark.slow
 def test_command_serves_on_loopback_and_says_the_address(tiny_weights):
     """`python -m colornet app` prints its address in one line once it serves; Ctrl-C ends it."""
     port = free_port()
@@ -307,6 +308,7 @@ def test_command_serves_on_loopback_and_says_the_address(tiny_weights):
         assert stop(server) == 0
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
 def test_item21_the_command_leaves_no_files_behind_when_it_stops(tiny_weights, uploads, tmp_path, sig):
     from gradio_client import Client, handle_file
@@ -331,6 +333,7 @@ def test_item21_the_command_leaves_no_files_behind_when_it_stops(tiny_weights, u
     assert not [p for p in temp.rglob("*") if p.is_file()], "files left in the temporary folder"
 
 
+@pytest.mark.slow
 def test_command_on_a_taken_port_says_so_in_one_line(tiny_weights):
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", 0))

@@ -137,6 +137,7 @@ def test_the_pixel_cap_is_checked_from_the_header_before_decoding(tmp_path):
 # --- 2. truncated and unusual training photos -----------------------------------------
 
 
+@pytest.mark.slow
 def test_a_truncated_training_photo_is_skipped_by_name_end_to_end(tmp_path):
     photos = tmp_path / "photos"
     make_photo_folder(photos, n=6, size=40)
@@ -170,6 +171,7 @@ def test_strict_and_a_folder_of_only_bad_photos_stop_in_one_line(tmp_path, photo
 # --- 3. a run folder as --model or --init ---------------------------------------------
 
 
+@pytest.mark.slow
 def test_a_run_folder_means_its_best_weights(tmp_path, photo_folder, capsys):
     from colornet.predict import load_colorizer
 
@@ -205,6 +207,7 @@ def test_output_names_never_collide(tmp_path, tiny, capsys):
 # --- 5. a loss that becomes NaN ---------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_a_nan_loss_stops_and_keeps_the_last_good_checkpoint(tmp_path, photo_folder, capsys):
     run = tmp_path / "run"
     tiny_run(photo_folder, run, epochs=1, steps_per_epoch=2)
@@ -321,6 +324,7 @@ def test_the_api_refuses_nan_negative_and_bad_work_sizes(tiny, photo_folder, tmp
 # --- 10. evaluate checks its outputs before the work, and keeps existing ones ------------------
 
 
+@pytest.mark.slow
 def test_evaluate_checks_json_and_grid_before_the_work(tmp_path, photo_folder, tiny, capsys, monkeypatch):
     from colornet import evaluate
 
@@ -345,6 +349,7 @@ def test_evaluate_checks_json_and_grid_before_the_work(tmp_path, photo_folder, t
 # --- 11. resuming with other settings or other photos ---------------------------------------------
 
 
+@pytest.mark.slow
 def test_resuming_with_another_loss_or_other_photos_is_refused(tmp_path, photo_folder):
     run = tmp_path / "run"
     tiny_run(photo_folder, run, epochs=1, steps_per_epoch=1)
@@ -424,6 +429,7 @@ def test_corrupt_exif_is_one_warning_that_names_the_file(tmp_path, tiny, capsys)
     assert "1 colorized" in capsys.readouterr().out
 
 
+@pytest.mark.slow
 def test_a_photo_that_fails_inside_the_pipeline_is_named_in_one_line(tmp_path, photo_folder, monkeypatch):
     """Should a bad photo get past the check (changed on disk meanwhile), training names it."""
     from colornet import images

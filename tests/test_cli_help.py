@@ -78,6 +78,7 @@ def test_evaluate_names_columns_after_run_folders(tmp_path):
     assert model_name("best.weights.h5") == "best"
 
 
+@pytest.mark.slow
 def test_evaluate_columns_from_run_folders_or_name_option(photo_folder, tmp_path, capsys):
     runs = {}
     for seed, run in enumerate(("family", "city")):

@@ -332,6 +332,7 @@ def test_weights_problems_give_one_sentence(weights, tmp_path, capsys):
     assert len(error.splitlines()) == 1 and "missing.weights.h5: weights file not found" in error
 
 
+@pytest.mark.slow
 def test_command_line_in_a_subprocess(weights, tmp_path):
     Image.fromarray(photo(24, 32)).save(tmp_path / "one.jpg")
     env = {**os.environ, "PYTHONPATH": str(ROOT), "TF_CPP_MIN_LOG_LEVEL": "3"}

@@ -43,6 +43,7 @@ def test_taps_are_before_the_first_four_max_pools():
             assert [w.shape for w in layer.weights] == [w.shape for w in vgg.get_layer(layer.name).weights]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("variant", ["residual", "hypercolumn"])
 def test_both_variants_build_train_one_step_and_decode(variant):
     keras.utils.set_random_seed(0)
@@ -118,6 +119,7 @@ def fake_vgg16_file(path, network=None) -> str:
     return str(path)
 
 
+@pytest.mark.slow
 def test_imagenet_weights_load_by_name_and_bad_files_say_so_in_one_line(tmp_path):
     keras.utils.set_random_seed(1)
     vgg = keras.applications.VGG16(include_top=False, weights=None, input_shape=(32, 32, 3))
@@ -181,6 +183,7 @@ def test_the_backbone_sees_the_gray_photo_as_vgg16_does():
     np.testing.assert_allclose(rgb, expected, atol=1e-4)
 
 
+@pytest.mark.slow
 def test_command_line_trains_from_scratch_and_says_so(photo_folder, tmp_path, capsys):
     from colornet.cli import main
 

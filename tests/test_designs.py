@@ -76,6 +76,7 @@ def test_layers_are_named_after_the_design(name):
     assert all(layer.name.startswith(f"{name}_") for layer in model.layers)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", NAMES)
 def test_keras_file_round_trip(name, tmp_path):
     design = get_design(name)
@@ -86,6 +87,7 @@ def test_keras_file_round_trip(name, tmp_path):
     np.testing.assert_allclose(np.asarray(again(inputs)), np.asarray(model(inputs)), atol=1e-6)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", NAMES)
 def test_one_training_step_changes_the_weights(name):
     from colornet.losses import get_loss
@@ -129,6 +131,7 @@ def test_a_colorizer_decodes_to_valid_ab(name):
     assert np.abs(ab).max() <= 128
 
 
+@pytest.mark.slow
 def test_a_design_can_bring_its_own_training_step(tmp_path, photo_folder):
     """`Design.training_model` wraps the network in a model with its own `train_step` (as a GAN
     does); `train` fits that model and saves the network's weights."""

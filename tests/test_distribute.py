@@ -133,6 +133,7 @@ def history(out) -> list[float]:
     return json.loads((Path(out) / "state.json").read_text())["history"]["loss"]
 
 
+@pytest.mark.slow
 def test_mirrored_over_two_cpu_devices_matches_one_device(cluster_data, tmp_path):
     data = ("--data", cluster_data / "train", "--val", cluster_data / "val", "--seed", "3")
     code, out, err = finish(
@@ -171,6 +172,7 @@ def test_mirrored_over_two_cpu_devices_matches_one_device(cluster_data, tmp_path
     assert "Resuming" in out and len(history(tmp_path / "two")) == 2
 
 
+@pytest.mark.slow
 def test_two_workers_on_localhost_train_together_and_only_the_chief_writes(cluster_data, tmp_path):
     ports = [free_port(), free_port()]
     cluster = {"worker": [f"127.0.0.1:{p}" for p in ports]}
@@ -198,6 +200,7 @@ def test_two_workers_on_localhost_train_together_and_only_the_chief_writes(clust
     assert abs(losses[0] - history(tmp_path / "single")[0]) < 0.5 * history(tmp_path / "single")[0]
 
 
+@pytest.mark.slow
 def test_bad_tf_config_and_unreachable_chief_end_in_one_line(cluster_data, tmp_path):
     data = ("--data", cluster_data / "train", "--val", cluster_data / "val")
     code, out, err = finish(

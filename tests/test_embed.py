@@ -61,6 +61,7 @@ def test_inception_sees_a_gray_image_in_its_range():
     assert np.allclose(to_inception_input(white, 75), 1.0, atol=1e-3)  # L = 100
 
 
+@pytest.mark.slow
 def test_embeddings_are_class_probabilities_and_calls_are_counted(embedder):
     calls, images = embedder.calls, embedder.images
     l_norm = np.random.default_rng(0).uniform(-1, 1, (6, 24, 40, 1)).astype("float32")

@@ -34,6 +34,7 @@ def run_cli(*args) -> int:
     return cli.main(["evaluate", "--size", str(SIZE), *map(str, args)])
 
 
+@pytest.mark.slow
 def test_evaluate_writes_table_json_and_grid(photo_folder, weights, tmp_path, capsys):
     out_json, out_grid = tmp_path / "out" / "eval.json", tmp_path / "out" / "grid.png"
     code = run_cli("--model", weights["tiny"], "--data", photo_folder, "--json", out_json, "--grid", out_grid)
@@ -80,6 +81,7 @@ def test_zero_output_model_scores_as_the_gray_baseline(photo_folder, weights):
         assert gray_row["zero"] == gray_row["gray"]
 
 
+@pytest.mark.slow
 def test_bad_files_are_skipped_and_counted(photo_folder, weights, tmp_path, capsys):
     open(os.path.join(photo_folder, "empty.jpg"), "wb").close()
     with open(os.path.join(photo_folder, "group0", "notes.png"), "w") as f:
@@ -97,6 +99,7 @@ def test_bad_files_are_skipped_and_counted(photo_folder, weights, tmp_path, caps
     assert "empty file" in reasons["empty.jpg"] and "no color" in reasons["gray.png"]
 
 
+@pytest.mark.slow
 def test_two_models_give_two_columns(photo_folder, weights, tmp_path, capsys):
     out_json, out_grid = tmp_path / "eval.json", tmp_path / "grid.png"
     args = ["--data", photo_folder, "--limit", 4, "--json", out_json, "--grid", out_grid]
@@ -185,6 +188,7 @@ def test_folder_without_usable_photos(tmp_path, weights, capsys):
     )
 
 
+@pytest.mark.slow
 def test_colors_are_predicted_at_the_models_training_size(photo_folder, tmp_path):
     """A model that knows its training size is evaluated as colorize runs it: colors at that
     size, upsampled; --work-size overrides it; L stays at full resolution either way."""
@@ -211,6 +215,7 @@ def test_colors_are_predicted_at_the_models_training_size(photo_folder, tmp_path
     np.testing.assert_array_equal(colorize_crops(loaded, crops), small)  # as colorize: the training size
 
 
+@pytest.mark.slow
 def test_evaluate_scores_exactly_what_colorize_writes(tmp_path):
     """One inference path: the image evaluate scores for a photo is, pixel for pixel, the PNG that
     `colorize` writes for it, out-of-gamut colors included (a model that predicts strong colors)."""

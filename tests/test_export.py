@@ -56,6 +56,7 @@ def difference(a, b) -> float:
     return float(np.abs(a.astype(np.float32) - b.astype(np.float32)).mean())
 
 
+@pytest.mark.slow
 def test_saved_model_colors_any_size_and_a_batch_as_colorize_does(tiny, gray, tmp_path):
     info = export_model(tiny, "saved_model", tmp_path / "out")
     assert json.loads((tmp_path / "out" / "colornet_export.json").read_text())["bytes"] == info["bytes"]
@@ -69,6 +70,7 @@ def test_saved_model_colors_any_size_and_a_batch_as_colorize_does(tiny, gray, tm
     assert difference(batch[1], to_uint8(colornet.colorize(small[::-1], model=tiny))) < TOLERANCE
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("image_format", ["tflite", "onnx"])
 def test_fixed_size_formats_color_as_colorize_does(tiny, gray, tmp_path, image_format):
     if image_format == "onnx":
@@ -81,6 +83,7 @@ def test_fixed_size_formats_color_as_colorize_does(tiny, gray, tmp_path, image_f
     assert difference(rgb, to_uint8(colornet.colorize(gray, model=tiny))) < TOLERANCE
 
 
+@pytest.mark.slow
 def test_provided_beta_exported_through_the_command_colors_as_colorize_does(gray, tmp_path, capsys):
     out = tmp_path / "beta"
     assert (
@@ -138,6 +141,7 @@ def test_bad_input_is_one_line_and_leaves_nothing(tiny, tmp_path, capsys):
     assert (out / "saved_model.pb").exists()
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("image_format", ["saved_model", "tflite", "onnx"])
 def test_iizuka_exported_with_its_global_path_colors_as_colorize_does(gray, tmp_path, image_format):
     import keras
@@ -157,6 +161,7 @@ def test_iizuka_exported_with_its_global_path_colors_as_colorize_does(gray, tmp_
     assert difference(rgb, to_uint8(colornet.colorize(photo, model=model))) < TOLERANCE
 
 
+@pytest.mark.slow
 def test_exported_models_run_where_colornet_cannot_be_imported(tiny, gray, tmp_path):
     import subprocess
     import sys
@@ -185,6 +190,7 @@ np.save({str(tmp_path / "rgb.npy")!r}, np.stack([rgb.numpy(), lite.get_tensor(li
         assert difference(rgb, expected) < TOLERANCE
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("image_format", ["saved_model", "tflite"])
 def test_a_model_over_ab_bins_is_exported_with_its_temperature(gray, tmp_path, image_format):
     from test_zhang import save_tiny_zhang

@@ -37,6 +37,7 @@ def test_the_encoder_is_frozen_unless_asked_and_its_batch_norm_always():
     assert len(tuned.trainable_variables) > len(frozen.trainable_variables)
 
 
+@pytest.mark.slow
 def test_imagenet_weights_go_into_the_encoder():
     model = build_features(**TINY)
     note = load_encoder_weights(model, "imagenet")
@@ -51,6 +52,7 @@ def test_imagenet_weights_go_into_the_encoder():
     assert "random weights" in load_encoder_weights(build_features(**TINY), None)
 
 
+@pytest.mark.slow
 def test_one_step_learns_and_decodes_to_ab():
     keras.utils.set_random_seed(0)
     design = get_design("features")
@@ -75,6 +77,7 @@ def test_sizes_that_are_not_multiples_of_32_are_refused_for_training():
         get_design("features").check_size(150)
 
 
+@pytest.mark.slow
 def test_command_line_trains_with_imagenet_features_and_says_so(photo_folder, tmp_path, capsys):
     from colornet.cli import main
 

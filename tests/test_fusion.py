@@ -143,6 +143,7 @@ def test_a_colorizer_uses_the_features_it_is_given():
 # --- the embedder the weights were trained with ------------------------------------------
 
 
+@pytest.mark.slow
 def test_trains_with_lite0_and_colorizes_with_it_again(tmp_path, monkeypatch, capsys):
     import json
 

@@ -128,6 +128,7 @@ def train_cli(*args) -> int:
     return cli.main([*argv, "--batch-size", "4", "--verbose", "0", "--precision", "float32", *map(str, args)])
 
 
+@pytest.mark.slow
 def test_train_learns_classes_from_folders_and_colorize_explains(scene_folder, tmp_path, capsys):
     out = tmp_path / "run"
     assert train_cli("--data", scene_folder, "--out", out, "--class-weight", "0.01") == 0
@@ -181,6 +182,7 @@ def test_train_learns_classes_from_folders_and_colorize_explains(scene_folder, t
     assert "Scene class recognized from the gray photo by iizuka" in format_table(report)
 
 
+@pytest.mark.slow
 def test_weights_of_another_class_list_do_not_load_silently(scene_folder, tmp_path, capsys):
     assert train_cli("--data", scene_folder, "--out", tmp_path / "three") == 0
     two = tmp_path / "two"
@@ -195,6 +197,7 @@ def test_weights_of_another_class_list_do_not_load_silently(scene_folder, tmp_pa
     assert len(err.splitlines()) == 1 and str(weights) in err, err
 
 
+@pytest.mark.slow
 def test_class_layouts_that_cannot_train_say_why(scene_folder, tmp_path, capsys):
     one = tmp_path / "one"
     (one / "forest").mkdir(parents=True)

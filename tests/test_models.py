@@ -42,6 +42,7 @@ def test_width_and_batch_norm_options():
     assert any(layer.name.endswith("_bn") for layer in bn.layers)
 
 
+@pytest.mark.slow
 def test_weights_round_trip_and_mismatch_is_refused(tmp_path):
     model = build_beta(width=0.125)
     path = tmp_path / "tiny.weights.h5"

@@ -7,7 +7,7 @@ import zipfile
 import figure_audit
 from PIL import Image
 
-from conftest import notebook_text, run_notebook
+from conftest import RERUN, notebook_text, run_notebook
 
 NOTEBOOK = "00_colorize_your_photos.ipynb"
 
@@ -21,7 +21,8 @@ def sizes(folder) -> dict:
     return {p.stem: size(p) for p in sorted(folder.iterdir()) if p.suffix in (".jpg", ".png")}
 
 
-def test_colorize_notebook_fills_colorizes_shows_zips_and_runs_again_with_another_model(tmp_path):
+@RERUN
+def test_colorize_notebook_fills_colorizes_shows_zips_and_runs_again_with_another_model(tmp_path, rerun):
     photos, out = tmp_path / "photos", tmp_path / "out"
     env = {"COLORNET_PHOTOS": photos, "COLORNET_OUT": out}
     figures = tmp_path / "figures.json"
@@ -38,6 +39,8 @@ def test_colorize_notebook_fills_colorizes_shows_zips_and_runs_again_with_anothe
     with zipfile.ZipFile(out / "features.zip") as archive:
         assert sorted(archive.namelist()) == sorted(f"{stem}.png" for stem in results)
 
+    if not rerun:  # the run after a changed setting is in the second test command (-m slow)
+        return
     nb = run_notebook(NOTEBOOK, env, edits={'MODEL = "features"': 'MODEL = "iizuka"'})
     text = notebook_text(nb)
     assert "had no photos" not in text  # the folder is kept, photos added by the reader too

@@ -9,10 +9,11 @@ from PIL import Image
 from colornet.color import rgb_to_lab
 from colornet.images import find_images, load_image
 
-from conftest import make_photo_folder, notebook_text, run_notebook
+from conftest import RERUN, make_photo_folder, notebook_text, run_notebook
 
 
-def test_full_notebook_trains_compares_colorizes_and_runs_again_with_another_size(tmp_path):
+@RERUN
+def test_full_notebook_trains_compares_colorizes_and_runs_again_with_another_size(tmp_path, rerun):
     train_dir, val_dir, test_dir, out = (tmp_path / n for n in ("train", "val", "test", "out"))
     make_photo_folder(train_dir, n=10, size=64, seed=1)
     make_photo_folder(val_dir, n=4, size=64, seed=2)
@@ -65,6 +66,8 @@ def test_full_notebook_trains_compares_colorizes_and_runs_again_with_another_siz
         assert np.abs(lab[..., 0] - rgb_to_lab(source).numpy()[..., 0]).mean() < 1.0
     assert len(list((out / "test_colorized").glob("*_compare.png"))) == len(inputs)
 
+    if not rerun:  # the run after a changed setting is in the second test command (-m slow)
+        return
     # Again with another SIZE, as the notebook suggests, and without data/Val: a new run in its own folder,
     # with its own cache, the first run as it was; a tenth of the training photos held out, never trained on.
     env["COLORNET_VAL"] = tmp_path / "no_val"

@@ -10,7 +10,7 @@ import figure_audit
 import numpy as np
 from PIL import Image
 
-from conftest import NOTEBOOKS, bundled_photo, provided_weights, run_notebook
+from conftest import NOTEBOOKS, RERUN, bundled_photo, provided_weights, run_notebook
 
 CLASSES = {"forest": "astronaut", "sea": "chelsea", "street": "coffee"}  # class folder -> source photo
 
@@ -39,7 +39,8 @@ def stream_text(nb) -> str:
     )
 
 
-def test_global_local_notebook_trains_classes_styles_compares_and_runs_again(tmp_path):
+@RERUN
+def test_global_local_notebook_trains_classes_styles_compares_and_runs_again(tmp_path, rerun):
     train_dir, val_dir, test_dir, out = (tmp_path / n for n in ("train", "val", "test", "out"))
     make_scene_folder(train_dir, per_class=6, seed=1)
     make_scene_folder(val_dir, per_class=2, seed=2)
@@ -96,6 +97,8 @@ def test_global_local_notebook_trains_classes_styles_compares_and_runs_again(tmp
         assert "lawn: seen as forest" in text
     assert len(list(test_dir.glob("*.jpg"))) >= 6  # the test folder was filled
 
+    if not rerun:  # the run after a changed setting is in the second test command (-m slow)
+        return
     # Again with a narrower network, as a reader changes a setting, and without data/Val: a new run in a
     # folder named by the settings, the first run as it was; a tenth of the training photos held out, never
     # trained on, instead of the training photos.

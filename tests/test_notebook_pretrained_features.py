@@ -9,13 +9,14 @@ import os
 
 import figure_audit
 
-from conftest import WEIGHTS, make_photo_folder, notebook_text, provided_weights, run_notebook
+from conftest import RERUN, WEIGHTS, make_photo_folder, notebook_text, provided_weights, run_notebook
 
 MOBILENET = os.path.join(WEIGHTS, "mobilenet_v2_0.35_imagenet_notop.weights.h5")  # committed, for offline use
 CATS = range(281, 288)  # ImageNet's domestic and wild cats: tabby ... Egyptian cat, and cougar, lynx
 
 
-def test_pretrained_features_notebook_trains_decodes_from_safe_to_vivid_and_runs_again(tmp_path):
+@RERUN
+def test_pretrained_features_notebook_trains_decodes_from_safe_to_vivid_and_runs_again(tmp_path, rerun):
     train_dir, val_dir, corpus, out = (tmp_path / n for n in ("train", "val", "corpus", "out"))
     make_photo_folder(train_dir, n=16, size=64, seed=1)
     make_photo_folder(val_dir, n=6, size=64, seed=2)
@@ -88,6 +89,8 @@ def test_pretrained_features_notebook_trains_decodes_from_safe_to_vivid_and_runs
     assert set(summary["compared"]) == {"this notebook"} | {f"provided {n}" for n in provided}
     assert set(evaluation) - {"gray", "truth"} == set(summary["compared"])
 
+    if not rerun:  # the run after a changed setting is in the second test command (-m slow)
+        return
     # Again with a wider decoder and without the corpus: a new run in a folder named by the settings, one line
     # for the missing corpus, and the first run as it was.
     env = {**env, "COLORNET_CORPUS": "", "COLORNET_VAL": tmp_path / "no_val"}

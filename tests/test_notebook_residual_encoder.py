@@ -7,10 +7,11 @@ import json
 
 import figure_audit
 
-from conftest import make_photo_folder, notebook_text, provided_weights, run_notebook
+from conftest import RERUN, make_photo_folder, notebook_text, provided_weights, run_notebook
 
 
-def test_residual_encoder_notebook_trains_both_variants_and_runs_again(tmp_path):
+@RERUN
+def test_residual_encoder_notebook_trains_both_variants_and_runs_again(tmp_path, rerun):
     train_dir, val_dir, out = (tmp_path / n for n in ("train", "val", "out"))
     make_photo_folder(train_dir, n=16, size=64, seed=1)
     make_photo_folder(val_dir, n=6, size=64, seed=2)
@@ -57,6 +58,8 @@ def test_residual_encoder_notebook_trains_both_variants_and_runs_again(tmp_path)
     # Again with a wider network, and without data/Val: new runs in folders named by the settings, the first
     # as they were; a tenth of the training photos held out, never trained on, instead of the training photos.
     state = json.loads((runs["residual"] / "state.json").read_text())
+    if not rerun:  # the run after a changed setting is in the second test command (-m slow)
+        return
     env["COLORNET_VAL"] = tmp_path / "no_val"
     nb = run_notebook(
         "07_residual_encoder.ipynb", env, edits={"WIDTH = 0.125 if QUICK": "WIDTH = 0.25 if QUICK"}

@@ -8,10 +8,11 @@ import math
 
 import figure_audit
 
-from conftest import make_photo_folder, notebook_text, provided_weights, run_notebook
+from conftest import RERUN, make_photo_folder, notebook_text, provided_weights, run_notebook
 
 
-def test_vivid_colors_notebook_trains_sweeps_the_temperature_and_runs_again(tmp_path):
+@RERUN
+def test_vivid_colors_notebook_trains_sweeps_the_temperature_and_runs_again(tmp_path, rerun):
     train_dir, val_dir, out = (tmp_path / n for n in ("train", "val", "out"))
     make_photo_folder(train_dir, n=16, size=64, seed=1)
     make_photo_folder(val_dir, n=6, size=64, seed=2)
@@ -55,6 +56,8 @@ def test_vivid_colors_notebook_trains_sweeps_the_temperature_and_runs_again(tmp_
     assert set(evaluation) - {"gray", "truth"} == set(summary["compared"])
     assert "ab_auc_rebalanced" in evaluation["zhang (T 0.38)"]
 
+    if not rerun:  # the run after a changed setting is in the second test command (-m slow)
+        return
     # Again with a wider network, and without data/Val: a new run in a folder named by the settings, the first
     # as it was; a tenth of the training photos held out, never trained on, instead of the training photos.
     env["COLORNET_VAL"] = tmp_path / "no_val"

@@ -7,12 +7,13 @@ from pathlib import Path
 
 import figure_audit
 import numpy as np
+import pytest
 from PIL import Image
 
 from colornet.color import rgb_to_lab
 from colornet.images import find_images, load_image
 
-from conftest import BUNDLED, NOTEBOOKS, bundled_photo, make_photo_folder, notebook_text, run_notebook
+from conftest import BUNDLED, NOTEBOOKS, RERUN, bundled_photo, make_photo_folder, notebook_text, run_notebook
 
 
 def test_committed_notebooks_have_no_outputs():
@@ -113,6 +114,7 @@ def test_item30_loss_plots_tick_whole_epochs():
         plt.close(fig)
 
 
+@pytest.mark.slow
 def test_item30_a_finished_run_says_which_setting_trains_more(tmp_path, capsys):
     from colornet.train import train
 
@@ -151,6 +153,7 @@ def test_alpha_notebook_colors_a_photo_of_any_size(tmp_path):
     assert log["loss"][-1] < log["loss"][0]
 
 
+@pytest.mark.slow
 def test_alpha_notebook_says_a_black_and_white_photo_has_no_color_to_learn(tmp_path):
     # The same notebook again, as a reader would: another photo, here a small black-and-white one.
     gray = np.asarray(Image.fromarray(bundled_photo("coffee")).convert("L").resize((96, 64)))
@@ -165,7 +168,8 @@ def test_alpha_notebook_says_a_black_and_white_photo_has_no_color_to_learn(tmp_p
     assert "The result is gray because the photo was" in text
 
 
-def test_beta_notebook_trains_colorizes_evaluates_and_runs_again_with_other_settings(tmp_path):
+@RERUN
+def test_beta_notebook_trains_colorizes_evaluates_and_runs_again_with_other_settings(tmp_path, rerun):
     train_dir, val_dir, test_dir, out = (tmp_path / n for n in ("train", "val", "test", "out"))
     make_photo_folder(train_dir, n=16, size=64, seed=1)
     make_photo_folder(val_dir, n=6, size=64, seed=2)
@@ -204,6 +208,8 @@ def test_beta_notebook_trains_colorizes_evaluates_and_runs_again_with_other_sett
     # And without data/Val: "Did it learn?" scores a tenth of the training photos, held out, never trained on.
     mine = tmp_path / "my_photos"
     make_photo_folder(mine, n=8, size=48, seed=3)
+    if not rerun:  # the run after a changed setting is in the second test command (-m slow)
+        return
     env["COLORNET_VAL"] = tmp_path / "no_val"
     nb = run_notebook(
         "02_beta.ipynb",

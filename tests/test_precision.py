@@ -81,6 +81,7 @@ def fit_tiny_beta(policy: str, steps: int = 6):
     return model, [float(model.train_on_batch(l_norm, ab)) for _ in range(steps)]
 
 
+@pytest.mark.slow
 def test_bfloat16_training_reaches_the_float32_loss():
     _, f32 = fit_tiny_beta("float32")
     model, bf16 = fit_tiny_beta("mixed_bfloat16")
@@ -90,12 +91,14 @@ def test_bfloat16_training_reaches_the_float32_loss():
     assert model.layers[1].compute_dtype == "bfloat16" and model.layers[1].kernel.dtype == "float32"
 
 
+@pytest.mark.slow
 def test_float16_uses_loss_scaling():
     model, f16 = fit_tiny_beta("mixed_float16", steps=3)
     assert isinstance(model.optimizer, keras.optimizers.LossScaleOptimizer)
     assert np.all(np.isfinite(f16))
 
 
+@pytest.mark.slow
 def test_a_run_resumes_in_another_precision(photo_folder, tmp_path):
     from colornet.train import train
     from colornet.weights import load_model

@@ -59,6 +59,7 @@ def colorized_like_colorize(folder, expected) -> bool:
     return rgb.shape == expected.shape and np.abs(rgb.astype(float) - expected).mean() < 2
 
 
+@pytest.mark.slow
 def test_item28_the_readme_tflite_example_runs_quietly_with_tensorflows_interpreter(exported):
     folder, expected = exported
     done = run_example(folder, prelude="import sys; sys.modules['ai_edge_litert'] = None  # not installed\n")

@@ -23,6 +23,7 @@ def tiny_run(folder, out, epochs, **kwargs):
     return train("beta", data=folder, **options)
 
 
+@pytest.mark.slow
 def test_two_epochs_lower_the_loss_and_write_the_run(photo_folder, tmp_path):
     result = tiny_run(photo_folder, tmp_path / "run", epochs=2, augment=False)
     loss = result.history["loss"]
@@ -41,6 +42,7 @@ def test_two_epochs_lower_the_loss_and_write_the_run(photo_folder, tmp_path):
     }  # every option
 
 
+@pytest.mark.slow
 def test_resume_continues_at_the_next_epoch(photo_folder, tmp_path):
     first = tiny_run(photo_folder, tmp_path / "run", epochs=1)
     weights_after_1 = [w.copy() for w in first.model.get_weights()]
@@ -54,6 +56,7 @@ def test_resume_continues_at_the_next_epoch(photo_folder, tmp_path):
     assert done.epochs_run == 0
 
 
+@pytest.mark.slow
 def test_resume_after_kill_9(photo_folder, tmp_path):
     """A run killed mid-training restarts from its last finished epoch."""
     out = tmp_path / "run"
@@ -92,6 +95,7 @@ def test_resume_after_kill_9(photo_folder, tmp_path):
     assert json.loads((out / "state.json").read_text())["epoch"] == finished + 1
 
 
+@pytest.mark.slow
 def test_init_fine_tunes_from_weights_and_refuses_other_models(photo_folder, tmp_path):
     base = tiny_run(photo_folder, tmp_path / "base", epochs=1)
     tuned = tiny_run(photo_folder, tmp_path / "tuned", epochs=1, init=str(base.best_weights))
@@ -106,18 +110,21 @@ def test_init_fine_tunes_from_weights_and_refuses_other_models(photo_folder, tmp
         )
 
 
+@pytest.mark.slow
 def test_resuming_another_model_is_refused(photo_folder, tmp_path):
     tiny_run(photo_folder, tmp_path / "run", epochs=1)
     with pytest.raises(RunError, match="use another --out"):
         tiny_run(photo_folder, tmp_path / "run", epochs=2, model_options={"width": 0.25})
 
 
+@pytest.mark.slow
 def test_cosine_schedule_lowers_the_learning_rate(photo_folder, tmp_path):
     result = tiny_run(photo_folder, tmp_path / "cos", epochs=2, schedule="cosine", loss="mae")
     lr = result.history["learning_rate"]
     assert len(lr) == 2 and lr[1] < lr[0]
 
 
+@pytest.mark.slow
 def test_early_stopping_stops_a_run_that_does_not_improve(photo_folder, tmp_path):
     # A learning rate of zero cannot improve the validation loss: patience 1 stops after epoch 2.
     result = tiny_run(photo_folder, tmp_path / "stop", epochs=6, lr=0.0, early_stopping=1)

@@ -54,6 +54,7 @@ def test_depth_follows_the_size_and_bad_sizes_name_the_nearest():
         build_unet(depth=9)
 
 
+@pytest.mark.slow
 def test_unet_weights_start_a_gan_run_and_the_json_records_the_options(photo_folder, tmp_path, capsys):
     common = [
         "--data",
@@ -184,6 +185,7 @@ def test_the_ycrcb_codec_sees_gray_and_decodes_to_lab():
         codec.decode(tf.zeros_like(lab[..., 1:]))
 
 
+@pytest.mark.slow
 def test_a_ycrcb_unet_trains_and_colorizes(photo_folder, tmp_path):
     from colornet.infer import colorize
 
@@ -196,6 +198,7 @@ def test_a_ycrcb_unet_trains_and_colorizes(photo_folder, tmp_path):
     assert rgb.shape == (90, 130, 3) and np.isfinite(rgb).all()
 
 
+@pytest.mark.slow
 def test_a_gan_run_resumes_after_kill_9(photo_folder, tmp_path):
     out = tmp_path / "gan"
     cmd = [sys.executable, "-m", "colornet", "train", "unet-gan", "--data", str(photo_folder), "--size", "32"]
@@ -223,6 +226,7 @@ def test_a_gan_run_resumes_after_kill_9(photo_folder, tmp_path):
     assert int(resumed.d_optimizer.iterations) == int(resumed.optimizer.iterations) > steps
 
 
+@pytest.mark.slow
 def test_an_imagenet_backbone_as_the_encoder(tmp_path, monkeypatch):
     from colornet.errors import WeightsError
     from colornet.models.unet import load_encoder_weights
@@ -265,6 +269,7 @@ def test_an_imagenet_backbone_as_the_encoder(tmp_path, monkeypatch):
     assert "URL fetch failure" in str(err.value) and len(str(err.value).splitlines()) == 1
 
 
+@pytest.mark.slow
 def test_training_with_a_backbone_from_scratch_says_so(photo_folder, tmp_path, capsys):
     argv = ["train", "unet", "--data", photo_folder, "--size", "32", "--epochs", "1", "--batch-size", "4"]
     argv += ["--width", "0.0625", "--encoder", "mobilenetv2", "--encoder-weights", "none", "--verbose", "0"]

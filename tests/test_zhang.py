@@ -113,6 +113,7 @@ def train_cli(data, out, *extra) -> int:
     )
 
 
+@pytest.mark.slow
 def test_train_computes_the_prior_or_takes_one_and_keeps_it(photo_folder, tmp_path, capsys):
     out = tmp_path / "run"
     assert train_cli(photo_folder, out) == 0
@@ -179,6 +180,7 @@ def colorful_photo(path, seed=0):
     return str(path)
 
 
+@pytest.mark.slow
 def test_temperature_in_the_api_changes_vividness(tmp_path):
     import colornet
     from colornet.color import to_uint8
@@ -220,6 +222,7 @@ def test_temperature_on_the_command_line_is_recorded_refused_or_ignored(tmp_path
     assert "1 colorized into" in out and "0 failed." in out
 
 
+@pytest.mark.slow
 def test_evaluate_reports_the_temperature(tmp_path, capsys):
     from colornet.evaluate import evaluate, format_table
 
@@ -250,6 +253,7 @@ def gray_heavy_prior():
     return prior
 
 
+@pytest.mark.slow
 def test_undoing_the_rebalancing_uses_the_weights_prior_everywhere(tmp_path, capsys):
     import colornet
     from colornet.color import to_uint8
@@ -313,6 +317,7 @@ def test_beta_with_a_bin_head_is_the_same_network_with_another_ending():
         build_beta(head="classes")
 
 
+@pytest.mark.slow
 def test_train_beta_with_the_bin_head_and_colorize_at_a_temperature(photo_folder, tmp_path, capsys):
     out = tmp_path / "beta-bins"
     argv = ["train", "beta", "--head", "bins", "--data", photo_folder, "--width", "0.125", "--size", "16"]
