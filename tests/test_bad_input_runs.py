@@ -30,6 +30,13 @@ def tiny_run(data, out, epochs=1, **kwargs):
     return train("beta", data=data, **options)
 
 
+def tiny_command(data, out) -> int:
+    """The command line's `train` for the same tiny run; returns the exit code."""
+    return cli.main(
+        ["train", "beta", "--data", str(data), "--out", str(out), "--size", "16", "--width", "0.125"]
+    )
+
+
 def one_line_error(capsys, code, expected: int = 2) -> str:
     err = capsys.readouterr().err.strip()
     assert code == expected, err
@@ -77,9 +84,7 @@ def test_item01_run_without_last_keras_is_not_overwritten(tmp_path, photo_folder
     # also without state.json: its best weights and history are still a run's work
     (run / "state.json").unlink()
     before = files_of(run)
-    code = cli.main(
-        ["train", "beta", "--data", photo_folder, "--out", str(run), "--size", "16", "--width", "0.125"]
-    )
+    code = tiny_command(photo_folder, run)
     assert "cannot be resumed" in one_line_error(capsys, code)
     assert files_of(run) == before
     # a run that never finished an epoch (it diverged at once) has nothing to keep: it starts over
@@ -225,9 +230,7 @@ def test_item10_a_damaged_last_keras_is_one_line(damage, tmp_path, photo_folder,
     expected = "Lambda layer" if damage == "lambda" else "is damaged"
     with pytest.raises(RunError, match=rf"last\.keras: .*{expected}"):
         tiny_run(photo_folder, run, epochs=3)
-    code = cli.main(
-        ["train", "beta", "--data", photo_folder, "--out", str(run), "--size", "16", "--width", "0.125"]
-    )
+    code = tiny_command(photo_folder, run)
     assert "last.keras" in one_line_error(capsys, code)
     assert files_of(run) == before
 
@@ -255,9 +258,7 @@ def test_item11_a_corrupt_state_json_is_one_line(text, tmp_path, photo_folder, c
     before = files_of(run)
     with pytest.raises(RunError, match=r"state\.json: is damaged"):
         tiny_run(photo_folder, run, epochs=3)
-    code = cli.main(
-        ["train", "beta", "--data", photo_folder, "--out", str(run), "--size", "16", "--width", "0.125"]
-    )
+    code = tiny_command(photo_folder, run)
     assert "state.json" in one_line_error(capsys, code)
     assert files_of(run) == before
 
