@@ -25,16 +25,17 @@ checks), `train_args` (training's arguments, checked), `train`,
 
 __version__ = "0.1.0"
 
-from colornet.defaults import DEFAULT_MODEL  # the model used when none is named
+from colornet.defaults import DEFAULT_MODEL, HINTS_MODEL  # the models used when none is named
 
-__all__ = ["DEFAULT_MODEL", "colorize", "colorize_video", "load_colorizer"]
+__all__ = ["DEFAULT_MODEL", "HINTS_MODEL", "colorize", "colorize_video", "load_colorizer"]
 
 
 def colorize(image, model=None, **kwargs):
-    """Colorize one photo (a path or an array) at its full size; see `colornet.infer.colorize`."""
+    """Colorize one photo (a path or an array) at its full size, with color hints where given
+    (`hints=[(x, y, "#2e7d32"), ...]`); see `colornet.infer.colorize`."""
     from colornet.infer import colorize as _colorize
 
-    return _colorize(image, model=model or DEFAULT_MODEL, **kwargs)
+    return _colorize(image, model=model, **kwargs)
 
 
 def colorize_video(source, output, model=None, **kwargs):

@@ -40,3 +40,8 @@ class ImageWarning(UserWarning):
 class VideoError(ColornetError, ValueError):
     """A video that cannot be read or written, or options that do not fit it; the message names
     the file and what to do."""
+
+
+class HintError(ColornetError, ValueError):
+    """Color hints that cannot be used: a point outside the photo, an unreadable color, a scribble
+    of another size, hints for a model trained without them; the message says what to do."""

@@ -17,6 +17,7 @@ import json
 import math
 import os
 import sys
+import zlib
 from pathlib import Path
 
 import numpy as np
@@ -48,6 +49,7 @@ DIGITS = {
 }
 
 
+MAX_HINTS = 1000  # `--hints` per photo, at most
 SIZE_RANGE = (16, WORK_SIZE_RANGE[1])  # the side of the crops, in pixels
 
 
@@ -96,8 +98,38 @@ def load_crop(path, size: int) -> np.ndarray:
     return crop_square(image, size).numpy()
 
 
+HINT_SEED = 2017  # the simulated hints of `--hints`: the same places for every model and every run
+
+
+def truth_hints(crops, paths, n: int):
+    """`hints(i, prepared)` for `colorize_photos`: `n` hints sampled from the true colors of each
+    crop on its working canvas (`colornet.hints.sample_hints`), at places seeded by the photo's
+    path, so every model gets the same ones and the first k of n are those of k."""
+    import tensorflow as tf
+
+    from colornet.color import rgb_to_lab
+    from colornet.hints import sample_hints
+
+    def hints(i, prepared):
+        h, w = prepared.content
+        rgb = tf.image.resize(
+            np.asarray(crops[i], np.float32)[None] / 255.0, (h, w), "bilinear", antialias=True
+        )
+        lab = np.zeros(prepared.canvas.shape[:2] + (3,), np.float32)
+        lab[:h, :w] = np.asarray(rgb_to_lab(tf.clip_by_value(rgb, 0.0, 1.0)))[0]
+        rng = np.random.default_rng([HINT_SEED, zlib.crc32(str(paths[i]).encode())])
+        return sample_hints(lab, (h, w), n, rng)
+
+    return hints
+
+
 def colorize_crops(
-    colorizer, crops, embedder=None, work_size: int | None = None, probabilities: list | None = None
+    colorizer,
+    crops,
+    embedder=None,
+    work_size: int | None = None,
+    probabilities: list | None = None,
+    hints=None,
 ) -> np.ndarray:
     """uint8 RGB `(b, h, w, 3)` -> what `colornet.colorize` writes for each, uint8.
 
@@ -105,7 +137,8 @@ def colorize_crops(
     resolution, colors predicted at `work_size` (default: the model's training size) and
     upsampled, chroma reduced where a color would leave the gamut. `colorizer` None
     gives the gray baseline (a = b = 0: the photo's own lightness). `probabilities` receives
-    each crop's scene class probabilities, for designs that classify the scene.
+    each crop's scene class probabilities, for designs that classify the scene. `hints`:
+    `hints(i, prepared)`, each crop's hint map (`truth_hints`), for networks that take hints.
     """
     from colornet.predict import colorize_photos, finish, load_colorizer, prepare
 
@@ -117,7 +150,7 @@ def colorize_crops(
             gray.append(finish(prepared, np.zeros(prepared.canvas.shape[:2] + (2,), np.float32), np.uint8))
         return np.stack(gray)
     colorizer = load_colorizer(colorizer, features=embedder)
-    return np.stack(colorize_photos(colorizer, photos, work_size, probabilities=probabilities))
+    return np.stack(colorize_photos(colorizer, photos, work_size, probabilities=probabilities, hints=hints))
 
 
 RUN_FILES = ("best", "last")  # the weights a run folder holds: named after the folder
@@ -211,6 +244,7 @@ def evaluate(
     undo_rebalancing: float | None = None,
     semantic: bool = True,
     labels=None,
+    hints=None,
 ) -> dict:
     """Evaluate models and the gray baseline on the same photos.
 
@@ -235,6 +269,10 @@ def evaluate(
             real photos'. Costs a Lite0 pass per column on a CPU.
         labels: a file giving the photos' ImageNet classes (`colornet.semantic.read_labels`);
             otherwise a WordNet id in a photo's path (`n01440764/...`) gives its class.
+        hints: for models with hint channels (Zhang et al. 2017): a number of hints, or a list
+            of numbers, sampled from each photo's true colors (`truth_hints`: seeded by the
+            photo, the same for every model); each model then gives one column per number,
+            `NAME N hints`. None: no hints.
 
     Returns:
         A JSON-ready dict: `columns` (`gray` then the models), `images` (per
@@ -253,6 +291,7 @@ def evaluate(
 
     check_work_size(work_size)
     models = load_models(models)
+    models, hint_counts = hint_columns(models, hints)
     notes = []
     for name, colorizer in list(models.items()):
         models[name], note = colorizer.with_temperature(temperature, undo_rebalancing)
@@ -311,7 +350,14 @@ def evaluate(
         scenes = {}
         for name, model in models.items():
             scenes[name] = []
-            colorized = colorize_crops(model, crops, work_size=work_sizes[name], probabilities=scenes[name])
+            n = hint_counts.get(name)
+            colorized = colorize_crops(
+                model,
+                crops,
+                work_size=work_sizes[name],
+                probabilities=scenes[name],
+                hints=None if n is None else truth_hints(crops, batch_paths, n),
+            )
             scores[name] = image_metrics(colorized, crops)
             _add_bin_sums(bin_sums[name], colorized, crops)
             if lite0 is not None:
@@ -347,12 +393,43 @@ def evaluate(
         "models": {name: c.name for name, c in models.items()},  # display name -> design
         "work_sizes": work_sizes,  # display name -> resolution the colors were predicted at
         "decoding": {name: c.decoding() for name, c in models.items()},  # {"temperature": T} for bins
+        "hints": hint_counts,  # column -> hints sampled from the truth of each photo (--hints)
         "notes": notes + measures.get("notes", []),
         "summary": summarize(images, columns, bin_sums),
         "scene_accuracy": scene_accuracy(images, list(models)),
         **{k: v for k, v in measures.items() if k != "notes"},  # semantic, frechet
         "images": images,
     }
+
+
+def hint_columns(models: dict, hints) -> tuple[dict, dict]:
+    """`(columns, hint counts)`: with `hints` (a number or a list of numbers), a column
+    `NAME N hints` per model and number, and column -> N; without, the models as they are.
+
+    Raises:
+        EvaluateError: a count that is not a whole number from 0 to 1000, or a model without
+            hint channels.
+    """
+    if hints is None:
+        return models, {}
+    counts = [hints] if isinstance(hints, (int, np.integer)) and not isinstance(hints, bool) else hints
+    try:
+        counts = list(dict.fromkeys(counts))
+    except TypeError:
+        counts = [hints]
+    for n in counts:
+        check_whole("hints", n, 0, MAX_HINTS)
+    columns, counts_of = {}, {}
+    for name, colorizer in models.items():
+        if not colorizer.takes_hints:
+            raise EvaluateError(
+                f"--hints: {name} was trained without hint channels; evaluate features-hints (or weights "
+                "trained with --hints), or leave --hints out."
+            )
+        for n in counts:
+            column = f"{name} {n} hint{'' if n == 1 else 's'}"
+            columns[column], counts_of[column] = colorizer, int(n)
+    return columns, counts_of
 
 
 def scene_accuracy(images: list[dict], names: list[str]) -> dict:
@@ -523,8 +600,18 @@ def draw_grid(results: dict, models: dict, path, n: int = 3, embedder=None) -> N
     crops = np.stack([load_crop(r["path"], size) for _, r in rows])
     panels = {GRAY: colorize_crops(None, crops)}
     work = results.get("work_sizes") or {}
+    hints = results.get("hints") or {}
+    models, _ = hint_columns(models, sorted(set(hints.values()))) if hints else (models, {})
+    paths = [r["path"] for _, r in rows]
     for name in columns[1:]:
-        panels[name] = colorize_crops(models[name], crops, embedder, work.get(name))
+        n = hints.get(name)
+        panels[name] = colorize_crops(
+            models[name],
+            crops,
+            embedder,
+            work.get(name),
+            hints=None if n is None else truth_hints(crops, paths, n),
+        )
     panels[TRUTH] = crops
     titles = [*columns, TRUTH]
 
@@ -627,6 +714,15 @@ def add_arguments(parser) -> None:
         help="skip the EfficientNet-Lite0 measures (top-1 on photos of known class, Fréchet distance "
         "to the real photos), which cost a classifier pass per column (default: measured)",
     )
+    parser.add_argument(
+        "--hints",
+        type=int_in(0, MAX_HINTS),
+        nargs="+",
+        metavar="N",
+        help="models with hint channels (features-hints): N color hints sampled from each photo's true colors "
+        "(the same places for every model); several numbers give one column each, e.g. --hints 0 1 2 5 10 20 50 "
+        "(default: none)",
+    )
     parser.add_argument("--overwrite", action="store_true", help="replace existing --json and --grid files")
     from colornet.precision import add_precision_argument
 
@@ -708,13 +804,18 @@ def run(args) -> int:
             undo_rebalancing=args.undo_rebalancing,
             semantic=args.semantic,
             labels=args.labels,
+            hints=args.hints,
         )
     except (MemoryError, tf.errors.ResourceExhaustedError):
         raise EvaluateError(
             f"--size {args.size} with --batch-size {args.batch_size} needs more memory than there is; "
             "use a smaller --size or --batch-size."
         ) from None
-    results["models"] = dict(zip(models, args.model))  # display name -> the name or path given
+    given = dict(zip(models, args.model))
+    results["models"] = {  # display name -> the name or path given
+        column: given[next(name for name in given if column == name or column.startswith(f"{name} "))]
+        for column in results["columns"][1:]
+    }
     skipped = results["skipped"]
     if skipped:
         reasons = "; ".join(s["reason"] for s in skipped[:3]) + (" ..." if len(skipped) > 3 else "")

@@ -16,6 +16,7 @@ done in strips of rows:
 >>> summary = colorize_files(["data/Test"], "results")  # writes results/*.png
 """
 
+import argparse
 import os
 import sys
 from dataclasses import dataclass, field
@@ -28,9 +29,10 @@ from tqdm import tqdm
 
 from colornet.arguments import int_in, path_name
 from colornet.color import rgb_to_gray, to_uint8
-from colornet.defaults import DEFAULT_MODEL
-from colornet.errors import ColornetError
+from colornet.defaults import DEFAULT_MODEL, HINTS_MODEL
+from colornet.errors import ColornetError, HintError
 from colornet.files import temporary_name
+from colornet.hints import hint_map, parse_hint, read_hints
 from colornet.images import FORMATS, ImageError, Photo, as_photo, find_images, load_image
 from colornet.precision import add_precision_argument, resolve_precision_argument
 from colornet.predict import (  # noqa: F401  (working_shape, Prepared, WORK_SIZE: kept importable from here)
@@ -52,9 +54,17 @@ COMPARE_SIDE = 1024  # longer side of each panel of a --compare strip, at most
 MAX_PENDING_PIXELS = 32_000_000  # full-resolution pixels waiting for a batch, at most
 
 
+def choose_model(model, hints=None):
+    """The model a command uses: `model` where named, else the default model, or with hints
+    the default model's network with hint channels."""
+    if model is not None:
+        return model
+    return HINTS_MODEL if hints is not None else DEFAULT_MODEL
+
+
 def colorize(
     image,
-    model=DEFAULT_MODEL,
+    model=None,
     *,
     work_size: int | None = None,
     weights_dir=WEIGHTS_DIR,
@@ -63,6 +73,7 @@ def colorize(
     explain: bool = False,
     temperature: float | None = None,
     undo_rebalancing: float | None = None,
+    hints=None,
 ):
     """Colorize one photo at its full resolution.
 
@@ -75,7 +86,9 @@ def colorize(
             float in [0, 1]; `(h, w)`, `(h, w, 3)` or `(h, w, 4)` with alpha.
         model: a `Colorizer` (see `colornet.load_colorizer`: load once for many photos),
             `alpha`, `beta`, `full` (provided weights in `weights_dir`), a weights path
-            with its `.json` beside it, or a `keras.Model` of a registered design.
+            with its `.json` beside it, or a `keras.Model` of a registered design; None: the
+            default model (`features`), or with `hints` its network with hint channels
+            (`features-hints`).
         work_size: longer side of the working resolution, in pixels; by default
             the size the model was trained at.
         weights_dir: where provided weights are looked up by name.
@@ -91,6 +104,12 @@ def colorize(
         undo_rebalancing: for networks over ab bins whose prior is known: the share (0 to 1)
             of the class rebalancing taken back before the annealed mean
             (`colornet.bins.undo_rebalancing`); default 0, the paper's decoding.
+        hints: colors a person wants where they are (Zhang et al. 2017; networks built with
+            hints): a list of `(x, y, color)` in the photo's own pixels, color as `(r, g, b)`
+            0-255, `"#2e7d32"` or a color name, each made the photo's lightness at that point
+            (`colornet.hints.ab_under`); a scribble image of the photo's size (RGBA array or
+            PIL image) whose non-transparent pixels are hints; or a JSON or PNG file of either.
+            The network spreads each hint along the photo's edges and colors the rest itself.
 
     Returns:
         float32 RGB `(h, w, 3)` in [0, 1], or RGBA `(h, w, 4)` when the input
@@ -101,14 +120,18 @@ def colorize(
     Raises:
         ImageError: unreadable file, or a photo smaller than 4x4 pixels.
         WeightsError: missing or corrupt weights.
+        HintError: a hint outside the photo, an unreadable color, a scribble of another size,
+            or hints for a model trained without them.
 
     Example:
         >>> rgb = colorize("data/Test/chelsea.jpg", model="beta")
         >>> rgb.shape
         (300, 451, 3)
+        >>> rgb = colorize("data/Test/chelsea.jpg", hints=[(200, 150, "#c62828")])
     """
     check_work_size(work_size)
-    colorizer = load_colorizer(model, weights_dir, features=embedder)
+    colorizer = load_colorizer(choose_model(model, hints), weights_dir, features=embedder)
+    colorizer.check_hints(hints)
     colorizer, note = colorizer.with_temperature(temperature, undo_rebalancing)
     if note:
         print(note, file=sys.stderr)
@@ -117,7 +140,8 @@ def colorize(
     alpha = photo.alpha
     prepared = prepare_for(colorizer, photo, work_size)
     del photo  # the full-resolution input is not needed any more
-    ab, probabilities = colorizer.predict(prepared.canvas[None], style=style_l)
+    hint = None if hints is None else hint_map(prepared, hints)[None]
+    ab, probabilities = colorizer.predict(prepared.canvas[None], style=style_l, hints=hint)
     rgb = finish(prepared, ab[0])
     if alpha is not None:
         rgb = np.concatenate([rgb, np.asarray(alpha, np.float32)[..., None]], axis=-1)
@@ -336,7 +360,7 @@ def _write(path, rgb, alpha=None, quality: int = 95) -> None:
 def colorize_files(
     inputs,
     out_dir="results",
-    model=DEFAULT_MODEL,
+    model=None,
     *,
     work_size: int | None = None,
     image_format: str = "png",
@@ -351,6 +375,7 @@ def colorize_files(
     progress: bool = False,
     temperature: float | None = None,
     undo_rebalancing: float | None = None,
+    hints=None,
 ) -> Summary:
     """Colorize files, folders (recursive) and globs into `out_dir`, at full resolution.
 
@@ -379,6 +404,9 @@ def colorize_files(
         progress: show a progress bar on stderr.
         temperature: for networks over ab bins: the annealed mean's temperature (see `colorize`).
         undo_rebalancing: for networks over ab bins: see `colorize`.
+        hints: color hints given to every photo (see `colorize`; a file is read once); a photo
+            they do not fit (a point outside it, a scribble of another size) fails in one line
+            and the others go on. None: the model's own colors.
 
     Returns:
         A `Summary`; `summary.failed` lists one line per file that failed.
@@ -388,7 +416,12 @@ def colorize_files(
     check_work_size(work_size)
     check_out_dir(out_dir)
     remove_stale_temporaries(out_dir, recursive=True)  # half-written photos of a killed run
-    colorizer = load_colorizer(model, weights_dir, features=embedder, precision=precision)
+    colorizer = load_colorizer(
+        choose_model(model, hints), weights_dir, features=embedder, precision=precision
+    )
+    colorizer.check_hints(hints)
+    if isinstance(hints, (str, os.PathLike)):
+        hints = read_hints(hints)
     colorizer, note = colorizer.with_temperature(temperature, undo_rebalancing)
     style_l = style_lightness(colorizer, style, work_size)
     jobs, failures = plan_jobs(inputs, out_dir, image_format, compare)
@@ -406,8 +439,11 @@ def colorize_files(
 
     def flush(shape):
         group = pending.pop(shape)
+        hint = None if hints is None else np.stack([p.hints for _, _, p in group])
         try:
-            ab, probabilities = colorizer.predict(np.stack([p.canvas for _, _, p in group]), style=style_l)
+            ab, probabilities = colorizer.predict(
+                np.stack([p.canvas for _, _, p in group]), style=style_l, hints=hint
+            )
         except (tf.errors.ResourceExhaustedError, MemoryError):
             for job, _, _ in group:
                 fail(f"{job.source}: out of memory; use a smaller --work-size or --batch-size.")
@@ -440,7 +476,9 @@ def colorize_files(
         try:
             photo = load_image(job.source)
             prepared = prepare_for(colorizer, photo, work_size)
-        except ImageError as err:
+            if hints is not None:
+                prepared.hints = hint_map(prepared, hints, job.source)
+        except (ImageError, HintError) as err:
             fail(str(err))
             bar.update(1)
             continue
@@ -474,9 +512,8 @@ def add_arguments(parser) -> None:
     )
     parser.add_argument(
         "--model",
-        default=DEFAULT_MODEL,
         help=f"provided weights by name ({', '.join(provided_names())}), a weights path, or a run folder "
-        "(its best.weights.h5) (default: %(default)s)",
+        f"(its best.weights.h5) (default: {DEFAULT_MODEL}; with hints {HINTS_MODEL})",
     )
     parser.add_argument("--out", type=path_name, default="results", help="output folder (default: results)")
     parser.add_argument(
@@ -514,6 +551,42 @@ def add_arguments(parser) -> None:
         "--explain", action="store_true", help="iizuka: print the scene class recognized in each photo"
     )
     add_temperature_argument(parser)
+    add_hint_arguments(parser)
+
+
+def add_hint_arguments(parser) -> None:
+    """`--hint X,Y=COLOR` (repeatable) and `--hints FILE`, for models with hint channels."""
+    parser.add_argument(
+        "--hint",
+        action="append",
+        type=hint_argument,
+        metavar="X,Y=COLOR",
+        help="a color hint at pixel X,Y of the photo (from its top left), e.g. --hint 120,80=#2e7d32; "
+        "repeat for more; the model then defaults to features-hints (Zhang et al. 2017) (default: none)",
+    )
+    parser.add_argument(
+        "--hints",
+        metavar="FILE",
+        help="color hints from a file: a scribble PNG of the photo's size whose non-transparent pixels are "
+        'hints, or a JSON list of points [{"x": 120, "y": 80, "color": "#2e7d32"}, ...] (default: none)',
+    )
+
+
+def hint_argument(text: str):
+    """argparse type of `--hint`: `X,Y=COLOR` -> `(x, y, rgb)`."""
+    try:
+        return parse_hint(text)
+    except HintError as err:
+        raise argparse.ArgumentTypeError(str(err).removeprefix(f"--hint {text!r}: ")) from None
+
+
+def hints_of(args):
+    """The hints the command line gives: `--hint` points, a `--hints` file, or None."""
+    if args.hint and args.hints:
+        raise HintError("give hints either as --hint points or as a --hints file, not both.")
+    if args.hints:
+        return read_hints(args.hints)
+    return list(args.hint) if args.hint else None
 
 
 @sigterm_as_interrupt()  # `kill` ends colorizing as Ctrl-C does: no partial output is left
@@ -529,6 +602,7 @@ def run(args) -> int:
                 f"{folder} had no photos: added {len(added)} desaturated sample photos. Drop your own there."
             )
         inputs = [str(folder)]
+    hints = hints_of(args)
     summary = colorize_files(
         inputs,
         args.out,
@@ -544,6 +618,7 @@ def run(args) -> int:
         progress=True,
         temperature=args.temperature,
         undo_rebalancing=args.undo_rebalancing,
+        hints=hints,
     )
     if args.explain:
         echo(summary.scene_report() or "this model does not classify scenes (iizuka does).")

@@ -157,19 +157,40 @@ class Colorizer:
             self.features = self.design.make_features(self.options)
         return self.features
 
-    def predict_ab(self, L, style=None) -> np.ndarray:
+    def predict_ab(self, L, style=None, hints=None) -> np.ndarray:
         """L canvases `(b, h, w, 1)` in [0, 100] -> ab `(b, h, w, 2)` in Lab units, float32.
 
         `style`: L `(1, h', w', 1)` of another photo whose global features color these
-        (designs with a global path, e.g. iizuka); ignored by the others."""
-        return self.predict(L, style)[0]
+        (designs with a global path, e.g. iizuka); ignored by the others. `hints`: see `predict`."""
+        return self.predict(L, style, hints)[0]
 
-    def predict(self, L, style=None) -> tuple[np.ndarray, np.ndarray | None]:
-        """`(ab, class probabilities (b, n_classes) or None)` for L canvases; see `predict_ab`."""
+    @property
+    def takes_hints(self) -> bool:
+        """Whether the network takes a person's color hints (`colornet.hints`)."""
+        return "hints" in getattr(self.codec, "extra_inputs", ())
+
+    def check_hints(self, hints) -> None:
+        """Raise a one-line `HintError` where hints are given to a network trained without them."""
+        if hints is not None and not self.takes_hints:
+            from colornet.errors import HintError
+
+            raise HintError(
+                f"{self.source or self.name} was trained without hint channels, so it cannot take color hints; "
+                "use --model features-hints (the default model with hints) or leave the hints out."
+            )
+
+    def predict(self, L, style=None, hints=None) -> tuple[np.ndarray, np.ndarray | None]:
+        """`(ab, class probabilities (b, n_classes) or None)` for L canvases; see `predict_ab`.
+
+        `hints`: hint maps `(b, h, w, 3)` on the same canvases (`colornet.hints.hint_map`), for
+        networks that take hints; None: none (the automatic colors)."""
+        self.check_hints(hints)
         L = tf.convert_to_tensor(np.asarray(L, np.float32))
         extras = dict(self._features().extras(L)) if self.design.features is not None else {}
         if style is not None:
             extras["style"] = tf.convert_to_tensor(np.asarray(style, np.float32))
+        if hints is not None:
+            extras["hints"] = tf.convert_to_tensor(np.asarray(hints, np.float32))
         codec = self.codec
         inputs = codec.encode_inputs(L, extras)
         outputs = self.model(inputs, training=False)
@@ -308,6 +329,7 @@ class Prepared:
     canvas: np.ndarray  # (hc, wc, 1) float32, L in [0, 100] at the working resolution, padded
     content: tuple  # (h, w): the part of the canvas that holds the photo
     source: str | None = None  # the photo's path, for messages
+    hints: np.ndarray | None = None  # (hc, wc, 3): a person's color hints on the canvas (`colornet.hints`)
 
 
 def prepare(photo: Photo, work_size: int = WORK_SIZE, canvas=None, multiple: int = 8) -> Prepared:
@@ -368,20 +390,27 @@ def colorize_photos(
     work_size: int | None = None,
     dtype=np.uint8,
     probabilities: list | None = None,
+    hints=None,
 ) -> list:
     """Several photos of any sizes -> their colorized RGB at full size (one network call per
     canvas shape). The path `colorize` and `evaluate` share.
 
     `probabilities`: a list that receives each photo's scene class probabilities (or None),
-    for designs that classify the scene."""
+    for designs that classify the scene. `hints`: `hints(i, prepared) -> hint map (hc, wc, 3)`
+    of the i-th photo on its canvas (`colornet.hints`), for networks that take hints."""
+    colorizer.check_hints(hints)
     prepared = [prepare_for(colorizer, p, work_size) for p in photos]
+    if hints is not None:
+        for i, p in enumerate(prepared):
+            p.hints = np.asarray(hints(i, p), np.float32)
     results = [None] * len(prepared)
     scenes = [None] * len(prepared)
     shapes = {}
     for i, p in enumerate(prepared):
         shapes.setdefault(p.canvas.shape, []).append(i)
     for group in shapes.values():
-        ab, classes = colorizer.predict(np.stack([prepared[i].canvas for i in group]))
+        hint = None if hints is None else np.stack([prepared[i].hints for i in group])
+        ab, classes = colorizer.predict(np.stack([prepared[i].canvas for i in group]), hints=hint)
         for k, (i, ab_canvas) in enumerate(zip(group, ab)):
             results[i] = finish(prepared[i], ab_canvas, dtype)
             scenes[i] = None if classes is None else classes[k]

@@ -52,7 +52,7 @@ from colornet.predict import Colorizer
 from colornet.run_dir import damaged, open_run, remove_leftovers
 from colornet.signals import sigterm_as_interrupt
 from colornet.train_args import MAX_SEED, check_arguments, check_config, make_config
-from colornet.weights import load_weights, read_config, save_config, weights_file
+from colornet.weights import load_weights, read_config, save_config, transfer_weights, weights_file
 
 __all__ = ["RunError", "TrainConfig", "TrainResult", "train"]
 
@@ -497,6 +497,21 @@ def _check_init(cfg: TrainConfig) -> None:
             )
 
 
+def load_init(net: keras.Model, cfg: TrainConfig, design: Design) -> None:
+    """Load the `--init` weights into `net`. Weights of the same network built without hint
+    channels go into all but its hint branches, which start at zero (it colors as they did)."""
+    recorded = (read_config(cfg.init) or {}).get("options", {})
+    if cfg.model_options.get("hints") and not recorded.get("hints"):
+        twin = design.build(**{**cfg.model_options, "hints": False})
+        load_weights(twin, cfg.init, design.name)
+        copied = transfer_weights(twin, net)
+        print(f"Started from {cfg.init} ({copied} weights); its hint branches start at zero.")
+        return
+    if recorded.get("hints") and not cfg.model_options.get("hints"):
+        raise RunError(f"{cfg.init}: trained with hint channels; add --hints or start without --init.")
+    load_weights(net, cfg.init, design.name)
+
+
 def _build_on_a_local_batch(trainer: keras.Model, strategy, batch) -> None:
     """Build the compiled model's state from one local batch before `fit`.
 
@@ -682,7 +697,7 @@ def train(model="beta", data: str = "data/Train", *, embedder=None, design: str 
                     optimizer.learning_rate = cfg.lr
         elif cfg.init:
             _check_init(cfg)
-            load_weights(net, cfg.init, design.name)
+            load_init(net, cfg, design)
         elif design.load_pretrained is not None:
             weights = None if cfg.encoder_weights in (None, "none") else cfg.encoder_weights
             pretrained_note = design.load_pretrained(net, weights)
@@ -935,6 +950,13 @@ def add_arguments(parser):
         "--encoder-weights none)",
     )
     parser.add_argument(
+        "--hints",
+        action="store_true",
+        help="features: take a person's color hints too (Zhang et al. 2017): a hint input, trained on hints "
+        "simulated from each photo's true colors; --init with weights of the same model without hints "
+        "starts from them, its hint branches at zero",
+    )
+    parser.add_argument(
         "--l1-weight",
         type=positive_float,
         help="unet-gan: lambda, the L1 term's weight next to the GAN loss (default: 100)",
@@ -1026,6 +1048,8 @@ def run(args) -> int:
         options["class_weight"] = args.class_weight
     if args.train_encoder:
         options["train_encoder"] = True
+    if args.hints:
+        options["hints"] = True
     for name in ("depth", "color_space", "encoder", "l1_weight", "head", "variant", "embedder"):
         if getattr(args, name) is not None:
             options[name] = getattr(args, name)

@@ -163,6 +163,19 @@ def load_weights(model: keras.Model, path, design: str | None = None) -> keras.M
     return model
 
 
+def transfer_weights(source: keras.Model, target: keras.Model) -> int:
+    """Copy each weight of `source` into the weight of `target` with the same path and shape
+    (a network and the same network with a branch more); returns how many were copied."""
+    theirs = {w.path: w for w in source.weights}
+    copied = 0
+    for weight in target.weights:
+        match = theirs.get(weight.path)
+        if match is not None and tuple(match.shape) == tuple(weight.shape):
+            weight.assign(match)
+            copied += 1
+    return copied
+
+
 def check_finite_weights(model: keras.Model, path) -> None:
     """Raise a one-line `WeightsError` where loaded weights hold NaN or infinite values (a
     training run that diverged, a damaged file): such a network colors every photo black."""
@@ -199,10 +212,21 @@ def recorded_checksums(weights_dir=WEIGHTS_DIR) -> dict[str, str]:
     return sums
 
 
+# Provided weights named after no design: a design's network built with other options
+# (name -> the design it is)
+VARIANTS = {"features-hints": "features"}
+
+
 def provided_names(weights_dir=WEIGHTS_DIR) -> list[str]:
-    """The designs whose weights the project provides (listed in `SHA256SUMS`), e.g. `["beta"]`."""
+    """The models whose weights the project provides (listed in `SHA256SUMS`), e.g. `["beta"]`:
+    designs, then variants (`VARIANTS`)."""
     provided = recorded_checksums(weights_dir)
-    return [name for name in DESIGNS if f"{name}.weights.h5" in provided]
+    return [name for name in [*DESIGNS, *VARIANTS] if f"{name}.weights.h5" in provided]
+
+
+def is_model_name(name) -> bool:
+    """Whether `name` is a design's or a variant's name (provided weights by name), not a path."""
+    return str(name) in DESIGNS or str(name) in VARIANTS
 
 
 def resolve_weights(name_or_path, weights_dir=WEIGHTS_DIR) -> tuple[str, str | None]:
@@ -218,7 +242,7 @@ def resolve_weights(name_or_path, weights_dir=WEIGHTS_DIR) -> tuple[str, str | N
             f"the model is empty; pass a provided model ({', '.join(provided_names(weights_dir)) or 'beta'}) "
             "or a weights file."
         )
-    if name_or_path in DESIGNS:
+    if is_model_name(name_or_path):
         path = Path(weights_dir) / f"{name_or_path}.weights.h5"
         expected = recorded_checksums(weights_dir).get(path.name)
         if not path.exists():

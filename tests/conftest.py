@@ -131,3 +131,27 @@ def save_tiny_beta(path, seed: int = 0, edit=None) -> str:
     model.save_weights(str(path))
     save_config(str(path), "beta", {"width": 0.125})
     return str(path)
+
+
+def save_tiny_hints(path, seed: int = 0) -> str:
+    """Save a tiny default-model network with hint channels (`features`, width 1/8, `hints`) and
+    its .json and prior: random weights, its hint branches too (not zero), so that a hint changes
+    the colors. Returns the path."""
+    import keras
+
+    from colornet.bins import ab_bins
+    from colornet.models import build_model
+    from colornet.weights import save_config
+
+    keras.utils.set_random_seed(seed)
+    model = build_model("features", width=0.125, hints=True)
+    for layer in model.layers:
+        if layer.name.startswith("features_hint") and layer.name.endswith("_out"):
+            kernel = layer.kernel
+            kernel.assign(np.random.default_rng(seed).normal(0, 3.0, kernel.shape).astype("float32"))
+    model.save_weights(str(path))
+    prior = os.path.join(os.path.dirname(str(path)), "tiny_prior.npy")
+    bins = ab_bins()
+    np.save(prior, np.column_stack([bins, np.full(len(bins), 1.0 / len(bins))]).astype(np.float32))
+    save_config(str(path), "features", {"width": 0.125, "hints": True}, size=64, prior="tiny_prior.npy")
+    return str(path)

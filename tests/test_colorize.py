@@ -258,9 +258,9 @@ def test_photos_of_one_working_size_are_batched(weights, tmp_path, monkeypatch):
     batch_sizes = []
     predict = Colorizer.predict
 
-    def spy(self, canvases, style=None):
+    def spy(self, canvases, style=None, hints=None):
         batch_sizes.append(len(canvases))
-        return predict(self, canvases, style)
+        return predict(self, canvases, style, hints)
 
     monkeypatch.setattr(Colorizer, "predict", spy)
     cz.colorize_files(tmp_path, tmp_path / "out", weights["tiny"], batch_size=4)

@@ -22,8 +22,9 @@ from keras import layers
 
 from colornet.bins import BIN_LOSS
 from colornet.codecs import BinsCodec
+from colornet.hints import CHANNELS, HintBinsCodec
 from colornet.lite0 import build_efficientnet_lite0, efficientnet_lite0
-from colornet.models.layers import GrayToRGB, ResizeLike, check_input_size, scaled
+from colornet.models.layers import GrayToRGB, HintPool, ResizeLike, check_input_size, scaled
 from colornet.models.spec import Design, register
 from colornet.models.zhang import bin_logits
 
@@ -33,6 +34,7 @@ ENCODERS = ("efficientnet-lite0",)
 TAPS = ("block2_add", "block4_add", "block10_add", "top_activation")
 # Decoder filters after each step, from 1/32 to 1/4, at width 1
 DECODER = (256, 192, 128, 96)
+HINT_FILTERS = 64  # each decoder step's hint branch, at width 1
 
 
 def build_encoder(input_size, encoder: str, name: str) -> keras.Model:
@@ -50,6 +52,7 @@ def build_features(
     width: float = 1.0,
     train_encoder: bool = False,
     encoder: str = "efficientnet-lite0",
+    hints: bool = False,
     name: str = "features",
 ) -> keras.Model:
     """The default model: an ImageNet encoder, a decoder over its taps, logits over the ab bins.
@@ -62,11 +65,16 @@ def build_features(
         train_encoder: fine-tune the encoder's weights too; False freezes them. Its batch
             normalization keeps ImageNet's statistics either way.
         encoder: the ImageNet backbone (`efficientnet-lite0`).
+        hints: take a person's color hints too (Zhang et al. 2017, `colornet.hints`): a second
+            input, the hint map `(b, h, w, 3)`, read by a branch at each decoder step (the hints
+            at that scale and the decoder's features, two convolutions) whose output is added to
+            the step's features. The branch's last convolution starts at zero, so a network
+            built with hints and given the weights of one without colors exactly as it did.
         name: model name, also the prefix of every layer name.
 
     Returns:
-        A `keras.Model` from L `(b, h, w, 1)` in [-1, 1] to logits over the Q ab bins
-        `(b, h/4, w/4, Q)`, float32.
+        A `keras.Model` from L `(b, h, w, 1)` in [-1, 1] (and, with `hints`, the hint map) to
+        logits over the Q ab bins `(b, h/4, w/4, Q)`, float32.
 
     Example:
         >>> model = build_features(width=0.25)
@@ -84,8 +92,11 @@ def build_features(
         if isinstance(layer, layers.BatchNormalization):
             layer.trainable = False  # ImageNet's statistics, also when fine-tuned
     taps = backbone(rgb)  # 1/4 (24), 1/8 (40), 1/16 (112), 1/32 (1280) at the input's scale
+    hint_map = keras.Input((input_size, input_size, CHANNELS), name=f"{name}_hints") if hints else None
     x = layers.Conv2D(f(DECODER[0]), 1, use_bias=False, name=f"{name}_dec0")(taps[-1])
     x = layers.ReLU(name=f"{name}_dec0_relu")(layers.BatchNormalization(name=f"{name}_dec0_bn")(x))
+    if hints:
+        x = hint_branch(x, hint_map, 32, f(HINT_FILTERS), f"{name}_hint0")
     for step, (tap, filters) in enumerate(zip(reversed(taps[:-1]), DECODER[1:]), start=1):
         x = ResizeLike(name=f"{name}_up{step}")([x, tap])  # x2, to the tap's size
         x = layers.Concatenate(name=f"{name}_skip{step}")([x, tap])
@@ -93,9 +104,22 @@ def build_features(
         x = layers.ReLU(name=f"{name}_dec{step}_relu")(
             layers.BatchNormalization(name=f"{name}_dec{step}_bn")(x)
         )
+        if hints:
+            x = hint_branch(x, hint_map, 32 >> step, f(HINT_FILTERS), f"{name}_hint{step}")
     x = layers.Conv2D(f(DECODER[-1]), 3, padding="same", activation="relu", name=f"{name}_dec_out")(x)
     logits = bin_logits(x, name)  # (b, h/4, w/4, Q), float32
-    return keras.Model(inputs, logits, name=name)
+    return keras.Model([inputs, hint_map] if hints else inputs, logits, name=name)
+
+
+def hint_branch(x, hint_map, factor: int, filters: int, name: str):
+    """`x` plus what the hints at 1/`factor` of the input say to it: the hints pooled to `x`'s
+    scale (`HintPool`) next to `x`, a 3x3 convolution and ReLU, a 1x1 convolution back to `x`'s
+    filters, starting at zero. No biases: where there is neither hint nor feature, nothing is added."""
+    pooled = ResizeLike(name=f"{name}_fit")([HintPool(factor, name=f"{name}_pool")(hint_map), x])
+    y = layers.Concatenate(name=f"{name}_join")([x, pooled])
+    y = layers.Conv2D(filters, 3, padding="same", activation="relu", use_bias=False, name=f"{name}_conv")(y)
+    y = layers.Conv2D(x.shape[-1], 1, use_bias=False, kernel_initializer="zeros", name=f"{name}_out")(y)
+    return layers.Add(name=f"{name}_add")([x, y])
 
 
 def load_encoder_weights(model: keras.Model, weights) -> str:
@@ -123,14 +147,22 @@ def load_encoder_weights(model: keras.Model, weights) -> str:
 # and 24.8; the paper's decoding (0.38, nothing taken back) is far more colorful and 1-2 dB below gray.
 TEMPERATURE, UNDO_REBALANCING = 0.7, 0.9
 
+
+def codec_for(options: dict):
+    """The bins codec at this design's decoding; with a hint input where built with `hints`."""
+    kind = HintBinsCodec if options.get("hints") else BinsCodec
+    return kind(temperature=TEMPERATURE, undo=UNDO_REBALANCING)
+
+
 FEATURES = register(
     Design(
         name="features",
         build=build_features,
         codec=BinsCodec(temperature=TEMPERATURE, undo=UNDO_REBALANCING),
+        codec_for=codec_for,
         loss=BIN_LOSS,
         size_multiple=SIZE_MULTIPLE,
-        options=("width", "train_encoder", "encoder"),
+        options=("width", "train_encoder", "encoder", "hints"),
         tiny_options={"width": 0.125},
         load_pretrained=load_encoder_weights,
         summary="ImageNet features (EfficientNet-Lite0) decoded to ab bins: the default model",

@@ -147,3 +147,34 @@ class ResizeLike(layers.Layer):
     def compute_output_shape(self, input_shapes):
         x_shape, like_shape = input_shapes
         return (x_shape[0], like_shape[1], like_shape[2], x_shape[-1])
+
+
+@keras.saving.register_keras_serializable(package="colornet")
+class HintPool(layers.Layer):
+    """Color hints `(b, h, w, 3)` (a and b / 128 where a hint is, the hint mask) -> the same at
+    1/`factor` of the size: the mean hint color of each block, whether the block holds a hint, and
+    the share of it that does, `(b, h/f, w/f, 4)`. A decoder step at that scale reads them
+    (`colornet.models.features` with `hints`)."""
+
+    def __init__(self, factor: int, **kwargs):
+        super().__init__(**kwargs)
+        self.factor = int(factor)
+
+    def call(self, hints):
+        hints = tf.cast(hints, tf.float32)
+        if self.factor > 1:
+            pooled = tf.nn.avg_pool2d(hints, self.factor, self.factor, "SAME")
+        else:
+            pooled = hints
+        share = pooled[..., 2:]
+        ab = pooled[..., :2] / tf.maximum(share, 1e-6)  # the mean color of the hinted pixels
+        present = tf.cast(share > 0.0, tf.float32)
+        return ops.cast(tf.concat([ab * present, present, share], axis=-1), self.compute_dtype)
+
+    def compute_output_shape(self, input_shape):
+        b, h, w, _ = input_shape
+        h, w = (None if s is None else -(-s // self.factor) for s in (h, w))
+        return (b, h, w, 4)
+
+    def get_config(self):
+        return {**super().get_config(), "factor": self.factor}

@@ -1,0 +1,247 @@
+"""Color hints (Zhang et al. 2017): simulated hints, a person's hints on the working canvas, the
+network's hint input, and every way hints reach it (API, command line, evaluate)."""
+
+import json
+
+import numpy as np
+import pytest
+import tensorflow as tf
+from PIL import Image
+
+from colornet.color import AB_SCALE, lab_to_rgb, rgb_to_lab
+from colornet.errors import HintError
+from colornet.hints import (
+    PATCH,
+    HintBinsCodec,
+    ab_under,
+    hint_map,
+    parse_color,
+    parse_hint,
+    read_hints,
+    sample_hints,
+    simulate_hints,
+)
+from colornet.images import Photo
+from colornet.predict import prepare
+
+from conftest import save_tiny_hints
+
+
+def _prepared(h=60, w=90, work_size=30, L=50.0):
+    rgb = np.full((h, w, 3), L / 100.0, np.float32)
+    return prepare(Photo(rgb=rgb), work_size=work_size, multiple=8)
+
+
+def test_simulated_hints_are_patch_means_of_the_truth_and_many_photos_get_none():
+    tf.random.set_seed(0)
+    lab = np.zeros((64, 32, 32, 3), np.float32)
+    lab[..., 0] = 50.0
+    lab[:, :, :16, 1] = 40.0  # left half a = 40, right half a = -30
+    lab[:, :, 16:, 1] = -30.0
+    lab[..., 2] = 10.0
+    hints = simulate_hints(tf.constant(lab)).numpy()
+    mask = hints[..., 2]
+    assert set(np.unique(mask)) <= {0.0, 1.0}
+    counts = (mask > 0).reshape(64, -1).sum(axis=1)
+    assert (counts == 0).mean() >= 0.2  # a share of photos without hints (the automatic mode)
+    assert (counts > 0).mean() >= 0.4
+    a = hints[..., 0][mask > 0] * AB_SCALE
+    b = hints[..., 1][mask > 0] * AB_SCALE
+    assert np.allclose(b, 10.0, atol=1e-3)  # the true b everywhere
+    assert a.min() >= -30.0 - 1e-3 and a.max() <= 40.0 + 1e-3  # means of true a's, nothing else
+    assert np.all(hints[..., :2][mask == 0] == 0.0)  # nothing where there is no hint
+
+
+def test_the_codec_gives_the_hint_input_simulated_in_training_and_empty_without_hints():
+    codec = HintBinsCodec()
+    lab = tf.concat([tf.fill([2, 32, 32, 1], 50.0), tf.fill([2, 32, 32, 2], 20.0)], axis=-1)
+    (l_norm, hints), targets, weights = codec.encode(lab)
+    assert hints.shape == (2, 32, 32, 3) and targets.shape[:3] == (2, 8, 8)
+    l_again, empty = codec.encode_inputs(lab[..., :1])
+    assert np.all(empty.numpy() == 0.0)
+    given = np.ones((2, 32, 32, 3), np.float32)
+    assert np.all(codec.encode_inputs(lab[..., :1], {"hints": given})[1].numpy() == 1.0)
+
+
+def test_a_point_is_scaled_from_the_photo_to_the_working_canvas():
+    prepared = _prepared(h=60, w=90, work_size=30)  # 90x60 -> 30x20 on a 32x24 canvas
+    assert prepared.content == (20, 30)
+    out = hint_map(prepared, [(89, 0, "#c62828"), (45, 30, (46, 125, 50))])
+    mask = out[..., 2]
+    ys, xs = np.nonzero(mask)
+    # (89, 0) is the last column of the first row of the photo: the canvas' (29, 0), a patch clipped
+    assert mask[0, 29] == 1 and mask[:, 30:].sum() == 0 and mask[20:].sum() == 0
+    assert mask[10, 15] == 1  # the middle of the photo is the middle of the content
+    assert mask.sum() == (PATCH // 2 + 1) ** 2 + PATCH**2
+    red, green = out[0, 29, :2] * AB_SCALE, out[10, 15, :2] * AB_SCALE
+    assert red[0] > 30 and green[0] < -20  # red has a > 0, green a < 0
+
+
+def test_colors_become_ab_under_the_photos_own_lightness():
+    # a saturated red at L 50 keeps its chroma; at L 95 only what sRGB holds there, with its hue
+    red = (220, 20, 20)
+    ab_mid, ab_light = ab_under(50.0, red), ab_under(95.0, red)
+    lab_red = np.asarray(rgb_to_lab(np.array(red, np.float32) / 255.0))
+    hue = np.arctan2(lab_red[2], lab_red[1])
+    assert np.isclose(np.arctan2(ab_light[1], ab_light[0]), hue, atol=1e-3)
+    assert np.hypot(*ab_light) < np.hypot(*ab_mid) - 20
+    lab = np.array([95.0, *ab_light], np.float32)
+    back = np.asarray(rgb_to_lab(lab_to_rgb(lab)))
+    assert np.abs(back - lab).max() < 0.6  # inside the gamut at that lightness
+    # the lightness that decides is the photo's at the point, not the color's own
+    dark = _prepared(L=20.0)
+    light = _prepared(L=90.0)
+    a_dark = hint_map(dark, [(45, 30, red)])[10, 15, :2]
+    a_light = hint_map(light, [(45, 30, red)])[10, 15, :2]
+    assert not np.allclose(a_dark, a_light)
+
+
+def test_a_scribble_of_the_photos_size_gives_hints_where_it_is_not_transparent():
+    prepared = _prepared(h=60, w=90, work_size=30)
+    scribble = np.zeros((60, 90, 4), np.uint8)
+    scribble[30:33, 10:80] = (30, 90, 200, 255)  # a blue stroke
+    out = hint_map(prepared, scribble)
+    assert out[10, 5:25, 2].all() and out[:8, :, 2].sum() == 0
+    assert out[10, 15, 1] * AB_SCALE < -20  # blue: b < 0
+    as_image = hint_map(prepared, Image.fromarray(scribble, "RGBA"))
+    assert np.allclose(as_image, out)
+
+
+@pytest.mark.parametrize(
+    "hints, words",
+    [
+        ([(90, 10, "red")], "outside the photo (90x60 pixels)"),
+        ([(-1, 10, "red")], "outside the photo"),
+        ([(10, 10, "#12345z")], "cannot read the color '#12345z'"),
+        ([(10, 10, (300, 0, 0))], "outside 0-255"),
+        ([(10, 10)], "is not (x, y, color)"),
+        (np.zeros((30, 45, 4), np.uint8), "the scribble image is 45x30 pixels, the photo 90x60"),
+        (np.zeros((60, 90, 3), np.uint8), "no transparency"),
+    ],
+)
+def test_bad_hints_are_one_line(hints, words):
+    with pytest.raises(HintError) as err:
+        hint_map(_prepared(h=60, w=90), hints, "photo.png")
+    message = str(err.value)
+    assert words in message and "\n" not in message
+
+
+def test_hints_from_the_command_line_and_from_files(tmp_path):
+    assert parse_hint("120,80=#2e7d32") == (120.0, 80.0, (46, 125, 50))
+    assert parse_hint("1,2=46,125,50")[2] == (46, 125, 50)
+    assert parse_color("forestgreen") == (34, 139, 34)
+    assert parse_color((0.0, 0.5, 1.0)) == (0, 128, 255)
+    for bad in ("120=#2e7d32", "a,b=red", "120,80"):
+        with pytest.raises(HintError, match="X,Y=COLOR"):
+            parse_hint(bad)
+    points = tmp_path / "hints.json"
+    points.write_text(json.dumps([{"x": 3, "y": 4, "color": "#ff0000"}, [5, 6, [0, 0, 255]]]))
+    assert read_hints(points) == [(3.0, 4.0, (255, 0, 0)), (5.0, 6.0, (0, 0, 255))]
+    scribble = tmp_path / "scribble.png"
+    Image.fromarray(np.zeros((6, 8, 4), np.uint8), "RGBA").save(scribble)
+    assert read_hints(scribble).shape == (6, 8, 4)
+    for text, words in (("{", "not readable as JSON"), ('[{"x": 1}]', "point 1 is not"), ("{}", "a list")):
+        points.write_text(text)
+        with pytest.raises(HintError, match=words):
+            read_hints(points)
+    with pytest.raises(HintError, match="no such hints file"):
+        read_hints(tmp_path / "missing.json")
+    Image.fromarray(np.zeros((6, 8, 3), np.uint8)).save(tmp_path / "flat.png")
+    with pytest.raises(HintError, match="no transparency"):
+        read_hints(tmp_path / "flat.png")
+
+
+def test_sampled_hints_are_seeded_and_nested():
+    lab = np.zeros((24, 32, 3), np.float32)
+    lab[..., 1] = np.linspace(-50, 50, 32)[None]
+    one = sample_hints(lab, (20, 30), 5, np.random.default_rng(1))
+    two = sample_hints(lab, (20, 30), 5, np.random.default_rng(1))
+    more = sample_hints(lab, (20, 30), 10, np.random.default_rng(1))
+    assert np.array_equal(one, two)
+    assert np.all(more[..., 2] >= one[..., 2])  # the first 5 of 10 are the 5
+    assert one[20:, :, 2].sum() == 0 and one[:, 30:, 2].sum() == 0  # inside the photo only
+
+
+def test_a_network_built_with_hints_colors_as_before_until_its_branches_learn():
+    from colornet.models import build_model
+    from colornet.weights import transfer_weights
+
+    plain = build_model("features", width=0.125)
+    with_hints = build_model("features", width=0.125, hints=True)
+    assert transfer_weights(plain, with_hints) == len(plain.weights)
+    L = tf.random.uniform([1, 64, 64, 1], -1, 1, seed=1)
+    hints = np.zeros((1, 64, 64, 3), np.float32)
+    hints[0, 20:25, 20:25] = (0.3, -0.2, 1.0)
+    assert np.array_equal(plain(L).numpy(), with_hints([L, tf.constant(hints)]).numpy())
+
+
+@pytest.fixture
+def tiny_hints(tmp_path):
+    return save_tiny_hints(tmp_path / "hints.weights.h5")
+
+
+def test_colorize_takes_hints_and_a_hint_changes_the_colors_near_it(tiny_hints):
+    import colornet
+
+    photo = (np.random.default_rng(0).random((64, 96)) * 255).astype(np.uint8)
+    plain = colornet.colorize(photo, model=tiny_hints)
+    hinted = colornet.colorize(photo, model=tiny_hints, hints=[(30, 20, "#2e7d32")])
+    assert plain.shape == hinted.shape == (64, 96, 3)
+    assert np.abs(plain - hinted).mean() > 1e-4
+    again = colornet.colorize(photo, model=tiny_hints, hints=[])
+    assert np.allclose(plain, again, atol=1e-6)  # no hints: the automatic colors
+    with pytest.raises(HintError, match="trained without hint channels"):
+        colornet.colorize(photo, model="beta", hints=[(30, 20, "red")])
+
+
+def test_the_command_line_takes_hints_and_says_what_is_wrong_in_one_line(tiny_hints, tmp_path, capsys):
+    from colornet import cli
+
+    photo = tmp_path / "in.png"
+    Image.fromarray((np.random.default_rng(0).random((40, 60)) * 255).astype(np.uint8)).save(photo)
+    small = tmp_path / "small.png"
+    Image.fromarray(np.zeros((10, 12), np.uint8)).save(small)
+    base = ["colorize", "--model", tiny_hints, "--out", str(tmp_path / "out")]
+    assert cli.main([*base, str(photo), str(small), "--hint", "30,20=#c62828"]) == 1
+    out = capsys.readouterr().out
+    assert "1 colorized" in out and "hint 1 at (30, 20) is outside the photo (12x10 pixels)" in out
+    assert (tmp_path / "out" / "in.png").exists()  # the photo the hint fits is colorized
+    with pytest.raises(SystemExit) as exit_:
+        cli.main([*base, str(photo), "--hint", "30,20=#zz0000"])
+    err = capsys.readouterr().err
+    assert exit_.value.code == 2 and "cannot read the color '#zz0000'" in err
+    points = tmp_path / "points.json"
+    points.write_text(json.dumps([[5, 5, "red"]]))
+    assert cli.main([*base, str(photo), "--hints", str(points), "--overwrite"]) == 0
+    capsys.readouterr()
+    assert (
+        cli.main(
+            ["colorize", "--model", "beta", str(photo), "--hint", "3,2=red", "--out", str(tmp_path / "b")]
+        )
+        != 0
+    )
+    err = capsys.readouterr().err.strip()
+    assert "trained without hint channels" in err and len(err.splitlines()) == 1
+    assert not (tmp_path / "b").exists()
+
+
+def test_evaluate_samples_the_same_hints_for_every_model_and_scores_each_count(tiny_hints, tmp_path):
+    from colornet.errors import EvaluateError
+    from colornet.evaluate import evaluate
+
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    rng = np.random.default_rng(0)
+    for i in range(3):
+        Image.fromarray((rng.random((48, 48, 3)) * 255).astype(np.uint8)).save(folder / f"{i}.png")
+    results = evaluate({"tiny": tiny_hints}, str(folder), size=32, semantic=False, hints=[0, 5])
+    assert results["columns"] == ["gray", "tiny 0 hints", "tiny 5 hints"]
+    assert results["hints"] == {"tiny 0 hints": 0, "tiny 5 hints": 5}
+    psnr = [r["tiny 5 hints"]["psnr"] - r["tiny 0 hints"]["psnr"] for r in results["images"]]
+    assert any(abs(d) > 1e-6 for d in psnr)  # the hints reach the network
+    again = evaluate({"tiny": tiny_hints}, str(folder), size=32, semantic=False, hints=5)
+    assert [r["tiny 5 hints"]["psnr"] for r in again["images"]] == [
+        r["tiny 5 hints"]["psnr"] for r in results["images"]
+    ]
+    with pytest.raises(EvaluateError, match="trained without hint channels"):
+        evaluate({"beta": "beta"}, str(folder), size=32, semantic=False, hints=5)
