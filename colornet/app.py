@@ -2,8 +2,11 @@
 
 A person drops photos (several at once), picks one of the provided models (and the style
 photo, or the temperature, where the model has one), sees each photo before and after on a
-slider, and downloads the results one by one or as a zip. The page is built with Gradio
-(`pip install gradio`) and runs on 127.0.0.1 by default, without analytics or share links.
+slider, and downloads the results one by one or as a zip. In a second tab, "Color hints", they
+paint colors on a photo in an image editor and see it colorized with those hints next to the
+automatic colors (`colornet.app_hints`; only with models trained with hint channels). The page is
+built with Gradio (`pip install gradio`) and runs on 127.0.0.1 by default, without analytics or
+share links.
 
 Every photo goes through `colornet.colorize`, the one inference path of the command line.
 A photo that cannot be used (not an image, more pixels than `colornet.images.MAX_PIXELS`,
@@ -29,6 +32,7 @@ from pathlib import Path
 
 import numpy as np
 
+from colornet.app_hints import NO_HINTS_MODEL, colorize_with_hints, hints_tab
 from colornet.app_results import ResultFolders
 from colornet.arguments import int_in
 from colornet.color import rgb_to_gray, to_uint8
@@ -54,12 +58,14 @@ class ModelControls:
     style: bool = False  # a style photo whose global features color the others (iizuka)
     temperature: bool = False  # a temperature for decoding color bins (designs that have one)
     default_temperature: float = 0.38  # the model's own decoding temperature, where it has one
+    hints: bool = False  # a person's color hints (a network trained with hint channels)
 
 
 def model_controls(name: str, weights_dir=WEIGHTS_DIR) -> ModelControls:
     """The extra inputs of provided model `name`, read from its `.json` without loading the weights.
 
-    A temperature is offered when the model's codec has one (it decodes ab bins)."""
+    A temperature is offered when the model's codec has one (it decodes ab bins); hints when its
+    codec takes a hint map (its options say `"hints": true`)."""
     from colornet.models import get_design
     from colornet.weights import read_config
 
@@ -69,6 +75,7 @@ def model_controls(name: str, weights_dir=WEIGHTS_DIR) -> ModelControls:
         style=bool(getattr(codec, "takes_style", False)),
         temperature=hasattr(codec, "temperature"),
         default_temperature=float(getattr(codec, "temperature", 0.38)),
+        hints="hints" in getattr(codec, "extra_inputs", ()),
     )
 
 
@@ -98,7 +105,8 @@ def preview(rgb) -> np.ndarray:
     """uint8 RGB whose longer side is at most `PREVIEW_SIDE`, for the page (the files keep full size)."""
     from PIL import Image
 
-    image = Image.fromarray(to_uint8(np.asarray(rgb)[..., :3]))
+    rgb = np.asarray(rgb)[..., :3]
+    image = Image.fromarray(rgb if rgb.dtype == np.uint8 else to_uint8(rgb))
     image.thumbnail((PREVIEW_SIDE, PREVIEW_SIDE))
     return np.asarray(image)
 
@@ -213,6 +221,8 @@ def build_app(model: str = DEFAULT_MODEL, weights_dir=WEIGHTS_DIR, results: Resu
     colorizers = {}  # loaded models, kept while the page runs
     first = model_controls(model, weights_dir)
     results = results or ResultFolders()
+    hint_names = [name for name in names if model_controls(name, weights_dir).hints]
+    automatic_kept = {}  # the hints tab's automatic colors of the last photos
 
     def on_model(name):
         controls = model_controls(name, weights_dir)
@@ -242,6 +252,22 @@ def build_app(model: str = DEFAULT_MODEL, weights_dir=WEIGHTS_DIR, results: Resu
             result.report(),
         )
 
+    def on_hints(editor_value, name, request: gr.Request):
+        out_dir = results.new(session_of(request))
+        result = colorize_with_hints(
+            editor_value,
+            name,
+            out_dir=out_dir,
+            weights_dir=weights_dir,
+            colorizers=colorizers,
+            automatic_kept=automatic_kept,
+        )
+        results.trim(keep=out_dir)
+        if result.hinted is None:
+            gr.Warning(result.message)
+        shown = [None if image is None else preview(image) for image in (result.automatic, result.hinted)]
+        return *shown, result.files or None, result.message
+
     def on_select(pairs, event: gr.SelectData):
         return pairs[event.index] if pairs and event.index < len(pairs) else None
 
@@ -251,34 +277,42 @@ def build_app(model: str = DEFAULT_MODEL, weights_dir=WEIGHTS_DIR, results: Resu
     cache_check = max(1, CACHE_AGE // 6)
     with gr.Blocks(title="colornet", analytics_enabled=False, delete_cache=(cache_check, CACHE_AGE)) as app:
         gr.Markdown(
-            "# colornet\nDrop black-and-white photos, choose a model, press **Colorize**. "
-            "The colorized photos keep their size; download them one by one or as a zip. "
-            "Nothing is kept: results are removed when you close the page, and after "
+            "# colornet\nNothing is kept: results are removed when you close the page, and after "
             f"{CACHE_AGE // 60} minutes."
         )
         pairs = gr.State([])
-        with gr.Row():
-            with gr.Column():
-                files = gr.File(label="Photos", file_count="multiple", type="filepath", elem_id="photos")
-                chosen = gr.Dropdown(names, value=model, label="Model")
-                style = gr.File(
-                    label="Style photo (its colors guide the others)",
-                    type="filepath",
-                    visible=first.style,
-                )
-                temperature = gr.Slider(
-                    0.01,
-                    1.0,
-                    value=first.default_temperature,
-                    label=TEMPERATURE_LABEL,
-                    visible=first.temperature,
-                )
-                button = gr.Button("Colorize", variant="primary")
-            with gr.Column():
-                slider = gr.ImageSlider(label="Before / after", type="numpy", format="png")
-                gallery = gr.Gallery(label="Colorized (click one to compare)", columns=4, height=220)
-                downloads = gr.File(label="Download", file_count="multiple", elem_id="downloads")
-                report = gr.Textbox(label="Report", lines=3, interactive=False, elem_id="report")
+        with gr.Tab("Colorize photos"):
+            gr.Markdown(
+                "Drop black-and-white photos, choose a model, press **Colorize**. "
+                "The colorized photos keep their size; download them one by one or as a zip."
+            )
+            with gr.Row():
+                with gr.Column():
+                    files = gr.File(label="Photos", file_count="multiple", type="filepath", elem_id="photos")
+                    chosen = gr.Dropdown(names, value=model, label="Model")
+                    style = gr.File(
+                        label="Style photo (its colors guide the others)",
+                        type="filepath",
+                        visible=first.style,
+                    )
+                    temperature = gr.Slider(
+                        0.01,
+                        1.0,
+                        value=first.default_temperature,
+                        label=TEMPERATURE_LABEL,
+                        visible=first.temperature,
+                    )
+                    button = gr.Button("Colorize", variant="primary")
+                with gr.Column():
+                    slider = gr.ImageSlider(label="Before / after", type="numpy", format="png")
+                    gallery = gr.Gallery(label="Colorized (click one to compare)", columns=4, height=220)
+                    downloads = gr.File(label="Download", file_count="multiple", elem_id="downloads")
+                    report = gr.Textbox(label="Report", lines=3, interactive=False, elem_id="report")
+        with gr.Tab("Color hints", elem_id="hints-tab"):
+            if not hint_names:
+                gr.Markdown(NO_HINTS_MODEL, elem_id="hints-none")
+            else:
+                hints_tab(gr, hint_names, model, on_hints)
         chosen.change(on_model, chosen, [style, temperature], api_name=False)
         button.click(
             on_colorize,

@@ -245,6 +245,7 @@ def evaluate(
     semantic: bool = True,
     labels=None,
     hints=None,
+    precision: str = "float32",
 ) -> dict:
     """Evaluate models and the gray baseline on the same photos.
 
@@ -273,6 +274,9 @@ def evaluate(
             of numbers, sampled from each photo's true colors (`truth_hints`: seeded by the
             photo, the same for every model); each model then gives one column per number,
             `NAME N hints`. None: no hints.
+        precision: the precision of the models given by name or path (`colornet.colorize`):
+            `float32` (the default: the same scores on every machine), `mixed_bfloat16`,
+            `mixed_float16` or `auto`; `precisions` in the results says which each model ran in.
 
     Returns:
         A JSON-ready dict: `columns` (`gray` then the models), `images` (per
@@ -290,7 +294,7 @@ def evaluate(
     from colornet.predict import check_work_size
 
     check_work_size(work_size)
-    models = load_models(models)
+    models = load_models(models, precision=precision)
     models, hint_counts = hint_columns(models, hints)
     notes = []
     for name, colorizer in list(models.items()):
@@ -393,6 +397,7 @@ def evaluate(
         "models": {name: c.name for name, c in models.items()},  # display name -> design
         "work_sizes": work_sizes,  # display name -> resolution the colors were predicted at
         "decoding": {name: c.decoding() for name, c in models.items()},  # {"temperature": T} for bins
+        "precisions": {name: c.precision for name, c in models.items()},  # float32, mixed_bfloat16, ...
         "hints": hint_counts,  # column -> hints sampled from the truth of each photo (--hints)
         "notes": notes + measures.get("notes", []),
         "summary": summarize(images, columns, bin_sums),
@@ -726,7 +731,7 @@ def add_arguments(parser) -> None:
     parser.add_argument("--overwrite", action="store_true", help="replace existing --json and --grid files")
     from colornet.precision import add_precision_argument
 
-    add_precision_argument(parser, default="float32")
+    add_precision_argument(parser, default="float32", inference=True)
     from colornet.predict import add_temperature_argument
 
     add_temperature_argument(parser)
@@ -763,8 +768,6 @@ def check_output_file(path, flag: str, overwrite: bool = False, suffixes=None) -
 
 
 def run(args) -> int:
-    from colornet.precision import resolve_precision_argument
-
     outputs = {flag: os.path.realpath(p) for flag, p in (("--json", args.json), ("--grid", args.grid)) if p}
     inputs = {os.path.realpath(p) for p in select_paths(args.data)} if outputs else set()
     for flag, path in outputs.items():  # never written over, --overwrite or not
@@ -788,7 +791,7 @@ def run(args) -> int:
     check_whole("--batch-size", args.batch_size, 1)
     if args.limit is not None:
         check_whole("--limit", args.limit, 1)
-    models = load_models(specs, precision=resolve_precision_argument(args.precision, "evaluate"))
+    models = load_models(specs, precision=args.precision)
     import tensorflow as tf
 
     try:

@@ -13,7 +13,8 @@ The exported graph is colorize's path written in TensorFlow ops (`colornet.predi
     rgb = merge(L, ab_full)               chroma reduced where a color leaves the sRGB gamut         (H, W, 3)
 
 A SavedModel takes any size (`(H, W, 1)` or a batch `(b, H, W, 1)`); TFLite and ONNX take one
-fixed size, `--size`, where resizing and padding are matrices computed at export time.
+fixed size, `--size`, where resizing and padding are matrices computed at export time. `--quantize`
+makes TFLite and ONNX files smaller (`colornet.quantize`): float16 weights, or an int8 network in TFLite.
 """
 
 import contextlib
@@ -36,6 +37,14 @@ from colornet.finite import check_finite_colors
 from colornet.fullres import GAMUT_STEPS, _bilinear_taps, lightness
 from colornet.models.layers import ResizeTo
 from colornet.predict import WORK_SIZE, Colorizer, check_work_size, load_colorizer, working_shape
+from colornet.quantize import (
+    NETWORK_SCOPE,
+    QUANTIZATIONS,
+    check_quantization,
+    convert_tflite,
+    onnx_float16,
+    representative_grays,
+)
 from colornet.weights import WEIGHTS_DIR, provided_names
 
 FORMATS = ("saved_model", "tflite", "onnx")
@@ -60,7 +69,7 @@ def _merge(L, ab):
     color would leave the sRGB gamut, as `colornet.fullres.merge_full` does."""
     rgb = merge_l_ab(L, ab)
     clipped = tf.reduce_any((rgb <= 0.0) | (rgb >= 1.0), axis=-1, keepdims=True)
-    low, high = tf.zeros_like(L), tf.ones_like(L)
+    low, high = tf.constant(0.0), tf.constant(1.0)  # scalars: no (H, W) constant in a fixed-size file
     for _ in range(GAMUT_STEPS):  # bisection on a chroma factor in [0, 1]
         mid = (low + high) / 2
         fitted = merge_l_ab(L, ab * mid)
@@ -74,7 +83,8 @@ def _network_ab(colorizer: Colorizer, canvas):
     """L canvases `(b, hc, wc, 1)` in [0, 100] -> ab `(b, hc, wc, 2)` in Lab units, clipped as `finish` does."""
     codec = colorizer.codec
     inputs = codec.encode_inputs(canvas, {})
-    outputs = colorizer.model(inputs, training=False)
+    with tf.name_scope(NETWORK_SCOPE):  # what --quantize int8 quantizes
+        outputs = colorizer.model(inputs, training=False)
     return tf.clip_by_value(codec.decode(outputs, inputs), -AB_SCALE, AB_SCALE)
 
 
@@ -91,6 +101,11 @@ def _check_exportable(colorizer: Colorizer, image_format: str) -> None:
         raise ColornetError(
             f"{colorizer.name} cannot be exported: it computes an ImageNet embedding of each photo "
             "outside its network; export beta or iizuka."
+        )
+    if colorizer.takes_hints:
+        raise ColornetError(
+            f"{colorizer.source or colorizer.name} takes color hints, which an export has no input for; "
+            f"export {DEFAULT_MODEL} (the network without hints) instead."
         )
 
 
@@ -225,7 +240,7 @@ def _write_saved_model(colorizer, folder, size, work_size):
     tf.saved_model.save(module, str(folder), signatures={"serving_default": module.colorize})
 
 
-def _write_tflite(colorizer, folder, size, work_size):
+def _write_tflite(colorizer, folder, size, work_size, quantize="float32", grays=None):
     from tensorflow.python.framework.convert_to_constants import convert_variables_to_constants_v2
 
     # The network's variables become constants first: left as variables, TFLite reads them uninitialized
@@ -235,10 +250,11 @@ def _write_tflite(colorizer, folder, size, work_size):
     converter = tf.lite.TFLiteConverter.from_concrete_functions([frozen], tf.Module())
     # Builtin operators, and TensorFlow's own where TFLite has none (iizuka's antialiased resize)
     converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS, tf.lite.OpsSet.SELECT_TF_OPS]
-    (folder / FILES["tflite"]).write_bytes(converter.convert())
+    model = convert_tflite(converter, quantize, network=colorizer.model, grays=grays)
+    (folder / FILES["tflite"]).write_bytes(model)
 
 
-def _write_onnx(colorizer, folder, size, work_size):
+def _write_onnx(colorizer, folder, size, work_size, quantize="float32", grays=None):
     try:
         import tf2onnx
     except ImportError:
@@ -252,6 +268,8 @@ def _write_onnx(colorizer, folder, size, work_size):
         opset=ONNX_OPSET,
         output_path=str(folder / FILES["onnx"]),
     )
+    if quantize == "float16":
+        onnx_float16(folder / FILES["onnx"])
 
 
 WRITERS = {"saved_model": _write_saved_model, "tflite": _write_tflite, "onnx": _write_onnx}
@@ -271,6 +289,8 @@ def export_model(
     work_size: int | None = None,
     temperature: float | None = None,
     undo_rebalancing: float | None = None,
+    quantize: str = "float32",
+    representative=None,
     overwrite: bool = False,
     weights_dir=WEIGHTS_DIR,
 ) -> dict:
@@ -286,17 +306,22 @@ def export_model(
             (zhang, beta --head bins; default 0.38); ignored, with a warning, by the others.
         undo_rebalancing: the share of the rebalancing taken back before the annealed mean,
             baked in likewise (default 0, the paper's; see `colornet.bins.undo_rebalancing`).
+        quantize: `float32`; `float16` (tflite, onnx: weights in float16) or `int8` (tflite: the
+            network's weights and activations in int8), see `colornet.quantize`.
+        representative: int8: a folder of photos to calibrate on (default: scikit-image's samples).
         overwrite: replace an existing `out` that holds an earlier export (its `colornet_export.json`)
             and nothing else.
         weights_dir: where provided weights are looked up by name.
 
     Returns:
         What was written, also saved as `out/colornet_export.json`: `format`, `file`, `bytes`,
-        `input` and `output` (shape and dtype), `work_size`, and `temperature` and `undo_rebalancing` for a model over ab bins.
+        `input` and `output` (shape and dtype), `work_size`, `quantize` (and for int8 the
+        `representative` photos), and `temperature` and `undo_rebalancing` for a model over ab bins.
 
     Raises:
-        ColornetError: an unknown format, an existing `out`, a design that cannot be exported, an
-            `out` that cannot be written.
+        ColornetError: an unknown format or quantization, one the format cannot take, a
+            `representative` without photos, an existing `out`, a design that cannot be exported
+            (one that takes color hints too), an `out` that cannot be written.
         WeightsError: missing or corrupt weights, or weights whose colors are NaN.
 
     Example:
@@ -306,6 +331,7 @@ def export_model(
     """
     if image_format not in FORMATS:
         raise ColornetError(f"unknown format {image_format!r}; use one of {', '.join(FORMATS)}.")
+    check_quantization(quantize, image_format, representative)
     check_work_size(work_size)
     check_replaceable_folder(out, overwrite, MARKER, PARTS, what="earlier export")
     out = Path(os.path.normpath(out))
@@ -326,21 +352,28 @@ def export_model(
         else "gray uint8 (H, W, 1) or (b, H, W, 1), any size",
         "output": f"rgb uint8 (1, {H}, {W}, 3)" if fixed else "rgb uint8 of the same size, 3 channels",
         "work_size": colorizer.work_size(work_size),
+        "quantize": quantize,
         **colorizer.decoding(),
     }
+    extra = {}  # what a quantizing writer takes besides the float32 writer's arguments
+    if quantize != "float32":
+        extra["quantize"] = quantize
+    if quantize == "int8":
+        extra["grays"], info["representative"] = representative_grays((H, W), representative)
     tmp = temporary_name(out)
     try:
         if tmp.exists():
             shutil.rmtree(tmp)
         tmp.mkdir(parents=True)
         try:
-            WRITERS[image_format](colorizer, tmp, (H, W), work_size)
+            WRITERS[image_format](colorizer, tmp, (H, W), work_size, **extra)
         except (ColornetError, OSError, tf.errors.PermissionDeniedError):
             raise
         except Exception as err:  # a converter's long report: its first line is enough here
             reason = (str(err).strip().splitlines() or [type(err).__name__])[0][:200]
+            what, other = (image_format, "--format") if quantize == "float32" else (quantize, "--quantize")
             raise ColornetError(
-                f"{colorizer.name} could not be converted to {image_format} ({reason}); try another --format."
+                f"{colorizer.name} could not be converted to {what} ({reason}); try another {other}."
             ) from None
         info["bytes"] = folder_size(tmp)
         (tmp / MARKER).write_text(json.dumps(info, indent=2))
@@ -419,6 +452,22 @@ def add_arguments(parser) -> None:
         "annealed mean, baked into the export (default: 0, the paper's decoding)",
     )
     parser.add_argument(
+        "--quantize",
+        choices=QUANTIZATIONS,
+        default="float32",
+        help="tflite and onnx: float16 stores the weights in float16 (half the file); tflite: int8 runs the "
+        "network in int8, weights and activations (a quarter), calibrated on --representative "
+        "(default: float32)",
+    )
+    parser.add_argument(
+        "--representative",
+        metavar="DIR",
+        type=path_name,
+        default=None,
+        help="--quantize int8: a folder of photos like those the export will colorize, to calibrate the "
+        "int8 ranges on (at most 64 are read) (default: scikit-image's sample photos and gradients)",
+    )
+    parser.add_argument(
         "--overwrite",
         action="store_true",
         help="replace an existing --out folder that holds an earlier export (its colornet_export.json) "
@@ -436,11 +485,15 @@ def run(args) -> int:
         work_size=args.work_size,
         temperature=args.temperature,
         undo_rebalancing=args.undo_rebalancing,
+        quantize=args.quantize,
+        representative=args.representative,
         overwrite=args.overwrite,
     )
     where = Path(args.out) / info["file"] if info["file"] != "." else Path(args.out)
     print(
-        f"exported {info['model']} as {info['format']} to {where} ({info['bytes'] / 1e6:.1f} MB) "
+        f"exported {info['model']} as {info['format']}"
+        + (f" ({info['quantize']})" if info["quantize"] != "float32" else "")
+        + f" to {where} ({info['bytes'] / 1e6:.1f} MB) "
         f"in {time.perf_counter() - start:.0f} s: takes {info['input']}, returns {info['output']}; "
         f"colors predicted at {info['work_size']} px"
         + (f", decoded at temperature {info['temperature']}" if "temperature" in info else "")

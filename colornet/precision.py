@@ -18,12 +18,16 @@ warning. Variables (the weights) are float32 under every policy, so
 weights files and checkpoints move freely between precisions; each design keeps
 its output layers in float32, and mixed_float16 trains with loss scaling
 (Keras wraps the optimizer when the model's policy is mixed_float16).
+
+This is training's `auto`. When colorizing (`colorize`, `evaluate`, `video`), `auto` is decided
+per network, by timing its bfloat16 twin and comparing the colors of a fixed photo
+(`colornet.inference_precision`): a training step's speed-up says little about a network's at
+inference, which on a CPU depends on its layers.
 """
 
 import contextlib
 import functools
 import os
-import sys
 import warnings
 
 from colornet.errors import PrecisionError
@@ -196,21 +200,24 @@ def precision_scope(policy: str):
 # --- command line ------------------------------------------------------------------
 
 
-def add_precision_argument(parser, default: str = "auto") -> None:
-    """`--precision auto|float32|mixed_bfloat16|mixed_float16` (shared by train, colorize, evaluate)."""
+def add_precision_argument(parser, default: str = "auto", *, inference: bool = False) -> None:
+    """`--precision auto|float32|mixed_bfloat16|mixed_float16`: training's (`train`) or, with
+    `inference`, the one of the commands that colorize (`colorize`, `evaluate`, `video`), whose
+    `auto` is decided per model by `colornet.predict.load_colorizer`."""
+    if inference:
+        auto = (
+            "auto picks mixed_float16 on a GPU and, on a CPU with bfloat16 units, mixed_bfloat16 where it "
+            "measures 1.2x faster or more for this model and its colors stay within 1 level of 255 of "
+            "float32's on average (a few seconds, once), else float32"
+        )
+    else:
+        auto = (
+            "auto picks mixed_float16 on a GPU, mixed_bfloat16 on a CPU with AMX, or with AVX512-BF16 "
+            "where bfloat16 measures faster there, else float32"
+        )
     parser.add_argument(
         "--precision",
         choices=PRECISIONS,
         default=default,
-        help="numeric precision: auto picks mixed_float16 on a GPU, mixed_bfloat16 on a CPU with AMX, "
-        "or with AVX512-BF16 where bfloat16 measures faster there, else float32 "
-        f"(default: {default})",
+        help=f"numeric precision: {auto} (default: {default})",
     )
-
-
-def resolve_precision_argument(name: str, command: str) -> str:
-    """The dtype policy for `--precision NAME`, said in one line when it is not float32."""
-    policy, reason = choose_precision(name)
-    if name == "auto" or policy != "float32":
-        print(f"colornet {command}: precision {policy} ({reason}).", file=sys.stderr)
-    return policy

@@ -10,12 +10,15 @@ go through `prepare`, `Colorizer.predict` (ab, plus scene probabilities where th
 has them) and `finish`, so a score describes exactly the image a user gets.
 """
 
+import json
+import sys
 from dataclasses import dataclass, field, replace
 
 import keras
 import numpy as np
 import tensorflow as tf
 
+from colornet import inference_precision as auto
 from colornet.arguments import WORK_SIZE_RANGE
 from colornet.color import AB_SCALE
 from colornet.defaults import DEFAULT_MODEL
@@ -23,6 +26,7 @@ from colornet.errors import ColornetError, ImageError, WeightsError
 from colornet.fullres import lightness, merge_full
 from colornet.images import Photo
 from colornet.models import DESIGNS, Design, get_design
+from colornet.precision import choose_precision, cpu_flags, gpu_count, precision_scope
 from colornet.weights import WEIGHTS_DIR, load_model
 
 WORK_SIZE = 256  # default longer side of the working resolution, in pixels (the article colorized 256x256)
@@ -64,6 +68,8 @@ class Colorizer:
             rebalancing weights are what decoding takes back (`undo`). None: unknown.
         undo: the share of the rebalancing decoding takes back (0 to 1; `colornet.bins.
             undo_rebalancing`); None: the codec's default, 0 (the paper's decoding).
+        precision: the Keras dtype policy the network computes in (`float32`, `mixed_bfloat16`,
+            `mixed_float16`); its weights are float32 under every policy. None: the network's own.
     """
 
     model: keras.Model
@@ -76,6 +82,11 @@ class Colorizer:
     temperature: float | None = None
     prior: tuple | None = None
     undo: float | None = None
+    precision: str | None = None
+
+    def __post_init__(self):
+        if self.precision is None:  # the policy the network was built under
+            self.precision = getattr(getattr(self.model, "dtype_policy", None), "name", "float32")
 
     @property
     def codec(self):
@@ -235,6 +246,7 @@ def load_colorizer(
     *,
     features=None,
     precision: str = "float32",
+    work_size: int | None = None,
     design: str | None = None,
     training_size: int | None = None,
     options: dict | None = None,
@@ -249,7 +261,14 @@ def load_colorizer(
         weights_dir: where provided weights are looked up by name.
         features: the design's feature extractor (the Full model's `Embedder`); by default
             one is built on first use.
-        precision: Keras dtype policy to build the network under (`float32`, `mixed_bfloat16`, ...).
+        precision: the Keras dtype policy to run the network in: `float32`, `mixed_bfloat16`,
+            `mixed_float16`, or `auto` (`with_auto_precision`: mixed_float16 on a GPU; on a CPU
+            with bfloat16 units mixed_bfloat16 where it measures faster for this network and its
+            colors stay within 1 level of 255 of float32's on average; else float32; a line on
+            stderr says which and why). A `keras.Model` runs in the policy it was built under with
+            `float32`, and is rebuilt with the same weights under any other.
+        work_size: the working size the network will be used at, for `auto` (which measures
+            there); default: the training size.
         design: for a `keras.Model`: which design it is (default: the model's name; a network
             named after no design is taken to follow the article's contract, `article_contract`).
         training_size: for a `keras.Model`: the crop size it was trained at.
@@ -260,15 +279,18 @@ def load_colorizer(
 
     Raises:
         WeightsError: missing, truncated or mismatched weights, in one sentence.
+        PrecisionError: an unknown precision, in one line.
     """
     if isinstance(model, Colorizer):
         if features is not None:
             model.features = features
         return model
+    if precision != "auto":
+        precision, _ = choose_precision(precision)  # checks the name; warns where it will be slow
     if isinstance(model, keras.Model):
         if design is None and model.name not in DESIGNS:
             design = article_contract(model.name)  # a network of the user's own
-        return Colorizer(
+        colorizer = Colorizer(
             model=model,
             design=get_design(design or model.name),
             training_size=training_size,
@@ -277,13 +299,17 @@ def load_colorizer(
             options=dict(options or {}),
             prior=None if prior is None else tuple(float(p) for p in prior),
         )
-    net, config = load_model(model, weights_dir, precision=precision)
+        if precision == "auto":
+            return with_auto_precision(colorizer, work_size)
+        return colorizer if precision == "float32" else precision_twin(colorizer, precision)
+    policy = "float32" if precision == "auto" else precision
+    net, config = load_model(model, weights_dir, precision=policy)
     prior = None
     if config.get("prior"):
         from colornet.prior import load_prior
 
         prior = tuple(float(p) for p in load_prior(config["prior"]))
-    return Colorizer(
+    colorizer = Colorizer(
         model=net,
         design=get_design(config["model"]),
         training_size=config.get("size"),
@@ -292,7 +318,97 @@ def load_colorizer(
         options=config.get("options", {}),
         classes=config.get("classes"),
         prior=prior,
+        precision=policy,
     )
+    return with_auto_precision(colorizer, work_size) if precision == "auto" else colorizer
+
+
+def precision_twin(colorizer: Colorizer, policy: str) -> Colorizer:
+    """The same network rebuilt under the dtype policy `policy`, with the same (float32) weights.
+
+    Raises:
+        ValueError: a network its design cannot build again (one of the user's own, or one whose
+            builder options are not known), in one line.
+    """
+    if policy == colorizer.precision:
+        return colorizer
+    try:
+        with precision_scope(policy):
+            net = colorizer.design.build(**colorizer.options)
+        if [tuple(i.shape) for i in net.inputs] != [tuple(i.shape) for i in colorizer.model.inputs]:
+            raise ValueError("its inputs differ from the design's with the options known")
+        net.set_weights(colorizer.model.get_weights())
+    except (ValueError, TypeError) as err:
+        reason = " ".join(str(err).split()).rstrip(".")
+        raise ValueError(
+            f"{colorizer.source or colorizer.name} cannot be rebuilt in {policy} ({reason})."
+        ) from None
+    return replace(colorizer, model=net, precision=policy)
+
+
+def with_auto_precision(
+    colorizer: Colorizer, work_size: int | None = None, *, gpus=None, flags=None, measure=None
+) -> Colorizer:
+    """`colorizer` (float32) or its twin in the precision `--precision auto` picks for it at
+    `work_size` (`colornet.inference_precision`): decided once per network and size in a
+    process (a few seconds), said on stderr in one line when decided.
+
+    Args:
+        colorizer: a `Colorizer`, in float32 or another precision (rebuilt where needed).
+        work_size: the working size it will run at; default: its training size.
+        gpus, flags: the GPU count and CPU flags (default: this machine's).
+        measure: policies -> seconds per call (default: `Colorizer.predict` timed on the fixed
+            photos' canvases at the working size, one batch, `inference_precision.time_interleaved`).
+    """
+    size = colorizer.work_size(work_size)
+    twins = {colorizer.precision: colorizer}
+
+    def twin(policy):
+        if policy not in twins:
+            twins[policy] = precision_twin(colorizer, policy)
+        return twins[policy]
+
+    try:
+        twin("float32")  # the reference; a network built under another policy is rebuilt for it
+    except ValueError as err:
+        print(f"colornet: {err} It runs in {colorizer.precision}, as it was built.", file=sys.stderr)
+        return colorizer
+    photos = list(auto.fixed_photos())
+
+    def colors_of(policy):  # (4, side, side, 3): the fixed photos colorized as `colorize` does
+        return np.stack(colorize_photos(twin(policy), photos, size, np.float32))
+
+    def timed(policies):  # the same photos' canvases at the working size, one batch
+        multiple = colorizer.design.multiple(colorizer.options)
+        side = -(-size // multiple) * multiple
+        canvas = colorizer.canvas_shape() or (side, side)
+        batch = np.stack([prepare(p, size, canvas, multiple).canvas for p in photos])
+        warm = batch.shape[1:] == prepare_for(colorizer, photos[0], size).canvas.shape  # colors_of's batch
+        calls = {p: lambda p=p: twin(p).predict(batch) for p in policies}
+        return auto.time_interleaved(calls, warmup=0 if warm else 1)
+
+    options = json.dumps(colorizer.options, sort_keys=True, default=str)
+    key = (
+        colorizer.source,
+        colorizer.name,
+        options,
+        size,
+        colorizer.canvas_shape(),
+        gpus,
+        frozenset(flags or ()),
+    )
+    verdict, fresh = auto.cached_verdict(
+        key,
+        lambda: auto.choose_inference_precision(
+            gpus=gpu_count() if gpus is None else gpus,
+            flags=cpu_flags() if flags is None else flags,
+            colors_of=colors_of,
+            measure=measure or timed,
+        ),
+    )
+    if fresh:
+        print(f"colornet: {colorizer.source or colorizer.name} at {size} px: {verdict.note}", file=sys.stderr)
+    return twin(verdict.policy)
 
 
 # --- one photo ------------------------------------------------------------------

@@ -283,8 +283,7 @@ class SampleStrips(keras.callbacks.Callback):
         truth = np.asarray(lab_to_rgb(self.lab))
         rows = [np.concatenate([g, p, t], axis=1) for g, p, t in zip(gray, colorized, truth)]  # (s, 3s, 3)
         self.folder.mkdir(parents=True, exist_ok=True)
-        with atomic_path(self.folder / f"epoch_{epoch + 1:03d}.png") as tmp:
-            save_image(tmp, np.concatenate(rows, axis=0))
+        save_image(self.folder / f"epoch_{epoch + 1:03d}.png", np.concatenate(rows, axis=0))
 
 
 class RunCheckpoint(keras.callbacks.Callback):

@@ -39,7 +39,7 @@ from colornet.defaults import DEFAULT_MODEL
 from colornet.errors import VideoError
 from colornet.files import can_create, temporary_name
 from colornet.images import IMAGE_EXTENSIONS, Photo
-from colornet.precision import add_precision_argument, resolve_precision_argument
+from colornet.precision import add_precision_argument
 from colornet.predict import WORK_SIZE, check_work_size, finish, load_colorizer, prepare_for
 from colornet.temporal import (  # noqa: F401  (FlickerMeter and the constants: importable from here too)
     CUT_THRESHOLD,
@@ -262,7 +262,8 @@ def colorize_video(
         batch_size: frames per network call.
         overwrite: replace an existing output; otherwise it is kept and `summary.skipped` is True.
         weights_dir: where provided weights are looked up by name.
-        precision: Keras dtype policy of the network.
+        precision: the network's precision: `float32`, `mixed_bfloat16`, `mixed_float16` or `auto`
+            (see `colornet.colorize`).
         progress: show a progress bar (frames/s, time left) on stderr.
 
     Returns:
@@ -295,7 +296,7 @@ def colorize_video(
             return summary
         if not can_create(output):
             raise VideoError(f"{output}: its folder cannot be written; write the output elsewhere.")
-        colorizer = load_colorizer(model, weights_dir, precision=precision)
+        colorizer = load_colorizer(model, weights_dir, precision=precision, work_size=work_size)
         partial = temporary_name(output)
         began = time.perf_counter()
         try:
@@ -528,7 +529,7 @@ def add_arguments(parser) -> None:
         help=f"frames per network call (default: {BATCH_SIZE})",
     )
     parser.add_argument("--overwrite", action="store_true", help="replace an existing output")
-    add_precision_argument(parser, default="float32")
+    add_precision_argument(parser, default="float32", inference=True)
 
 
 def _interrupted(signum, frame):
@@ -557,6 +558,6 @@ def _run(args) -> VideoSummary:
         work_size=args.work_size,
         batch_size=args.batch_size,
         overwrite=args.overwrite,
-        precision=resolve_precision_argument(args.precision, "video"),
+        precision=args.precision,
         progress=True,
     )

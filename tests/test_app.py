@@ -172,9 +172,9 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def serve(weights_dir, results=None):
+def serve(weights_dir, results=None, model="beta"):
     """The page served on a free loopback port in this process; closed afterwards."""
-    app = build_app("beta", weights_dir=weights_dir, results=results)
+    app = build_app(model, weights_dir=weights_dir, results=results)
     app.queue()
     port = free_port()
     app.launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True)

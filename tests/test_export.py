@@ -15,7 +15,7 @@ from colornet.errors import ColornetError
 from colornet.export import export_model
 from colornet.models import get_design
 
-from conftest import bundled_photo, save_tiny_beta
+from conftest import bundled_photo, save_tiny_beta, save_tiny_hints
 
 TOLERANCE = 2.0  # mean absolute RGB difference from colorize, in 8-bit levels
 
@@ -36,10 +36,19 @@ def run_saved_model(folder, gray):
     return model.signatures["serving_default"](gray=tf.constant(gray))["rgb"].numpy()
 
 
+def tflite_interpreter(path):
+    """LiteRT's interpreter where it is installed (pip install ai-edge-litert), TensorFlow's otherwise."""
+    try:
+        from ai_edge_litert.interpreter import Interpreter
+    except ImportError:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # tf.lite.Interpreter says it moves to ai_edge_litert
+            return tf.lite.Interpreter(model_path=str(path))
+    return Interpreter(model_path=str(path))
+
+
 def run_tflite(path, gray):
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # tf.lite.Interpreter says it moves to ai_edge_litert
-        interpreter = tf.lite.Interpreter(model_path=str(path))
+    interpreter = tflite_interpreter(path)
     interpreter.allocate_tensors()
     interpreter.set_tensor(interpreter.get_input_details()[0]["index"], gray[None, ..., None])
     interpreter.invoke()
@@ -107,6 +116,16 @@ def test_a_design_with_an_embedding_outside_its_network_cannot_be_exported_and_s
     with pytest.raises(ColornetError, match="use --format tflite or onnx"):
         export_model(fixed, "saved_model", tmp_path / "out")
     assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.slow
+def test_a_model_that_takes_color_hints_is_refused_in_one_line(tmp_path, capsys):
+    weights = save_tiny_hints(tmp_path / "hints.weights.h5")
+    out = tmp_path / "out"
+    assert cli.main(["export", "--model", weights, "--format", "tflite", "--out", str(out)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "takes color hints, which an export has no input for" in err and len(err.splitlines()) == 1
+    assert not out.exists()
 
 
 def test_bad_input_is_one_line_and_leaves_nothing(tiny, tmp_path, capsys):
@@ -177,7 +196,11 @@ import numpy as np, tensorflow as tf
 gray = np.load({str(tmp_path / "gray.npy")!r})
 rgb = tf.saved_model.load({str(tmp_path / "saved")!r}).signatures["serving_default"](gray=gray[..., None])["rgb"]
 warnings.simplefilter("ignore")
-lite = tf.lite.Interpreter(model_path={str(tmp_path / "lite" / "model.tflite")!r})
+try:
+    from ai_edge_litert.interpreter import Interpreter
+except ImportError:
+    Interpreter = tf.lite.Interpreter
+lite = Interpreter(model_path={str(tmp_path / "lite" / "model.tflite")!r})
 lite.allocate_tensors()
 lite.set_tensor(lite.get_input_details()[0]["index"], gray[None, ..., None])
 lite.invoke()

@@ -245,3 +245,24 @@ def test_evaluate_samples_the_same_hints_for_every_model_and_scores_each_count(t
     ]
     with pytest.raises(EvaluateError, match="trained without hint channels"):
         evaluate({"beta": "beta"}, str(folder), size=32, semantic=False, hints=5)
+
+
+def test_a_single_hint_colors_its_object_and_far_regions_much_less():
+    """The provided features-hints on a synthetic photo of two regions: a dark square object on a
+    light background. One red hint in the object changes the object's colors (by tens of levels of
+    255) and the far side of the photo, more than 128 pixels from the object, by less than a tenth
+    of that. (Measured with the provided weights: 46 levels in the object, 1.5 on the far side.)"""
+    import colornet
+
+    L = np.full((256, 384), 78.0, np.float32)  # background
+    L[64:192, 32:160] = 38.0  # the object
+    gray = np.asarray(lab_to_rgb(np.stack([L, np.zeros_like(L), np.zeros_like(L)], axis=-1)))
+    automatic = colornet.colorize(gray, model="features-hints")
+    hinted = colornet.colorize(gray, model="features-hints", hints=[(96, 128, "#c62828")])
+    change = np.abs(hinted - automatic).mean(axis=-1) * 255  # levels of 255, per pixel
+    inside = change[72:184, 40:152].mean()
+    far = change[:, 288:].mean()  # more than 128 pixels from the object
+    assert inside > 20.0, f"the object changed by {inside:.2f} levels"
+    assert far < inside / 10, f"the far side changed by {far:.2f} levels, the object by {inside:.2f}"
+    red = np.asarray(rgb_to_lab(hinted[96:160, 64:128]))[..., 1].mean()
+    assert red > np.asarray(rgb_to_lab(automatic[96:160, 64:128]))[..., 1].mean() + 5  # redder (a up)

@@ -1,6 +1,6 @@
 """README's example that runs a TFLite export: it runs as written, with TensorFlow's interpreter and (where
 it is installed) LiteRT's, prints nothing (no deprecation warning, no native start-up lines), and gives the
-photo `colorize` gives."""
+photo `colorize` gives, also from an int8 export."""
 
 import importlib.util
 import os
@@ -40,10 +40,10 @@ def exported(tmp_path_factory):
     return folder, to_uint8(colornet.colorize(gray, model=weights))
 
 
-def run_example(folder, prelude: str = "") -> subprocess.CompletedProcess:
+def run_example(folder, prelude: str = "", export: str = "export") -> subprocess.CompletedProcess:
     code = (
         readme_example()
-        .replace("exported/iizuka_tflite/model.tflite", str(folder / "export" / "model.tflite"))
+        .replace("exported/iizuka_tflite/model.tflite", str(folder / export / "model.tflite"))
         .replace("old_photo.jpg", str(folder / "old.png"))
         .replace("old_photo_color.png", str(folder / "color.png"))
     )
@@ -53,10 +53,10 @@ def run_example(folder, prelude: str = "") -> subprocess.CompletedProcess:
     )
 
 
-def colorized_like_colorize(folder, expected) -> bool:
+def colorized_like_colorize(folder, expected, tolerance: float = 2.0) -> bool:
     with Image.open(folder / "color.png") as image:
         rgb = np.asarray(image)
-    return rgb.shape == expected.shape and np.abs(rgb.astype(float) - expected).mean() < 2
+    return rgb.shape == expected.shape and np.abs(rgb.astype(float) - expected).mean() < tolerance
 
 
 @pytest.mark.slow
@@ -77,3 +77,16 @@ def test_item28_the_readme_tflite_example_runs_with_litert(exported):
     assert done.returncode == 0, done.stderr[-3000:]
     assert done.stdout == "" and done.stderr == "", done.stderr[-3000:]
     assert colorized_like_colorize(folder, expected)
+
+
+@pytest.mark.slow
+def test_the_readme_tflite_example_runs_an_int8_export_with_litert_or_tensorflow(exported):
+    from colornet.export import export_model
+
+    folder, expected = exported
+    export_model(folder / "tiny.weights.h5", "tflite", folder / "int8", size=(48, 64), quantize="int8")
+    (folder / "color.png").unlink(missing_ok=True)
+    done = run_example(folder, export="int8")
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert done.stdout == "" and done.stderr == "", done.stderr[-3000:]
+    assert colorized_like_colorize(folder, expected, tolerance=3.0)  # int8's target

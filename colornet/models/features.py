@@ -18,10 +18,12 @@ network does. The encoder starts from ImageNet's weights and is frozen by defaul
 """
 
 import keras
+import tensorflow as tf
 from keras import layers
 
-from colornet.bins import BIN_LOSS
+from colornet.bins import BIN_LOSS, soft_encode
 from colornet.codecs import BinsCodec
+from colornet.color import AB_SCALE
 from colornet.hints import CHANNELS, HintBinsCodec
 from colornet.lite0 import build_efficientnet_lite0, efficientnet_lite0
 from colornet.models.layers import GrayToRGB, HintPool, ResizeLike, check_input_size, scaled
@@ -66,10 +68,11 @@ def build_features(
             normalization keeps ImageNet's statistics either way.
         encoder: the ImageNet backbone (`efficientnet-lite0`).
         hints: take a person's color hints too (Zhang et al. 2017, `colornet.hints`): a second
-            input, the hint map `(b, h, w, 3)`, read by a branch at each decoder step (the hints
-            at that scale and the decoder's features, two convolutions) whose output is added to
-            the step's features. The branch's last convolution starts at zero, so a network
-            built with hints and given the weights of one without colors exactly as it did.
+            input, the hint map `(b, h, w, 3)`, read by a branch at each decoder step
+            (`hint_branch`) whose output is added to the step's features, and added to the logits
+            of the output cells that hold a hint (`HintLogits`). The branch's last convolution and
+            the logits' gain start at zero, so a network built with hints and given the weights of
+            one without colors exactly as it did.
         name: model name, also the prefix of every layer name.
 
     Returns:
@@ -108,15 +111,50 @@ def build_features(
             x = hint_branch(x, hint_map, 32 >> step, f(HINT_FILTERS), f"{name}_hint{step}")
     x = layers.Conv2D(f(DECODER[-1]), 3, padding="same", activation="relu", name=f"{name}_dec_out")(x)
     logits = bin_logits(x, name)  # (b, h/4, w/4, Q), float32
+    if hints:
+        logits = HintLogits(name=f"{name}_hint_logits")([logits, hint_map])
     return keras.Model([inputs, hint_map] if hints else inputs, logits, name=name)
+
+
+@keras.saving.register_keras_serializable(package="colornet")
+class HintLogits(layers.Layer):
+    """Where a person gave a color, its bins: logits `(b, h/4, w/4, Q)` plus, in each cell of the
+    output that holds a hint, `gain * log q`, with q the hint's mean color soft-encoded over the
+    bins (`colornet.bins.soft_encode`). `gain` is learned (10 times a weight that starts at zero, so
+    that it grows in hundreds of steps, not thousands); the decoder's hint branches spread the hints
+    beyond their own cells."""
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("dtype", "float32")
+        super().__init__(**kwargs)
+
+    def build(self, input_shape):
+        self.gain = self.add_weight(shape=(), initializer="zeros", name="gain")
+
+    def call(self, inputs):
+        logits, hints = inputs
+        hints = tf.cast(hints, tf.float32)
+        pooled = tf.nn.avg_pool2d(hints, 4, 4, "SAME")  # the cells of the output
+        share = pooled[..., 2:]
+        ab = pooled[..., :2] / tf.maximum(share, 1e-6) * AB_SCALE
+        present = tf.cast(share > 0.0, tf.float32)
+        q = soft_encode(ab)
+        return tf.cast(logits, tf.float32) + 10.0 * self.gain * present * tf.math.log(q + 1e-3)
+
+    def compute_output_shape(self, input_shapes):
+        return input_shapes[0]
 
 
 def hint_branch(x, hint_map, factor: int, filters: int, name: str):
     """`x` plus what the hints at 1/`factor` of the input say to it: the hints pooled to `x`'s
-    scale (`HintPool`) next to `x`, a 3x3 convolution and ReLU, a 1x1 convolution back to `x`'s
-    filters, starting at zero. No biases: where there is neither hint nor feature, nothing is added."""
+    scale (`HintPool`) through a 3x3 convolution of their own, next to `x`, a 3x3 convolution and
+    ReLU, a 1x1 convolution back to `x`'s filters, starting at zero. No biases: where there is
+    neither hint nor feature, nothing is added."""
     pooled = ResizeLike(name=f"{name}_fit")([HintPool(factor, name=f"{name}_pool")(hint_map), x])
-    y = layers.Concatenate(name=f"{name}_join")([x, pooled])
+    h = layers.Conv2D(filters, 3, padding="same", activation="relu", use_bias=False, name=f"{name}_see")(
+        pooled
+    )
+    y = layers.Concatenate(name=f"{name}_join")([x, h])
     y = layers.Conv2D(filters, 3, padding="same", activation="relu", use_bias=False, name=f"{name}_conv")(y)
     y = layers.Conv2D(x.shape[-1], 1, use_bias=False, kernel_initializer="zeros", name=f"{name}_out")(y)
     return layers.Add(name=f"{name}_add")([x, y])
