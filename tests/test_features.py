@@ -88,5 +88,10 @@ def test_command_line_trains_with_imagenet_features_and_says_so(photo_folder, tm
     first = [line for line in capsys.readouterr().out.splitlines() if line.startswith("Training features")][0]
     assert "EfficientNet-Lite0 encoder from ImageNet (frozen)" in first
     config = json.loads((out / "best.json").read_text())
-    assert config["options"] == {"width": 0.125, "train_encoder": False, "encoder": "efficientnet-lite0"}
+    assert config["options"] == {
+        "width": 0.125,
+        "train_encoder": False,
+        "encoder": "efficientnet-lite0",
+        "hints": False,
+    }
     assert config["prior"] == "prior.npy" and (out / "prior.npy").is_file()
