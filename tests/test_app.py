@@ -366,14 +366,20 @@ def find_chromium() -> str | None:
     return None
 
 
-@gradio_server
-def test_page_in_a_headless_browser(provided_page, tmp_path):
+def browser_or_skip():
+    """`(playwright.sync_api, the Chromium to launch)`, or the test is skipped saying what is missing."""
     playwright = pytest.importorskip(
         "playwright.sync_api", reason="playwright is not installed (pip install playwright)"
     )
     browser_path = find_chromium()
     if browser_path is None:
         pytest.skip("no Chromium installed (apt-get install chromium-headless-shell, or playwright install)")
+    return playwright, browser_path
+
+
+@gradio_server
+def test_page_in_a_headless_browser(provided_page, tmp_path):
+    playwright, browser_path = browser_or_skip()
     page = provided_page
     photo = tmp_path / "chelsea.png"
     Image.fromarray(bundled_photo("chelsea").mean(-1).astype(np.uint8)).save(photo)  # (300, 451) gray

@@ -14,7 +14,7 @@ from conftest import bundled_photo, save_tiny_beta, save_tiny_hints
 os.environ["GRADIO_ANALYTICS_ENABLED"] = "False"  # before gradio is imported: no calls home
 gradio = pytest.importorskip("gradio", reason="gradio is not installed (pip install gradio)")
 
-from test_app import TIMEOUT, find_chromium, gradio_server, quiet_collect, serve  # noqa: E402
+from test_app import TIMEOUT, browser_or_skip, gradio_server, quiet_collect, serve  # noqa: E402
 
 from colornet.app import build_app, model_controls  # noqa: E402
 from colornet.app_hints import NO_HINTS_MODEL, colorize_with_hints  # noqa: E402
@@ -178,12 +178,7 @@ def hints_page(hints_weights):
 @pytest.mark.slow
 @gradio_server
 def test_a_stroke_drawn_in_the_browser_colors_the_photo(hints_page, tmp_path):
-    playwright = pytest.importorskip(
-        "playwright.sync_api", reason="playwright is not installed (pip install playwright)"
-    )
-    browser_path = find_chromium()
-    if browser_path is None:
-        pytest.skip("no Chromium installed (apt-get install chromium-headless-shell, or playwright install)")
+    playwright, browser_path = browser_or_skip()
     page = hints_page
     photo = tmp_path / "chelsea.png"
     Image.fromarray(bundled_photo("chelsea").mean(-1).astype(np.uint8)).save(photo)  # (300, 451) gray
