@@ -33,6 +33,7 @@ from colornet.defaults import DEFAULT_MODEL, HINTS_MODEL
 from colornet.errors import ColornetError, HintError
 from colornet.hints import hint_map, parse_hint, read_hints
 from colornet.images import FORMATS, ImageError, Photo, as_photo, find_images, load_image, save_image
+from colornet.pipeline import ahead, behind, padded
 from colornet.precision import add_precision_argument
 from colornet.predict import (  # noqa: F401  (working_shape, Prepared, WORK_SIZE: kept importable from here)
     WORK_SIZE,
@@ -51,6 +52,8 @@ from colornet.weights import WEIGHTS_DIR, provided_names
 
 COMPARE_SIDE = 1024  # longer side of each panel of a --compare strip, at most
 MAX_PENDING_PIXELS = 32_000_000  # full-resolution pixels waiting for a batch, at most
+READ_DEPTH = 4  # photos read and prepared ahead of the network, at most
+FINISH_DEPTH = 2  # batches waiting to be merged and written, at most
 
 
 def choose_model(model, hints=None):
@@ -418,25 +421,41 @@ def colorize_files(
     )
     summary.notes += [note] if note else []
     bar = tqdm(total=len(jobs), unit="photo", file=sys.stderr, disable=None if progress else True)
-    pending: dict[tuple, list] = {}  # canvas shape -> [(job, photo or None, prepared)]
+    pending: dict[tuple, list] = {}  # canvas shape -> [(job, photo, prepared)]
+    # A network called on many batches runs as one compiled graph: faster per batch once traced
+    # (seconds), which a few photos would not repay.
+    compiled = len(jobs) > batch_size
 
     def fail(message):
         summary.failed.append(message)
         if progress:
             bar.write(printable(f"failed: {message}", sys.stderr.encoding), file=sys.stderr)
 
-    def flush(shape):
-        group = pending.pop(shape)
-        hint = None if hints is None else np.stack([p.hints for _, _, p in group])
-        try:
-            ab, probabilities = colorizer.predict(
-                np.stack([p.canvas for _, _, p in group]), style=style_l, hints=hint
-            )
-        except (tf.errors.ResourceExhaustedError, MemoryError):
-            for job, _, _ in group:
-                fail(f"{job.source}: out of memory; use a smaller --work-size or --batch-size.")
-            bar.update(len(group))
-            return
+    def read():
+        """`(job, photo, prepared)` for each photo to colorize, or `(job, message, None)` for one
+        that cannot be (on the reading thread, in order)."""
+        for job in jobs:
+            if not overwrite and all(os.path.exists(p) for p in job.outputs):
+                yield job, None, None
+                continue
+            try:
+                photo = load_image(job.source)
+                prepared = prepare_for(colorizer, photo, work_size)
+                if hints is not None:
+                    prepared.hints = hint_map(prepared, hints, job.source)
+            except (ImageError, HintError) as err:
+                yield job, str(err), None
+                continue
+            except MemoryError:
+                yield job, f"{job.source}: out of memory while reading it; downscale it first.", None
+                continue
+            if not job.compare:
+                photo = Photo(rgb=None, alpha=photo.alpha, is_gray=photo.is_gray, path=photo.path)
+            yield job, photo, prepared
+            photo = prepared = None  # a written photo's memory is free before the next one is read
+
+    def write(group, ab, probabilities):
+        """Merge each photo at full resolution and write it (on the finishing thread, in order)."""
         for i, ((job, photo, prepared), ab_canvas) in enumerate(zip(group, ab)):
             if probabilities is not None:
                 summary.scenes[job.source] = scene_class(colorizer, probabilities[i])
@@ -456,34 +475,42 @@ def colorize_files(
                 fail(str(err))
             bar.update(1)
 
-    for job in jobs:
-        if not overwrite and all(os.path.exists(p) for p in job.outputs):
-            summary.skipped.append(job.source)
-            bar.update(1)
-            continue
+    def flush(shape, finishing):
+        group = pending.pop(shape)
+        L = np.stack([p.canvas for _, _, p in group])
+        hint = None if hints is None else np.stack([p.hints for _, _, p in group])
+        if compiled:  # a short batch padded to the full one: the graph is not traced again
+            L, hint = padded(L, batch_size), None if hint is None else padded(hint, batch_size)
         try:
-            photo = load_image(job.source)
-            prepared = prepare_for(colorizer, photo, work_size)
-            if hints is not None:
-                prepared.hints = hint_map(prepared, hints, job.source)
-        except (ImageError, HintError) as err:
-            fail(str(err))
-            bar.update(1)
-            continue
-        except MemoryError:
-            fail(f"{job.source}: out of memory while reading it; downscale it first.")
-            bar.update(1)
-            continue
-        if not job.compare:
-            photo = Photo(rgb=None, alpha=photo.alpha, is_gray=photo.is_gray, path=photo.path)
-        shape = prepared.canvas.shape
-        pending.setdefault(shape, []).append((job, photo, prepared))
-        pending_pixels = sum(p.L.size for group in pending.values() for _, _, p in group)
-        if len(pending[shape]) >= batch_size or pending_pixels > MAX_PENDING_PIXELS:
-            flush(shape)
-        photo = prepared = None  # a flushed photo's memory is free before the next one is read
-    for shape in list(pending):
-        flush(shape)
+            ab, probabilities = colorizer.predict(L, style=style_l, hints=hint, compiled=compiled)
+        except (tf.errors.ResourceExhaustedError, MemoryError):
+            for job, _, _ in group:
+                fail(f"{job.source}: out of memory; use a smaller --work-size or --batch-size.")
+            bar.update(len(group))
+            return
+        probabilities = None if probabilities is None else probabilities[: len(group)]
+        finishing.submit(write, group, ab[: len(group)], probabilities)
+
+    # Three stages at once (`colornet.pipeline`): reading and L ahead, the network here, the merge
+    # and writing behind.
+    with behind(FINISH_DEPTH) as finishing:
+        for job, photo, prepared in ahead(read(), READ_DEPTH):
+            if photo is None:
+                summary.skipped.append(job.source)
+                bar.update(1)
+                continue
+            if prepared is None:
+                fail(photo)
+                bar.update(1)
+                continue
+            shape = prepared.canvas.shape
+            pending.setdefault(shape, []).append((job, photo, prepared))
+            pending_pixels = sum(p.L.size for group in pending.values() for _, _, p in group)
+            if len(pending[shape]) >= batch_size or pending_pixels > MAX_PENDING_PIXELS:
+                flush(shape, finishing)
+            photo = prepared = None
+        for shape in list(pending):
+            flush(shape, finishing)
     bar.close()
     return summary
 

@@ -12,8 +12,10 @@ A scene cut is where the lightness jumps: the mean absolute difference between t
 (`CUT_SIDE` px) of two consecutive frames is above `cut_threshold`. Smoothing never carries the
 colors of one shot into the next.
 
-Frames are streamed (decoded, colorized `batch_size` at a time, encoded), so memory does not grow
-with the length of the film. The output is written under a temporary name beside it and renamed
+Frames are streamed in three stages at once (`colornet.pipeline`): decoding and L on one thread,
+the network (one compiled graph) on batches of `batch_size` frames, the merge and encoding on
+another, order kept, with bounded queues between, so memory does not grow with the length of the
+film and the frame rate comes near the network's own. The output is written under a temporary name beside it and renamed
 at the end: an error or Ctrl-C leaves no half-written video. Audio is copied as it is where the
 output container can hold it, else re-encoded (AAC, or Opus in WebM).
 
@@ -39,6 +41,7 @@ from colornet.defaults import DEFAULT_MODEL
 from colornet.errors import VideoError
 from colornet.files import can_create, temporary_name
 from colornet.images import IMAGE_EXTENSIONS, Photo
+from colornet.pipeline import ahead, behind, padded
 from colornet.precision import add_precision_argument
 from colornet.predict import WORK_SIZE, check_work_size, finish, load_colorizer, prepare_for
 from colornet.temporal import (  # noqa: F401  (FlickerMeter and the constants: importable from here too)
@@ -52,6 +55,7 @@ from colornet.video_output import OutputFailed, unwritable, writing
 from colornet.weights import WEIGHTS_DIR, provided_names
 
 BATCH_SIZE = 8  # frames per network call
+FINISH_DEPTH = 3  # batches (and audio packets) waiting to be merged and encoded: bounds the memory
 
 # Output extension -> (FFmpeg muxer, video encoder, audio codecs it can take as they are or None: all).
 _MP4_AUDIO = {"aac", "mp3", "alac", "ac3", "eac3", "opus", "flac"}
@@ -382,10 +386,8 @@ def _transcode(
         TemporalSmoother(smoothing),
         FlickerMeter(cut_threshold),
     )
-    batch = []  # (Prepared, output pts)
     color = {}  # the input's YUV matrix, range, primaries and transfer, from its first frame
     step = max(1, round(1 / (rate * time_base)))  # one frame, in the output's time base
-    last_pts = -step
     bar = tqdm(
         total=estimated_frames(video, start, duration, container),
         unit="frame",
@@ -393,8 +395,33 @@ def _transcode(
         disable=None if progress else True,
     )
 
-    def flush():
-        ab = colorizer.predict_ab(np.stack([prepared.canvas for prepared, _ in batch]))
+    def frames():
+        """The input's audio packets and prepared frames, in the file's order (on the reading thread)."""
+        last_pts, count = -step, 0
+        for packet in container.demux(*([video] if audio is None else [video, audio])):
+            if packet.stream is audio:
+                yield packet, None
+                continue
+            for frame in packet.decode():
+                seconds = float(frame.pts * video.time_base) if frame.pts is not None else None
+                if seconds is not None and seconds < begin - 0.5 / float(rate):
+                    continue  # before --start (decoded from the keyframe before it)
+                if seconds is not None and seconds >= end - 0.5 / float(rate):
+                    return
+                pts = last_pts + step if seconds is None else round((seconds - begin) / time_base)
+                pts = max(pts, last_pts + 1)  # strictly increasing, as encoders need
+                last_pts = pts
+                if not color:
+                    color.update(colorspace=frame.colorspace, color_range=frame.color_range)
+                    color.update(color_primaries=frame.color_primaries, color_trc=frame.color_trc)
+                # RGB by the frame's own matrix and range (BT.601 where the file does not say)
+                rgb = frame.to_ndarray(format="rgb24").astype(np.float32) / 255.0  # (H, W, 3) as photos
+                photo = Photo(rgb=rgb, path=f"{source} frame {count}")
+                count += 1
+                yield prepare_for(colorizer, photo, work_size), pts
+
+    def write_frames(batch, ab):
+        """Cuts, smoothing, the full-resolution merge and encoding of a batch (on the finishing thread)."""
         for (prepared, pts), ab_canvas in zip(batch, ab):
             h, w = prepared.content
             cut = cuts(prepared.canvas[:h, :w, 0])
@@ -408,7 +435,6 @@ def _transcode(
             out.mux(out_video.encode(frame))
             summary.frames += 1
             bar.update(1)
-        batch.clear()
 
     def write_audio(packet):
         if packet.dts is None or packet.pts is None:
@@ -427,40 +453,31 @@ def _transcode(
             frame.pts = None if frame.pts is None else frame.pts - shift
             out.mux(out_audio.encode(frame))
 
-    streams = [video] if audio is None else [video, audio]
-    done = False
-    try:
-        for packet in container.demux(*streams):
-            if packet.stream is audio:
-                write_audio(packet)
-                continue
-            for frame in packet.decode():
-                seconds = float(frame.pts * video.time_base) if frame.pts is not None else None
-                if seconds is not None and seconds < begin - 0.5 / float(rate):
-                    continue  # before --start (decoded from the keyframe before it)
-                if seconds is not None and seconds >= end - 0.5 / float(rate):
-                    done = True
-                    break
-                pts = last_pts + step if seconds is None else round((seconds - begin) / time_base)
-                pts = max(pts, last_pts + 1)  # strictly increasing, as encoders need
-                last_pts = pts
-                if not color:
-                    color.update(colorspace=frame.colorspace, color_range=frame.color_range)
-                    color.update(color_primaries=frame.color_primaries, color_trc=frame.color_trc)
-                # RGB by the frame's own matrix and range (BT.601 where the file does not say)
-                rgb = frame.to_ndarray(format="rgb24").astype(np.float32) / 255.0  # (H, W, 3) as photos
-                photo = Photo(rgb=rgb, path=f"{source} frame {summary.frames + len(batch)}")
-                batch.append((prepare_for(colorizer, photo, work_size), pts))
-                del rgb, photo
-                if len(batch) >= batch_size:
-                    flush()
-            if done:
-                break
-        if batch:
-            flush()
+    def close_streams():
         out.mux(out_video.encode(None))
         if out_audio is not None and not copied:
             out.mux(out_audio.encode(None))
+
+    def colorize(batch):  # the network, in this thread, on a full batch (a short last one is padded)
+        canvases = padded(np.stack([prepared.canvas for prepared, _ in batch]), batch_size)
+        return colorizer.predict_ab(canvases, compiled=True)[: len(batch)]
+
+    # Three stages at once (`colornet.pipeline`): decoding and L ahead, the network here, the merge
+    # and encoding behind; every output is muxed on the finishing thread, in the input's order.
+    batch = []  # (Prepared, output pts)
+    try:
+        with behind(FINISH_DEPTH) as finishing:
+            for item, pts in ahead(frames()):
+                if pts is None:
+                    finishing.submit(write_audio, item)
+                    continue
+                batch.append((item, pts))
+                if len(batch) >= batch_size:
+                    finishing.submit(write_frames, batch, colorize(batch))
+                    batch = []
+            if batch:
+                finishing.submit(write_frames, batch, colorize(batch))
+            finishing.submit(close_streams)
     finally:
         bar.close()
     summary.flicker = meter.value

@@ -252,23 +252,30 @@ def test_compare_strips_and_jpeg_output(weights, tmp_path):
 
 def test_photos_of_one_working_size_are_batched(weights, tmp_path, monkeypatch):
     for i, name in enumerate(["astronaut", "chelsea", "coffee", "rocket", "astronaut", "coffee"]):
-        Image.fromarray(photo(40, 56 if i < 5 else 80, name)).save(tmp_path / f"p{i}.png")
+        (tmp_path / "in").mkdir(exist_ok=True)
+        Image.fromarray(photo(40, 56 if i < 5 else 80, name)).save(tmp_path / "in" / f"p{i}.png")
     from colornet.predict import Colorizer
 
-    batch_sizes = []
+    calls = []
     predict = Colorizer.predict
 
-    def spy(self, canvases, style=None, hints=None):
-        batch_sizes.append(len(canvases))
-        return predict(self, canvases, style, hints)
+    def spy(self, canvases, style=None, hints=None, compiled=False):
+        calls.append((len(canvases), compiled))
+        return predict(self, canvases, style, hints, compiled)
 
     monkeypatch.setattr(Colorizer, "predict", spy)
-    cz.colorize_files(tmp_path, tmp_path / "out", weights["tiny"], batch_size=4)
-    assert sorted(batch_sizes) == [1, 1, 4]  # 5 photos of one size in 4 + 1, and the wide one alone
+    cz.colorize_files(tmp_path / "in", tmp_path / "out", weights["tiny"], batch_size=4)
+    # 6 photos, more than a batch: the network runs compiled, every call a full batch of 4: the 5
+    # photos of one size in 4 + 1 (padded), and the wide one alone (padded)
+    assert calls == [(4, True)] * 3
+    calls.clear()
+    cz.colorize_files(tmp_path / "in", tmp_path / "eager", weights["tiny"], batch_size=8)
+    assert sorted(calls) == [(1, False), (5, False)]  # a few photos: called layer by layer, not padded
     for i in range(6):
-        batched = np.round(load_image(tmp_path / "out" / f"p{i}.png").rgb * 255)
-        single = np.round(cz.colorize(tmp_path / f"p{i}.png", weights["tiny"]) * 255)
-        assert np.abs(batched - single).max() <= 1
+        single = np.round(cz.colorize(tmp_path / "in" / f"p{i}.png", weights["tiny"]) * 255)
+        for folder in ("out", "eager"):
+            batched = np.round(load_image(tmp_path / folder / f"p{i}.png").rgb * 255)
+            assert np.abs(batched - single).max() <= 1
 
 
 def test_default_run_fills_data_test_and_colorizes_it(weights, tmp_path, monkeypatch, capsys):

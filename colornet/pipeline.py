@@ -1,0 +1,111 @@
+"""Streams of photos and frames in three stages at once, order kept: reading and preparing on a
+thread of its own, the network in the caller's thread, finishing and writing on another.
+
+    for item in ahead(read_and_prepare(paths)):          # up to `depth` items read ahead
+        ...                                              # batches through the network here
+        with behind() as finishing:                      # (once, around the loop)
+            finishing.submit(finish_and_write, batch, ab)  # runs in order, up to `depth` behind
+
+The stages overlap: while the network colors one batch, the next photos are decoded and their L
+computed, and the last batch is merged at full resolution and encoded. NumPy, TensorFlow and FFmpeg
+release the interpreter while they work, so on two cores the three stages run side by side.
+Each stage sees its items in the order they came; what a stage raises comes out in the caller's
+thread, and leaving early (an error, Ctrl-C) stops the other threads before anything is closed.
+"""
+
+import queue
+import threading
+from collections import deque
+from concurrent.futures import ThreadPoolExecutor
+
+import numpy as np
+
+DEPTH = 16  # items a stage may run ahead of (or behind) the network: bounds the memory in flight
+
+_END = object()
+
+
+def ahead(iterable, depth: int = DEPTH):
+    """Iterate `iterable` on a thread of its own, at most `depth` items ahead of the loop, in order.
+
+    What the iterable raises is raised by the loop, at that point of the sequence. Leaving the loop
+    early (`break`, an exception) stops the thread and waits for it before going on, so whatever the
+    iterable reads from can be closed right after."""
+    items = queue.Queue(maxsize=depth)
+    stop = threading.Event()
+
+    def put(entry) -> bool:
+        while not stop.is_set():
+            try:
+                items.put(entry, timeout=0.05)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def produce():
+        try:
+            for item in iterable:
+                if not put((True, item)):
+                    return
+            put((True, _END))
+        except BaseException as err:  # handed to the loop, raised there
+            put((False, err))
+
+    thread = threading.Thread(target=produce, name="colornet-read", daemon=True)
+    thread.start()
+    try:
+        while True:
+            ok, item = items.get()
+            if not ok:
+                raise item
+            if item is _END:
+                return
+            yield item
+    finally:
+        stop.set()
+        thread.join()
+
+
+class behind:
+    """Calls run in order on a thread of their own, at most `depth` behind the caller.
+
+    `submit(fn, *args)` waits only when `depth` calls are pending. What a call raises is raised by
+    a later `submit` or on leaving the `with` block; leaving it with an error drops the calls not
+    yet started and waits for the running one, so the caller may close what they write to."""
+
+    def __init__(self, depth: int = DEPTH):
+        self.depth = depth
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="colornet-write")
+        self._pending = deque()
+
+    def submit(self, fn, *args) -> None:
+        self._collect(keep=self.depth - 1)
+        self._pending.append(self._pool.submit(fn, *args))
+
+    def _collect(self, keep: int) -> None:
+        """Wait until at most `keep` calls are pending, and raise what a finished one raised."""
+        while self._pending and (self._pending[0].done() or len(self._pending) > keep):
+            self._pending.popleft().result()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, kind, error, trace):
+        try:
+            if kind is None:
+                self._collect(keep=0)
+        finally:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+            self._pending.clear()
+        return False
+
+
+def padded(batch, size: int):
+    """`batch` (an array `(n, ...)`) repeated at its end to `size` items: a network compiled for one
+    batch size is not traced again for a short last batch (items are colored one by one, so the
+    repeats change nothing)."""
+    n = len(batch)
+    if n >= size:
+        return batch
+    return np.concatenate([batch, np.repeat(batch[-1:], size - n, axis=0)])
