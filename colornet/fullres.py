@@ -43,6 +43,12 @@ def _merge_xla(L, ab):  # (n,), (n, 2) -> RGB (n, 3), clipped (n,)
 
 
 @tf.function(jit_compile=True)
+def _merge_uint8_xla(L, ab):  # as `_merge_xla`, RGB rounded to uint8 in the same pass (as `to_uint8`)
+    rgb, clipped = _merge_xla(L, ab)
+    return tf.cast(tf.clip_by_value(tf.round(rgb * 255.0), 0.0, 255.0), tf.uint8), clipped
+
+
+@tf.function(jit_compile=True)
 def _merge_in_gamut_xla(L, ab):  # (n,), (n, 2) -> (n, 3)
     # Bisection on a chroma factor in [0, 1]: the largest one whose color needs no clipping.
     low, high = tf.zeros_like(L), tf.ones_like(L)
@@ -77,6 +83,7 @@ def precompile() -> None:
         L, ab = np.zeros(size, np.float32), np.zeros((size, 2), np.float32)
         _lightness_xla(np.zeros((size, 3), np.float32))
         _merge_xla(L, ab)
+        _merge_uint8_xla(L, ab)
         _merge_in_gamut_xla(L, ab)
 
 
@@ -126,8 +133,10 @@ def merge_full(L, ab, dtype=np.float32) -> np.ndarray:
         ab_strip = ab_wide[rows_0[y0:y1]] * (1 - f) + ab_wide[rows_1[y0:y1]] * f  # (r, W, 2)
         ab_strip = ab_strip.reshape(-1, 2)
         L_strip = L[y0:y1].reshape(-1)
-        rgb, clipped = _per_pixel(_merge_xla, L_strip, ab_strip)
-        flat[y0 * W : y1 * W] = convert(rgb)
+        rgb, clipped = _per_pixel(
+            _merge_uint8_xla if out.dtype == np.uint8 else _merge_xla, L_strip, ab_strip
+        )
+        flat[y0 * W : y1 * W] = rgb
         # A color outside the gamut for its L had a channel clipped, which changes L:
         # for those pixels the chroma is reduced instead, until the color fits.
         clipped = np.flatnonzero(clipped)
