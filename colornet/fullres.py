@@ -38,8 +38,10 @@ def _lightness_xla(rgb):  # (n, 3) -> (n,)
 @tf.function(jit_compile=True)
 def _merge_xla(L, ab):  # (n,), (n, 2) -> RGB (n, 3), clipped (n,)
     rgb = merge_l_ab(L[:, None], ab)
-    # A channel at 0 or 1 was (almost always) clipped: the color was outside the gamut.
-    return rgb, tf.reduce_any((rgb <= 0.0) | (rgb >= 1.0), axis=-1)
+    # A channel at 0 or 1 was (almost always) clipped: the color was outside the gamut; a gray
+    # (a = b = 0) is always inside, black and white included.
+    neutral = tf.reduce_all(ab == 0.0, axis=-1)
+    return rgb, tf.reduce_any((rgb <= 0.0) | (rgb >= 1.0), axis=-1) & ~neutral
 
 
 @tf.function(jit_compile=True)
