@@ -8,7 +8,8 @@ automatic colors (`colornet.app_hints`; only with models trained with hint chann
 built with Gradio (`pip install gradio`) and runs on 127.0.0.1 by default, without analytics or
 share links.
 
-Every photo goes through `colornet.colorize`, the one inference path of the command line.
+Every photo goes through `colornet.colorize`, the one inference path of the command line; the
+next uploads are read and the last results written while the network colors one.
 A photo that cannot be used (not an image, more pixels than `colornet.images.MAX_PIXELS`,
 corrupt) gives a one-line message naming it; the other photos of the drop are still colorized.
 
@@ -38,6 +39,7 @@ from colornet.arguments import int_in
 from colornet.color import rgb_to_gray, to_uint8
 from colornet.defaults import DEFAULT_MODEL
 from colornet.errors import ColornetError
+from colornet.pipeline import ahead, behind
 from colornet.weights import WEIGHTS_DIR, provided_names
 
 HOST = "127.0.0.1"  # loopback: the page is not reachable from other machines unless --host says so
@@ -165,25 +167,36 @@ def colorize_uploads(
         result.messages.append(message.replace("--style", "the style photo"))
         return result
     taken = set()
-    for path in paths:
-        name = shown_name(path)
-        try:
-            photo = load_image(path)
-            rgb = colorize(photo, colorizer, **options)
-        except ColornetError as err:
-            result.messages.append(str(err).replace(str(path), name))
-            continue
-        stem, n = Path(name).stem, 1
-        while f"{stem}.png" in taken:  # two uploads with one name
-            n += 1
-            stem = f"{Path(name).stem}-{n}"
-        taken.add(f"{stem}.png")
-        output = out_dir / f"{stem}.png"
-        alpha = rgb[..., 3] if rgb.shape[-1] == 4 else None
-        save_image(output, rgb[..., :3], alpha=alpha)
-        result.files.append(str(output))
-        before = photo.rgb if photo.is_gray else np.asarray(rgb_to_gray(photo.rgb))  # what the model saw
-        result.pairs.append((preview(before), preview(rgb)))
+
+    def read():  # the uploads read ahead, on a thread of their own, while the network colors the last
+        for path in paths:
+            try:
+                yield path, load_image(path), None
+            except ColornetError as err:
+                yield path, None, err
+
+    # Reading ahead and writing behind the network (`colornet.pipeline`), order kept.
+    with behind(2) as writing:
+        for path, photo, error in ahead(read(), 2):
+            name = shown_name(path)
+            try:
+                if error is not None:
+                    raise error
+                rgb = colorize(photo, colorizer, **options)
+            except ColornetError as err:
+                result.messages.append(str(err).replace(str(path), name))
+                continue
+            stem, n = Path(name).stem, 1
+            while f"{stem}.png" in taken:  # two uploads with one name
+                n += 1
+                stem = f"{Path(name).stem}-{n}"
+            taken.add(f"{stem}.png")
+            output = out_dir / f"{stem}.png"
+            alpha = rgb[..., 3] if rgb.shape[-1] == 4 else None
+            writing.submit(save_image, output, rgb[..., :3], alpha)
+            result.files.append(str(output))
+            before = photo.rgb if photo.is_gray else np.asarray(rgb_to_gray(photo.rgb))  # what the model saw
+            result.pairs.append((preview(before), preview(rgb)))
     if result.files:
         result.zip_path = str(out_dir / "colorized.zip")
         with zipfile.ZipFile(result.zip_path, "w") as archive:
