@@ -251,7 +251,7 @@ def test_a_single_hint_colors_its_object_and_far_regions_much_less():
     """The provided features-hints on a synthetic photo of two regions: a dark square object on a
     light background. One red hint in the object changes the object's colors (by tens of levels of
     255) and the far side of the photo, more than 128 pixels from the object, by less than a tenth
-    of that. (Measured with the provided weights: 46 levels in the object, 1.5 on the far side.)"""
+    of that. (Measured with the provided weights: 47 levels in the object, 1.07 on the far side.)"""
     import colornet
 
     L = np.full((256, 384), 78.0, np.float32)  # background
