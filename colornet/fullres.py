@@ -149,3 +149,21 @@ def merge_full(L, ab, dtype=np.float32) -> np.ndarray:
     if pending:
         fit_pending()
     return out
+
+
+# --- whole frames of one size (video) -------------------------------------------------------------
+# A film's frames all have one size, so L can come from one compiled function over the whole uint8
+# frame (compiled once per film), without a float copy of the frame: 2 to 3 times faster than
+# `lightness` on a frame that is read as uint8 anyway. (The merge stays in chunks: as one function over
+# the whole frame, upsampling included, it measured slower.)
+
+
+@tf.function(jit_compile=True)
+def _frame_lightness_xla(rgb):  # uint8 (H, W, 3) -> L (H, W)
+    return rgb_to_lab(tf.cast(rgb, tf.float32) / 255.0)[..., 0]
+
+
+def frame_lightness(rgb) -> np.ndarray:
+    """CIE L of a uint8 RGB frame `(H, W, 3)` -> float32 `(H, W)`: `lightness(rgb / 255)` in one
+    compiled pass (compiled once per frame size)."""
+    return np.asarray(_frame_lightness_xla(np.asarray(rgb, np.uint8)))

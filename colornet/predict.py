@@ -472,15 +472,18 @@ class Prepared:
     hints: np.ndarray | None = None  # (hc, wc, 3): a person's color hints on the canvas (`colornet.hints`)
 
 
-def prepare(photo: Photo, work_size: int = WORK_SIZE, canvas=None, multiple: int = 8) -> Prepared:
-    """Full-resolution L and the working canvas of one photo (color photos are desaturated here)."""
-    h, w = photo.rgb.shape[:2]
+def prepare(photo: Photo, work_size: int = WORK_SIZE, canvas=None, multiple: int = 8, L=None) -> Prepared:
+    """Full-resolution L and the working canvas of one photo (color photos are desaturated here).
+
+    `L`: the photo's CIE L `(H, W)` where it is already known (a video frame's, from
+    `fullres.frame_lightness`); `photo.rgb` is not read then."""
+    h, w = photo.rgb.shape[:2] if L is None else L.shape
     if min(h, w) < MIN_SIDE:
         raise ImageError(
             f"{photo.path or 'image'}: {w}x{h} pixels is too small to colorize; "
             f"use a photo of at least {MIN_SIDE}x{MIN_SIDE} pixels."
         )
-    L = lightness(photo.rgb)
+    L = lightness(photo.rgb) if L is None else np.asarray(L, np.float32)
     content, canvas = working_shape(h, w, work_size, canvas, multiple)
     if content == (h, w):
         l_work = L[..., None]
@@ -492,13 +495,14 @@ def prepare(photo: Photo, work_size: int = WORK_SIZE, canvas=None, multiple: int
     return Prepared(L=L, canvas=canvas, content=content, source=photo.path)
 
 
-def prepare_for(colorizer: Colorizer, photo: Photo, work_size: int | None = None) -> Prepared:
+def prepare_for(colorizer: Colorizer, photo: Photo, work_size: int | None = None, L=None) -> Prepared:
     """`prepare` with the colorizer's working size, fixed canvas and size multiple."""
     return prepare(
         photo,
         colorizer.work_size(work_size),
         colorizer.canvas_shape(),
         colorizer.design.multiple(colorizer.options),
+        L,
     )
 
 

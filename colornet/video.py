@@ -40,6 +40,7 @@ from colornet.arguments import int_in
 from colornet.defaults import DEFAULT_MODEL
 from colornet.errors import VideoError
 from colornet.files import can_create, temporary_name
+from colornet.fullres import frame_lightness
 from colornet.images import IMAGE_EXTENSIONS, Photo
 from colornet.pipeline import ahead, behind, padded
 from colornet.precision import add_precision_argument
@@ -414,11 +415,12 @@ def _transcode(
                 if not color:
                     color.update(colorspace=frame.colorspace, color_range=frame.color_range)
                     color.update(color_primaries=frame.color_primaries, color_trc=frame.color_trc)
-                # RGB by the frame's own matrix and range (BT.601 where the file does not say)
-                rgb = frame.to_ndarray(format="rgb24").astype(np.float32) / 255.0  # (H, W, 3) as photos
-                photo = Photo(rgb=rgb, path=f"{source} frame {count}")
+                # RGB by the frame's own matrix and range (BT.601 where the file does not say), and
+                # its L in one compiled pass over the uint8 frame
+                L = frame_lightness(frame.to_ndarray(format="rgb24"))
+                photo = Photo(rgb=None, path=f"{source} frame {count}")
                 count += 1
-                yield prepare_for(colorizer, photo, work_size), pts
+                yield prepare_for(colorizer, photo, work_size, L), pts
 
     def write_frames(batch, ab):
         """Cuts, smoothing, the full-resolution merge and encoding of a batch (on the finishing thread)."""
