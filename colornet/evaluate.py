@@ -15,6 +15,7 @@ Example (in a notebook):
 
 import os
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -125,12 +126,12 @@ def evaluate(
     for name, colorizer in list(models.items()):
         models[name], note = colorizer.with_temperature(temperature, undo_rebalancing)
         notes += [f"{name}: {note}"] if note else []
-    for name, colorizer in models.items():
+    for name, colorizer in list(models.items()):
         fixed = colorizer.canvas_shape()
         if fixed is not None and tuple(fixed) != (size, size):
             raise EvaluateError(f"model {name!r} takes {fixed[1]}x{fixed[0]} inputs; pass --size {fixed[0]}.")
         if embedder is not None and colorizer.design.features is not None:
-            colorizer.features = embedder
+            models[name] = colorizer = replace(colorizer, features=embedder)
         check_finite_colors(colorizer)  # NaN weights would score as plausible gray photos
     columns = [GRAY, *models]
     work_sizes = {name: min(size, work_size or c.training_size or size) for name, c in models.items()}

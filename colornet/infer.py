@@ -14,32 +14,42 @@ done in strips of rows:
 
 >>> rgb = colorize("old_photo.jpg")                     # float RGB (h, w, 3) in [0, 1]
 >>> summary = colorize_files(["data/Test"], "results")  # writes results/*.png
+
+The files a run reads and writes, their names, its summary and the compare strips are in
+`colornet.infer_jobs`; the command's arguments in `colornet.infer_args`.
 """
 
-import argparse
 import os
 import sys
-from dataclasses import dataclass, field
-from pathlib import Path
 
 import numpy as np
 import tensorflow as tf
-from PIL import Image
 from tqdm import tqdm
 
-from colornet.arguments import int_in, path_name
-from colornet.color import rgb_to_gray, to_uint8
 from colornet.defaults import DEFAULT_MODEL, HINTS_MODEL
 from colornet.errors import ColornetError, HintError
-from colornet.hints import hint_map, parse_hint, read_hints
-from colornet.images import FORMATS, ImageError, Photo, as_photo, find_images, load_image, save_image
+from colornet.hints import hint_map, read_hints
+from colornet.images import ImageError, Photo, as_photo, load_image, save_image
+from colornet.infer_args import (  # noqa: F401  (add_arguments: found here by colornet.cli)
+    add_arguments,
+    add_hint_arguments,
+    hint_argument,
+    hints_of,
+)
+from colornet.infer_jobs import (  # noqa: F401  (Job, _fit, ...: kept importable from here)
+    COMPARE_SIDE,
+    Job,
+    Summary,
+    _fit,
+    check_out_dir,
+    compare_strip,
+    plan_jobs,
+)
 from colornet.pipeline import ahead, behind, padded
-from colornet.precision import add_precision_argument
 from colornet.predict import (  # noqa: F401  (working_shape, Prepared, WORK_SIZE: kept importable from here)
     WORK_SIZE,
     Colorizer,
     Prepared,
-    add_temperature_argument,
     check_work_size,
     finish,
     load_colorizer,
@@ -48,9 +58,8 @@ from colornet.predict import (  # noqa: F401  (working_shape, Prepared, WORK_SIZ
 )
 from colornet.printing import echo, printable
 from colornet.signals import remove_stale_temporaries, sigterm_as_interrupt
-from colornet.weights import WEIGHTS_DIR, provided_names
+from colornet.weights import WEIGHTS_DIR
 
-COMPARE_SIDE = 1024  # longer side of each panel of a --compare strip, at most
 MAX_PENDING_PIXELS = 32_000_000  # full-resolution pixels waiting for a batch, at most
 READ_DEPTH = 4  # photos read and prepared ahead of the network, at most
 FINISH_DEPTH = 2  # batches waiting to be merged and written, at most
@@ -192,161 +201,6 @@ def scene_class(colorizer: Colorizer, probabilities) -> dict:
 
 
 # --- many files -----------------------------------------------------------------
-
-
-@dataclass
-class Job:
-    """One input file and the files it becomes."""
-
-    source: str
-    output: str
-    compare: str | None = None
-
-    @property
-    def outputs(self) -> list[str]:
-        return [p for p in (self.output, self.compare) if p]
-
-
-@dataclass
-class Summary:
-    """What `colorize_files` did."""
-
-    out_dir: str
-    written: list = field(default_factory=list)  # output files written
-    colorized: list = field(default_factory=list)  # inputs colorized
-    skipped: list = field(default_factory=list)  # inputs whose outputs already existed
-    failed: list = field(default_factory=list)  # one-line messages, each naming its file
-    scenes: dict = field(default_factory=dict)  # input -> {"class", "probability"} (designs that classify)
-    model: str = ""  # the design that colorized them
-    decoding: dict = field(default_factory=dict)  # {"temperature": T, "undo_rebalancing": S} for ab bins
-    notes: list = field(default_factory=list)  # one-line notes (an option that does not apply)
-
-    def scene_report(self) -> str:
-        """One line per photo: the scene class the network recognized, with its probability."""
-        return "\n".join(
-            f"{path}: {scene['class']} ({scene['probability']:.0%})" for path, scene in self.scenes.items()
-        )
-
-    def report(self) -> str:
-        how = ", ".join(
-            [self.model] * bool(self.model)
-            + [f"{k.replace('_', ' ')} {v:g}" for k, v in self.decoding.items()]
-        )
-        how = how if self.decoding else ""  # how colors were decoded, where there is a choice
-        lines = [
-            *self.notes,
-            f"{len(self.colorized)} colorized into {self.out_dir}, {len(self.failed)} failed.",
-        ]
-        if how:
-            lines[-1] = lines[-1][:-1] + f" ({how})."
-
-        if self.skipped:
-            lines.append(
-                f"{len(self.skipped)} skipped: their outputs already exist (--overwrite replaces them)."
-            )
-        lines += [f"  failed: {message}" for message in self.failed]
-        return "\n".join(lines)
-
-
-def plan_jobs(inputs, out_dir, image_format: str = "png", compare: bool = False):
-    """Files, folders (recursive) and globs -> (jobs, failures).
-
-    Outputs are named after their input (`<stem>.png`); a folder's subfolders
-    are mirrored under `out_dir`. An input that matches nothing is a failure,
-    not the end of the run. An output that would replace an input is refused.
-    """
-    if isinstance(inputs, (str, os.PathLike)):
-        inputs = [inputs]
-    check_out_dir(out_dir)
-    jobs, failures, taken, seen = [], [], set(), set()
-    sources = []
-    results = os.path.realpath(out_dir)
-    for item in inputs:
-        item = str(item)
-        if os.path.isdir(item) and os.path.realpath(item) == results:
-            raise ColornetError(
-                f"--out {out_dir}: is the input folder {item}, so every run would colorize the last one's "
-                "results again; choose another --out folder."
-            )
-        try:
-            paths = find_images(item)
-        except FileNotFoundError as err:
-            failures.append(f"{err} Check the path.")
-            continue
-        if not os.path.isfile(item):
-            # --out inside a folder or glob input: earlier results there are not inputs
-            found = paths
-            paths = [p for p in paths if not os.path.realpath(p).startswith(os.path.join(results, ""))]
-            if found and not paths:
-                failures.append(
-                    f"{item}: the {len(found)} photo(s) found there are all in the --out folder {out_dir}, "
-                    "whose results are never colorized again; choose another --out folder."
-                )
-                continue
-        if not paths:
-            failures.append(f"{item}: no images ({FORMATS}) found; check the path.")
-        for path in paths:
-            if os.path.realpath(path) in seen:
-                continue
-            seen.add(os.path.realpath(path))
-            rel = Path(os.path.relpath(path, item)) if os.path.isdir(item) else Path(Path(path).name)
-            sources.append((path, rel))
-
-    def outputs_of(stem):
-        names = [f"{stem}.{image_format}"] + ([f"{stem}_compare.png"] if compare else [])
-        return [Path(out_dir) / n for n in names]
-
-    for path, rel in sources:
-        candidates = [rel.parent / rel.stem, rel.parent / f"{rel.stem}_{rel.suffix.lstrip('.').lower()}"]
-        candidates += [rel.parent / f"{rel.stem}_{i}" for i in range(2, 2 * len(sources) + 3)]
-        # no two outputs share a name (cat.jpg and cat.png; cat.jpg's cat_compare.png and a
-        # cat_compare.png), also on file systems that ignore case
-        stem = next(c for c in candidates if not {str(p).lower() for p in outputs_of(c)} & taken)
-        taken.update(str(p).lower() for p in outputs_of(stem))
-        output, *rest = outputs_of(stem)
-        job = Job(source=path, output=str(output), compare=str(rest[0]) if rest else None)
-        clash = [p for p in job.outputs if os.path.realpath(p) in seen]
-        if clash:
-            failures.append(
-                f"{path}: its output {clash[0]} would replace an input; choose another --out folder."
-            )
-            continue
-        jobs.append(job)
-    return jobs, failures
-
-
-def check_out_dir(out_dir) -> None:
-    """Refuse an empty output folder name (`--out ""` would write into the current folder)."""
-    if out_dir is None or not str(out_dir).strip():
-        raise ColornetError("--out is empty; name an output folder, e.g. --out results.")
-
-
-def _fit(rgb_uint8, side: int = COMPARE_SIDE) -> Image.Image:
-    im = Image.fromarray(rgb_uint8)
-    scale = side / max(im.size)
-    if scale < 1:
-        im = im.resize((max(1, round(im.width * scale)), max(1, round(im.height * scale))), Image.LANCZOS)
-    return im
-
-
-def compare_strip(photo: Photo, colorized) -> np.ndarray:
-    """uint8 strip gray | colorized | original (the original only when it had color).
-
-    Args:
-        photo: the input.
-        colorized: uint8 RGB `(h, w, 3)`, the result.
-    """
-    original = _fit(to_uint8(photo.rgb))
-    panels = [np.asarray(original, np.float32) / 255.0]
-    gray = panels[0] if photo.is_gray else np.asarray(rgb_to_gray(panels[0]))
-    panels = [gray, np.asarray(_fit(colorized), np.float32) / 255.0]
-    if not photo.is_gray:
-        panels.append(np.asarray(original, np.float32) / 255.0)
-    gap = np.ones((panels[0].shape[0], 4, 3), np.float32)  # white separators
-    strip = [panels[0]]
-    for panel in panels[1:]:
-        strip += [gap, panel]
-    return to_uint8(np.concatenate(strip, axis=1))
 
 
 def colorize_files(
@@ -515,93 +369,7 @@ def colorize_files(
     return summary
 
 
-# --- command line ---------------------------------------------------------------
-
-
-def add_arguments(parser) -> None:
-    parser.add_argument(
-        "inputs",
-        nargs="*",
-        metavar="INPUT",
-        help="photos, folders (recursive) or globs; default: data/Test, filled with sample photos if empty",
-    )
-    parser.add_argument(
-        "--model",
-        help=f"provided weights by name ({', '.join(provided_names())}), a weights path, or a run folder "
-        f"(its best.weights.h5) (default: {DEFAULT_MODEL}; with hints {HINTS_MODEL})",
-    )
-    parser.add_argument("--out", type=path_name, default="results", help="output folder (default: results)")
-    parser.add_argument(
-        "--compare", action="store_true", help="also write <name>_compare.png: gray | colorized | original"
-    )
-    parser.add_argument("--overwrite", action="store_true", help="replace existing outputs (inputs never)")
-    parser.add_argument(
-        "--format",
-        dest="image_format",
-        choices=("png", "jpg"),
-        default="png",
-        help="output format (default: png; jpg has no alpha and does not keep L exactly)",
-    )
-    parser.add_argument(
-        "--quality", type=int_in(1, 100), default=95, help="JPEG quality, 1-100 (default: 95)"
-    )
-    parser.add_argument(
-        "--work-size",
-        type=int_in(8, 8192),
-        default=None,
-        help="longer side of the resolution the colors are predicted at "
-        f"(default: the size the model was trained at, else {WORK_SIZE})",
-    )
-    parser.add_argument(
-        "--batch-size", type=int_in(1, 1024), default=8, help="photos per network call (default: 8)"
-    )
-    add_precision_argument(parser, default="float32", inference=True)
-    parser.add_argument(
-        "--style",
-        metavar="PHOTO",
-        help="iizuka: color with the global features of this photo (its lightness only) "
-        "(default: each photo's own)",
-    )
-    parser.add_argument(
-        "--explain", action="store_true", help="iizuka: print the scene class recognized in each photo"
-    )
-    add_temperature_argument(parser)
-    add_hint_arguments(parser)
-
-
-def add_hint_arguments(parser) -> None:
-    """`--hint X,Y=COLOR` (repeatable) and `--hints FILE`, for models with hint channels."""
-    parser.add_argument(
-        "--hint",
-        action="append",
-        type=hint_argument,
-        metavar="X,Y=COLOR",
-        help="a color hint at pixel X,Y of the photo (from its top left), e.g. --hint 120,80=#2e7d32; "
-        "repeat for more; the model then defaults to features-hints (Zhang et al. 2017) (default: none)",
-    )
-    parser.add_argument(
-        "--hints",
-        metavar="FILE",
-        help="color hints from a file: a scribble PNG of the photo's size whose non-transparent pixels are "
-        'hints, or a JSON list of points [{"x": 120, "y": 80, "color": "#2e7d32"}, ...] (default: none)',
-    )
-
-
-def hint_argument(text: str):
-    """argparse type of `--hint`: `X,Y=COLOR` -> `(x, y, rgb)`."""
-    try:
-        return parse_hint(text)
-    except HintError as err:
-        raise argparse.ArgumentTypeError(str(err).removeprefix(f"--hint {text!r}: ")) from None
-
-
-def hints_of(args):
-    """The hints the command line gives: `--hint` points, a `--hints` file, or None."""
-    if args.hint and args.hints:
-        raise HintError("give hints either as --hint points or as a --hints file, not both.")
-    if args.hints:
-        return read_hints(args.hints)
-    return list(args.hint) if args.hint else None
+# --- command line (its arguments: `colornet.infer_args`) -------------------------
 
 
 @sigterm_as_interrupt()  # `kill` ends colorizing as Ctrl-C does: no partial output is left

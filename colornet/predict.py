@@ -65,9 +65,11 @@ def check_work_size(work_size) -> None:
 MIN_SIDE = 4  # smaller photos are refused: there is nothing to colorize in a 1x1 image
 
 
-@dataclass
+@dataclass(frozen=True, eq=False)
 class Colorizer:
-    """A network ready to colorize, and everything needed to use it.
+    """A network ready to colorize, and everything needed to use it. Frozen: a colorizer that
+    decodes otherwise, or runs in another precision, is a new one (`with_temperature`,
+    `precision_twin`, `dataclasses.replace`), sharing the network.
 
     Attributes:
         model: the Keras network.
@@ -100,13 +102,22 @@ class Colorizer:
     prior: tuple | None = None
     undo: float | None = None
     precision: str | None = None
+    # what is derived from the fields above, made on first use (the codec, the features)
+    _made: dict = field(default_factory=dict, init=False, repr=False)
 
     def __post_init__(self):
         if self.precision is None:  # the policy the network was built under
-            self.precision = getattr(getattr(self.model, "dtype_policy", None), "name", "float32")
+            policy = getattr(getattr(self.model, "dtype_policy", None), "name", "float32")
+            object.__setattr__(self, "precision", policy)
 
     @property
     def codec(self):
+        """The design's codec with this colorizer's prior, temperature and undo (made once)."""
+        if "codec" not in self._made:
+            self._made["codec"] = self._make_codec()
+        return self._made["codec"]
+
+    def _make_codec(self):
         codec = self.design.make_codec(self.options)
         if not hasattr(codec, "temperature"):
             return codec
@@ -179,11 +190,13 @@ class Colorizer:
         return (int(h), int(w)) if h is not None and w is not None else None
 
     def _features(self):
-        if self.features is None and self.design.features is not None:
-            # the features the network was trained with (the Full model's embedder), built on first
-            # use, then kept with this colorizer
-            self.features = self.design.make_features(self.options)
-        return self.features
+        if self.features is not None or self.design.features is None:
+            return self.features
+        # the features the network was trained with (the Full model's embedder), built on first
+        # use, then kept with this colorizer
+        if "features" not in self._made:
+            self._made["features"] = self.design.make_features(self.options)
+        return self._made["features"]
 
     def predict_ab(self, L, style=None, hints=None, compiled=False) -> np.ndarray:
         """L canvases `(b, h, w, 1)` in [0, 100] -> ab `(b, h, w, 2)` in Lab units, float32.
@@ -306,9 +319,7 @@ def load_colorizer(
         PrecisionError: an unknown precision, in one line.
     """
     if isinstance(model, Colorizer):
-        if features is not None:
-            model.features = features
-        return model
+        return model if features is None else replace(model, features=features)
     if precision != "auto":
         precision, _ = choose_precision(precision)  # checks the name; warns where it will be slow
     if isinstance(model, keras.Model):

@@ -1,0 +1,98 @@
+"""The `colorize` command's arguments: inputs, output, model, sizes, precision, style, decoding and
+color hints (`--hint X,Y=COLOR`, `--hints FILE`); `colornet.infer.run` runs the command."""
+
+import argparse
+
+from colornet.arguments import int_in, path_name
+from colornet.defaults import DEFAULT_MODEL, HINTS_MODEL
+from colornet.errors import HintError
+from colornet.hints import parse_hint, read_hints
+from colornet.precision import add_precision_argument
+from colornet.predict import WORK_SIZE, add_temperature_argument
+from colornet.weights import provided_names
+
+
+def add_arguments(parser) -> None:
+    parser.add_argument(
+        "inputs",
+        nargs="*",
+        metavar="INPUT",
+        help="photos, folders (recursive) or globs; default: data/Test, filled with sample photos if empty",
+    )
+    parser.add_argument(
+        "--model",
+        help=f"provided weights by name ({', '.join(provided_names())}), a weights path, or a run folder "
+        f"(its best.weights.h5) (default: {DEFAULT_MODEL}; with hints {HINTS_MODEL})",
+    )
+    parser.add_argument("--out", type=path_name, default="results", help="output folder (default: results)")
+    parser.add_argument(
+        "--compare", action="store_true", help="also write <name>_compare.png: gray | colorized | original"
+    )
+    parser.add_argument("--overwrite", action="store_true", help="replace existing outputs (inputs never)")
+    parser.add_argument(
+        "--format",
+        dest="image_format",
+        choices=("png", "jpg"),
+        default="png",
+        help="output format (default: png; jpg has no alpha and does not keep L exactly)",
+    )
+    parser.add_argument(
+        "--quality", type=int_in(1, 100), default=95, help="JPEG quality, 1-100 (default: 95)"
+    )
+    parser.add_argument(
+        "--work-size",
+        type=int_in(8, 8192),
+        default=None,
+        help="longer side of the resolution the colors are predicted at "
+        f"(default: the size the model was trained at, else {WORK_SIZE})",
+    )
+    parser.add_argument(
+        "--batch-size", type=int_in(1, 1024), default=8, help="photos per network call (default: 8)"
+    )
+    add_precision_argument(parser, default="float32", inference=True)
+    parser.add_argument(
+        "--style",
+        metavar="PHOTO",
+        help="iizuka: color with the global features of this photo (its lightness only) "
+        "(default: each photo's own)",
+    )
+    parser.add_argument(
+        "--explain", action="store_true", help="iizuka: print the scene class recognized in each photo"
+    )
+    add_temperature_argument(parser)
+    add_hint_arguments(parser)
+
+
+def add_hint_arguments(parser) -> None:
+    """`--hint X,Y=COLOR` (repeatable) and `--hints FILE`, for models with hint channels."""
+    parser.add_argument(
+        "--hint",
+        action="append",
+        type=hint_argument,
+        metavar="X,Y=COLOR",
+        help="a color hint at pixel X,Y of the photo (from its top left), e.g. --hint 120,80=#2e7d32; "
+        "repeat for more; the model then defaults to features-hints (Zhang et al. 2017) (default: none)",
+    )
+    parser.add_argument(
+        "--hints",
+        metavar="FILE",
+        help="color hints from a file: a scribble PNG of the photo's size whose non-transparent pixels are "
+        'hints, or a JSON list of points [{"x": 120, "y": 80, "color": "#2e7d32"}, ...] (default: none)',
+    )
+
+
+def hint_argument(text: str):
+    """argparse type of `--hint`: `X,Y=COLOR` -> `(x, y, rgb)`."""
+    try:
+        return parse_hint(text)
+    except HintError as err:
+        raise argparse.ArgumentTypeError(str(err).removeprefix(f"--hint {text!r}: ")) from None
+
+
+def hints_of(args):
+    """The hints the command line gives: `--hint` points, a `--hints` file, or None."""
+    if args.hint and args.hints:
+        raise HintError("give hints either as --hint points or as a --hints file, not both.")
+    if args.hints:
+        return read_hints(args.hints)
+    return list(args.hint) if args.hint else None
