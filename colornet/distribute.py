@@ -9,7 +9,7 @@
 - `mirrored`: `MirroredStrategy` over every GPU of this machine (or, without GPUs, every
   logical CPU device, which is how the tests run it).
 - `multiworker`: `MultiWorkerMirroredStrategy` across machines described by the
-  `TF_CONFIG` environment variable (see README, "Train on GPUs and clusters").
+  `TF_CONFIG` environment variable (see docs/training.md, "Train on GPUs and clusters").
 - `auto`: `multiworker` when `TF_CONFIG` names more than one task, `mirrored` on a
   machine with several GPUs, else `one`.
 
@@ -280,7 +280,7 @@ def choose_strategy(name: str = "auto", *, timeout: float = CONNECT_TIMEOUT):
     if config is None:
         raise DistributeError(
             "--strategy multiworker needs the TF_CONFIG environment variable on every machine "
-            "(see README, 'Train on GPUs and clusters')."
+            "(see docs/training.md, 'Train on GPUs and clusters')."
         )
     return _multiworker(config, timeout)
 
