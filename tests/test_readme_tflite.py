@@ -1,6 +1,6 @@
 """The example that runs a TFLite export (docs/export.md, linked from the README): it runs as written,
-with TensorFlow's interpreter and (where it is installed) LiteRT's, prints nothing (no deprecation warning, no native start-up lines), and gives the
-photo `colorize` gives, also from an int8 export."""
+with TensorFlow's interpreter and (where it is installed) LiteRT's, prints nothing (no deprecation
+warning, no native start-up lines), and gives the photo `colorize` gives, also from an int8 export."""
 
 import importlib.util
 import os
