@@ -14,6 +14,7 @@ import json
 import sys
 import weakref
 from dataclasses import dataclass, field, replace
+from typing import NamedTuple
 
 import keras
 import numpy as np
@@ -63,6 +64,13 @@ def check_work_size(work_size) -> None:
 
 
 MIN_SIDE = 4  # smaller photos are refused: there is nothing to colorize in a 1x1 image
+
+
+class Prediction(NamedTuple):
+    """What the network says about a batch of L canvases."""
+
+    ab: np.ndarray  # (b, h, w, 2) float32, Lab units, on the canvases
+    classes: np.ndarray | None  # (b, n_classes) scene class probabilities, for designs that classify
 
 
 @dataclass(frozen=True, eq=False)
@@ -221,8 +229,9 @@ class Colorizer:
                 "use --model features-hints (the default model with hints) or leave the hints out."
             )
 
-    def predict(self, L, style=None, hints=None, compiled=False) -> tuple[np.ndarray, np.ndarray | None]:
-        """`(ab, class probabilities (b, n_classes) or None)` for L canvases; see `predict_ab`.
+    def predict(self, L, style=None, hints=None, compiled=False) -> "Prediction":
+        """A `Prediction` (`ab`, `classes`: class probabilities `(b, n_classes)` or None; it unpacks as
+        `ab, classes = ...`) for L canvases; see `predict_ab`.
 
         `hints`: hint maps `(b, h, w, 3)` on the same canvases (`colornet.hints.hint_map`), for
         networks that take hints; None: none (the automatic colors). `compiled`: call the network
@@ -244,7 +253,7 @@ class Colorizer:
             outputs = self.model(inputs, training=False)
         ab = np.asarray(codec.decode(outputs, inputs), np.float32)
         probabilities = getattr(codec, "class_probabilities", lambda _: None)(outputs)
-        return ab, None if probabilities is None else np.asarray(probabilities)
+        return Prediction(ab, None if probabilities is None else np.asarray(probabilities))
 
 
 def add_temperature_argument(parser) -> None:
