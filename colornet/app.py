@@ -39,6 +39,7 @@ from colornet.arguments import int_in
 from colornet.color import rgb_to_gray, to_uint8
 from colornet.defaults import DEFAULT_MODEL
 from colornet.errors import ColornetError
+from colornet.options import add_model_option
 from colornet.pipeline import ahead, behind
 from colornet.weights import WEIGHTS_DIR, provided_names
 
@@ -358,11 +359,7 @@ def add_arguments(parser) -> None:
     parser.add_argument(
         "--port", type=int_in(1, 65535), default=PORT, help=f"port to serve the page on (default: {PORT})"
     )
-    parser.add_argument(
-        "--model",
-        default=DEFAULT_MODEL,
-        help=f"model chosen when the page opens: {', '.join(provided_names())} (default: %(default)s)",
-    )
+    add_model_option(parser, help=f"model chosen when the page opens: {', '.join(provided_names())}")
 
 
 def run(args) -> int:

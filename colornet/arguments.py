@@ -7,8 +7,8 @@ import math
 WORK_SIZE_RANGE = (8, 8192)  # what --work-size and `work_size=` accept, in pixels
 
 
-def int_in(low: int, high: int | None = None):
-    """A whole number from `low` to `high` (no upper bound when None)."""
+def int_in(low: int, high: int | None = None, unit: str | None = None):
+    """A whole number from `low` to `high` (no upper bound when None), of `unit` (`pixels`) if given."""
 
     def parse(text):
         try:
@@ -17,10 +17,15 @@ def int_in(low: int, high: int | None = None):
             value = None
         if value is None or value < low or (high is not None and value > high):
             limit = f"from {low} to {high}" if high is not None else f"of at least {low}"
-            raise argparse.ArgumentTypeError(f"{text!r}: use a whole number {limit}")
+            number = f"a whole number of {unit}" if unit else "a whole number"
+            raise argparse.ArgumentTypeError(f"{text!r}: use {number} {limit}")
         return value
 
     return parse
+
+
+# `--work-size`: the one check every command uses
+work_size_argument = int_in(*WORK_SIZE_RANGE, unit="pixels")
 
 
 def positive_float(text):

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
-from colornet.arguments import WORK_SIZE_RANGE, int_in, path_name
+from colornet.arguments import int_in, path_name
 from colornet.errors import EvaluateError
 from colornet.evaluate_report import (  # noqa: F401  (kept importable from here)
     DIGITS,
@@ -237,17 +237,16 @@ def evaluate(
 
 
 def add_arguments(parser) -> None:
-    from colornet.weights import provided_names
-
-    parser.add_argument(
-        "--model",
-        action="extend",
-        nargs="+",
-        required=True,
-        metavar="NAME|PATH",
-        help=f"provided weights by name ({', '.join(provided_names())}) or a weights file with its .json "
-        "beside it; several (or --model repeated) give one column each",
+    from colornet.options import (
+        add_batch_size_option,
+        add_decoding_options,
+        add_model_option,
+        add_overwrite_option,
+        add_precision_option,
+        add_work_size_option,
     )
+
+    add_model_option(parser, several=True)
     parser.add_argument(
         "--name",
         action="extend",
@@ -268,9 +267,7 @@ def add_arguments(parser) -> None:
         metavar="N",
         help="evaluate N photos spread evenly over the files (default: all)",
     )
-    parser.add_argument(
-        "--batch-size", type=int, default=8, help="photos per model call (default: %(default)s)"
-    )
+    add_batch_size_option(parser, 8)
     parser.add_argument(
         "--json",
         type=path_name,
@@ -290,12 +287,10 @@ def add_arguments(parser) -> None:
         metavar="K",
         help="best and worst photos in the grid (default: %(default)s)",
     )
-    parser.add_argument(
-        "--work-size",
-        type=int_in(*WORK_SIZE_RANGE),
-        metavar="N",
-        help="predict colors at N px and upsample them, as colorize does "
-        "(default: each model's training size, else --size)",
+    add_work_size_option(
+        parser,
+        then=", then upsampled, as colorize does",
+        default_help="each model's training size, else --size",
     )
     parser.add_argument(
         "--labels",
@@ -319,13 +314,9 @@ def add_arguments(parser) -> None:
         "(the same places for every model); several numbers give one column each, e.g. --hints 0 1 2 5 10 20 50 "
         "(default: none)",
     )
-    parser.add_argument("--overwrite", action="store_true", help="replace existing --json and --grid files")
-    from colornet.precision import add_precision_argument
-
-    add_precision_argument(parser, default="float32", inference=True)
-    from colornet.predict import add_temperature_argument
-
-    add_temperature_argument(parser)
+    add_overwrite_option(parser, "existing --json and --grid files")
+    add_precision_option(parser)
+    add_decoding_options(parser)
 
 
 def run(args) -> int:

@@ -28,7 +28,7 @@ from pathlib import Path
 import numpy as np
 import tensorflow as tf
 
-from colornet.arguments import WORK_SIZE_RANGE, int_in, path_name
+from colornet.arguments import path_name
 from colornet.color import AB_SCALE, merge_l_ab
 from colornet.defaults import DEFAULT_MODEL
 from colornet.errors import ColornetError
@@ -36,7 +36,13 @@ from colornet.files import check_replaceable_folder, replace_folder, temporary_n
 from colornet.finite import check_finite_colors
 from colornet.fullres import GAMUT_STEPS, _bilinear_taps, lightness
 from colornet.models.layers import ResizeTo
-from colornet.predict import WORK_SIZE, Colorizer, check_work_size, load_colorizer, working_shape
+from colornet.options import (
+    add_decoding_options,
+    add_model_option,
+    add_overwrite_option,
+    add_work_size_option,
+)
+from colornet.predict import Colorizer, check_work_size, load_colorizer, working_shape
 from colornet.quantize import (
     NETWORK_SCOPE,
     QUANTIZATIONS,
@@ -45,7 +51,7 @@ from colornet.quantize import (
     onnx_float16,
     representative_grays,
 )
-from colornet.weights import WEIGHTS_DIR, provided_names
+from colornet.weights import WEIGHTS_DIR
 
 FORMATS = ("saved_model", "tflite", "onnx")
 FIXED_SIZE = (512, 512)  # (height, width) a TFLite or ONNX model takes unless --size says otherwise
@@ -406,12 +412,7 @@ def image_size(text):
 
 
 def add_arguments(parser) -> None:
-    parser.add_argument(
-        "--model",
-        default=DEFAULT_MODEL,
-        help=f"provided weights by name ({', '.join(provided_names())}), a weights path, or a run folder "
-        "(default: %(default)s)",
-    )
+    add_model_option(parser)
     parser.add_argument(
         "--format",
         dest="image_format",
@@ -429,28 +430,8 @@ def add_arguments(parser) -> None:
         help="tflite and onnx: the gray image size the model takes, a side (512) or WIDTHxHEIGHT (512x384) "
         f"(default: {FIXED_SIZE[1]}x{FIXED_SIZE[0]})",
     )
-    parser.add_argument(
-        "--work-size",
-        type=int_in(*WORK_SIZE_RANGE),
-        default=None,
-        help="longer side of the resolution the colors are predicted at "
-        f"(default: the size the model was trained at, else {WORK_SIZE})",
-    )
-    parser.add_argument(
-        "--temperature",
-        type=float,
-        default=None,
-        help="models over ab bins (zhang, beta --head bins): the annealed-mean temperature baked into the "
-        "export, 1 the mean (muted) to near 0 the mode (vivid) (default: 0.38)",
-    )
-    parser.add_argument(
-        "--undo-rebalancing",
-        type=float,
-        default=None,
-        metavar="S",
-        help="models over ab bins: the share (0 to 1) of the class rebalancing taken back before the "
-        "annealed mean, baked into the export (default: 0, the paper's decoding)",
-    )
+    add_work_size_option(parser)
+    add_decoding_options(parser, baked=True)
     parser.add_argument(
         "--quantize",
         choices=QUANTIZATIONS,
@@ -467,11 +448,9 @@ def add_arguments(parser) -> None:
         help="--quantize int8: a folder of photos like those the export will colorize, to calibrate the "
         "int8 ranges on (at most 64 are read) (default: scikit-image's sample photos and gradients)",
     )
-    parser.add_argument(
-        "--overwrite",
-        action="store_true",
-        help="replace an existing --out folder that holds an earlier export (its colornet_export.json) "
-        "and nothing else",
+    add_overwrite_option(
+        parser,
+        "an existing --out folder that holds an earlier export (its colornet_export.json) and nothing else",
     )
 
 

@@ -7,9 +7,14 @@ from colornet.arguments import int_in, path_name
 from colornet.defaults import DEFAULT_MODEL, HINTS_MODEL
 from colornet.errors import HintError
 from colornet.hints import parse_hint, read_hints
-from colornet.precision import add_precision_argument
-from colornet.predict import WORK_SIZE, add_temperature_argument
-from colornet.weights import provided_names
+from colornet.options import (
+    add_batch_size_option,
+    add_decoding_options,
+    add_model_option,
+    add_overwrite_option,
+    add_precision_option,
+    add_work_size_option,
+)
 
 
 def add_arguments(parser) -> None:
@@ -19,16 +24,12 @@ def add_arguments(parser) -> None:
         metavar="INPUT",
         help="photos, folders (recursive) or globs; default: data/Test, filled with sample photos if empty",
     )
-    parser.add_argument(
-        "--model",
-        help=f"provided weights by name ({', '.join(provided_names())}), a weights path, or a run folder "
-        f"(its best.weights.h5) (default: {DEFAULT_MODEL}; with hints {HINTS_MODEL})",
-    )
+    add_model_option(parser, default=None, default_help=f"{DEFAULT_MODEL}; with hints {HINTS_MODEL}")
     parser.add_argument("--out", type=path_name, default="results", help="output folder (default: results)")
     parser.add_argument(
         "--compare", action="store_true", help="also write <name>_compare.png: gray | colorized | original"
     )
-    parser.add_argument("--overwrite", action="store_true", help="replace existing outputs (inputs never)")
+    add_overwrite_option(parser, "existing outputs (inputs never)")
     parser.add_argument(
         "--format",
         dest="image_format",
@@ -39,17 +40,9 @@ def add_arguments(parser) -> None:
     parser.add_argument(
         "--quality", type=int_in(1, 100), default=95, help="JPEG quality, 1-100 (default: 95)"
     )
-    parser.add_argument(
-        "--work-size",
-        type=int_in(8, 8192),
-        default=None,
-        help="longer side of the resolution the colors are predicted at "
-        f"(default: the size the model was trained at, else {WORK_SIZE})",
-    )
-    parser.add_argument(
-        "--batch-size", type=int_in(1, 1024), default=8, help="photos per network call (default: 8)"
-    )
-    add_precision_argument(parser, default="float32", inference=True)
+    add_work_size_option(parser)
+    add_batch_size_option(parser, 8)
+    add_precision_option(parser)
     parser.add_argument(
         "--style",
         metavar="PHOTO",
@@ -59,7 +52,7 @@ def add_arguments(parser) -> None:
     parser.add_argument(
         "--explain", action="store_true", help="iizuka: print the scene class recognized in each photo"
     )
-    add_temperature_argument(parser)
+    add_decoding_options(parser)
     add_hint_arguments(parser)
 
 

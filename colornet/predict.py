@@ -256,26 +256,6 @@ class Colorizer:
         return Prediction(ab, None if probabilities is None else np.asarray(probabilities))
 
 
-def add_temperature_argument(parser) -> None:
-    """`--temperature` and `--undo-rebalancing` for `colorize`, `evaluate` and `export`."""
-    parser.add_argument(
-        "--temperature",
-        type=float,
-        metavar="T",
-        help="zhang, beta --head bins: the annealed mean's temperature, above 0 and at most 10: 1 is the "
-        "mean of the predicted colors (safe, sepia), toward 0 the most probable one (vivid, blotchy); "
-        "ignored with a note by other models (default: 0.38, the paper's)",
-    )
-    parser.add_argument(
-        "--undo-rebalancing",
-        type=float,
-        metavar="S",
-        help="zhang, beta --head bins: the share (0 to 1) of the class rebalancing taken back from the "
-        "predicted colors before the annealed mean: 0 is the paper's decoding (vivid, and rare colors' tints "
-        "on gray photos), 1 the network's estimate of the colors' own odds (dull, seldom wrong) (default: 0)",
-    )
-
-
 def article_contract(name: str) -> Design:
     """The design of a network that is none of the registered ones: the article's contract,
     normalized L in (`L / 50 - 1`, any size a multiple of 8), tanh ab / 128 out."""

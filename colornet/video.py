@@ -36,15 +36,21 @@ import av
 import numpy as np
 from tqdm import tqdm
 
-from colornet.arguments import int_in
 from colornet.defaults import DEFAULT_MODEL
 from colornet.errors import VideoError
 from colornet.files import can_create, temporary_name
 from colornet.fullres import frame_lightness
 from colornet.images import IMAGE_EXTENSIONS, Photo
+from colornet.options import (
+    add_batch_size_option,
+    add_decoding_options,
+    add_model_option,
+    add_overwrite_option,
+    add_precision_option,
+    add_work_size_option,
+)
 from colornet.pipeline import ahead, behind, padded
-from colornet.precision import add_precision_argument
-from colornet.predict import WORK_SIZE, check_work_size, finish, load_colorizer, prepare_for
+from colornet.predict import check_work_size, finish, load_colorizer, prepare_for
 from colornet.temporal import (  # noqa: F401  (FlickerMeter and the constants: importable from here too)
     CUT_THRESHOLD,
     SMOOTHING,
@@ -53,7 +59,7 @@ from colornet.temporal import (  # noqa: F401  (FlickerMeter and the constants: 
     TemporalSmoother,
 )
 from colornet.video_output import OutputFailed, unwritable, writing
-from colornet.weights import WEIGHTS_DIR, provided_names
+from colornet.weights import WEIGHTS_DIR
 
 BATCH_SIZE = 8  # frames per network call
 FINISH_DEPTH = 3  # batches (and audio packets) waiting to be merged and encoded: bounds the memory
@@ -249,6 +255,8 @@ def colorize_video(
     overwrite: bool = False,
     weights_dir=WEIGHTS_DIR,
     precision: str = "float32",
+    temperature: float | None = None,
+    undo_rebalancing: float | None = None,
     progress: bool = False,
 ) -> VideoSummary:
     """Colorize a video file into another, keeping its frame rate, size, lightness and audio.
@@ -269,6 +277,11 @@ def colorize_video(
         weights_dir: where provided weights are looked up by name.
         precision: the network's precision: `float32`, `mixed_bfloat16`, `mixed_float16` or `auto`
             (see `colornet.colorize`).
+        temperature: for a model over ab bins (zhang, beta --head bins), the annealed mean's
+            temperature, above 0 and at most 10 (default: the model's, 0.38); other models
+            ignore it with a note on stderr.
+        undo_rebalancing: likewise, the share (0 to 1) of the class rebalancing taken back
+            before the annealed mean (default: 0, the paper's decoding).
         progress: show a progress bar (frames/s, time left) on stderr.
 
     Returns:
@@ -277,7 +290,8 @@ def colorize_video(
     Raises:
         VideoError: a missing or unreadable input, an output colornet cannot write (a folder, a
             full or read-only disk), bad options.
-        ColornetError: a `work_size` that is not a whole number of pixels from 8 to 8192.
+        ColornetError: a `work_size` that is not a whole number of pixels from 8 to 8192, a
+            `temperature` or `undo_rebalancing` out of range.
         WeightsError: missing or corrupt weights.
 
     Example:
@@ -302,6 +316,9 @@ def colorize_video(
         if not can_create(output):
             raise VideoError(f"{output}: its folder cannot be written; write the output elsewhere.")
         colorizer = load_colorizer(model, weights_dir, precision=precision, work_size=work_size)
+        colorizer, note = colorizer.with_temperature(temperature, undo_rebalancing)
+        if note:
+            print(note, file=sys.stderr)
         partial = temporary_name(output)
         began = time.perf_counter()
         try:
@@ -502,11 +519,7 @@ def add_arguments(parser) -> None:
     parser.add_argument(
         "output", help=f"the colorized video ({', '.join(CONTAINERS)}); written only when complete"
     )
-    parser.add_argument(
-        "--model",
-        default=DEFAULT_MODEL,
-        help=f"provided weights by name ({', '.join(provided_names())}) or a weights path (default: %(default)s)",
-    )
+    add_model_option(parser)
     parser.add_argument(
         "--smoothing",
         type=float,
@@ -534,21 +547,11 @@ def add_arguments(parser) -> None:
         metavar="SECONDS",
         help="how many seconds to colorize from --start (default: to the end)",
     )
-    parser.add_argument(
-        "--work-size",
-        type=int_in(8, 8192),
-        default=None,
-        help="longer side of the resolution the colors are predicted at "
-        f"(default: the size the model was trained at, else {WORK_SIZE})",
-    )
-    parser.add_argument(
-        "--batch-size",
-        type=int_in(1, 1024),
-        default=BATCH_SIZE,
-        help=f"frames per network call (default: {BATCH_SIZE})",
-    )
-    parser.add_argument("--overwrite", action="store_true", help="replace an existing output")
-    add_precision_argument(parser, default="float32", inference=True)
+    add_work_size_option(parser)
+    add_batch_size_option(parser, BATCH_SIZE, items="frames")
+    add_overwrite_option(parser, "an existing output")
+    add_precision_option(parser)
+    add_decoding_options(parser)
 
 
 def _interrupted(signum, frame):
@@ -578,5 +581,7 @@ def _run(args) -> VideoSummary:
         batch_size=args.batch_size,
         overwrite=args.overwrite,
         precision=args.precision,
+        temperature=args.temperature,
+        undo_rebalancing=args.undo_rebalancing,
         progress=True,
     )

@@ -233,3 +233,30 @@ def test_no_partial_output_after_an_error(clip, tmp_path, monkeypatch):
     assert os.listdir(tmp_path) == []
     with pytest.raises(VideoError, match="choose another output"):
         colorize_video(clip[0], clip[0], "beta", overwrite=True)
+
+
+def test_temperature_and_undo_rebalancing_reach_the_decoding(tmp_path, capsys):
+    from test_zhang import save_tiny_zhang
+
+    from conftest import save_tiny_beta
+
+    source = str(tmp_path / "in.mp4")
+    write_clip(source, frames=4, audio=False)
+    zhang = save_tiny_zhang(tmp_path / "z.weights.h5")
+    chroma = {}
+    for t in (1.0, 0.05):
+        out = tmp_path / f"t{t}.mkv"
+        assert cli.main(["video", source, str(out), "--model", zhang, "--temperature", str(t)]) == 0
+        frames, _ = read_frames(out)
+        chroma[t] = np.linalg.norm(np.asarray(rgb_to_lab(np.stack(frames)))[..., 1:], axis=-1).mean()
+    assert chroma[0.05] > 1.5 * chroma[1.0], chroma  # toward the mode: more vivid than the mean
+    capsys.readouterr()
+    # undoing the rebalancing needs the prior the weights were trained with; none is named: one line
+    out = tmp_path / "undone.mkv"
+    assert cli.main(["video", source, str(out), "--model", zhang, "--undo-rebalancing", "1"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "--undo-rebalancing 0" in err and not out.exists()
+    # a model that predicts colors directly: a note, and the video as without a temperature
+    beta = save_tiny_beta(tmp_path / "b.weights.h5")
+    colorize_video(source, tmp_path / "b.mkv", beta, temperature=0.5)
+    assert "note: --temperature is ignored" in capsys.readouterr().err
