@@ -110,7 +110,8 @@ class Colorizer:
     prior: tuple | None = None
     undo: float | None = None
     precision: str | None = None
-    # what is derived from the fields above, made on first use (the codec, the features)
+    # what is derived from the fields above, made on first use (the codec; `features` is built on first
+    # use too, for designs that have them)
     _made: dict = field(default_factory=dict, init=False, repr=False)
 
     def __post_init__(self):
@@ -202,9 +203,8 @@ class Colorizer:
             return self.features
         # the features the network was trained with (the Full model's embedder), built on first
         # use, then kept with this colorizer
-        if "features" not in self._made:
-            self._made["features"] = self.design.make_features(self.options)
-        return self._made["features"]
+        object.__setattr__(self, "features", self.design.make_features(self.options))  # once: a cache
+        return self.features
 
     def predict_ab(self, L, style=None, hints=None, compiled=False) -> np.ndarray:
         """L canvases `(b, h, w, 1)` in [0, 100] -> ab `(b, h, w, 2)` in Lab units, float32.
