@@ -28,6 +28,7 @@ import signal
 import tempfile
 import time
 import zipfile
+from contextlib import closing
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -177,8 +178,8 @@ def colorize_uploads(
                 yield path, None, err
 
     # Reading ahead and writing behind the network (`colornet.pipeline`), order kept.
-    with behind(2) as writing:
-        for path, photo, error in ahead(read(), 2):
+    with behind(2) as writing, closing(ahead(read(), 2)) as reading:
+        for path, photo, error in reading:
             name = shown_name(path)
             try:
                 if error is not None:

@@ -21,6 +21,7 @@ The files a run reads and writes, their names, its summary and the compare strip
 
 import os
 import sys
+from contextlib import closing
 
 import numpy as np
 import tensorflow as tf
@@ -347,8 +348,8 @@ def colorize_files(
 
     # Three stages at once (`colornet.pipeline`): reading and L ahead, the network here, the merge
     # and writing behind.
-    with behind(FINISH_DEPTH) as finishing:
-        for job, photo, prepared in ahead(read(), READ_DEPTH):
+    with behind(FINISH_DEPTH) as finishing, closing(ahead(read(), READ_DEPTH)) as reading:
+        for job, photo, prepared in reading:
             if photo is None:
                 summary.skipped.append(job.source)
                 bar.update(1)

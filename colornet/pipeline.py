@@ -1,9 +1,9 @@
 """Streams of photos and frames in three stages at once, order kept: reading and preparing on a
 thread of its own, the network in the caller's thread, finishing and writing on another.
 
-    for item in ahead(read_and_prepare(paths)):          # up to `depth` items read ahead
-        ...                                              # batches through the network here
-        with behind() as finishing:                      # (once, around the loop)
+    with behind() as finishing, closing(ahead(read_and_prepare(paths))) as items:
+        for item in items:                               # up to `depth` items read ahead
+            ...                                          # batches through the network here
             finishing.submit(finish_and_write, batch, ab)  # runs in order, up to `depth` behind
 
 The stages overlap: while the network colors one batch, the next photos are decoded and their L
@@ -29,8 +29,9 @@ def ahead(iterable, depth: int = DEPTH):
     """Iterate `iterable` on a thread of its own, at most `depth` items ahead of the loop, in order.
 
     What the iterable raises is raised by the loop, at that point of the sequence. Leaving the loop
-    early (`break`, an exception) stops the thread and waits for it before going on, so whatever the
-    iterable reads from can be closed right after."""
+    early (`break`, an exception) stops the thread and waits for it, once the generator is closed:
+    `with contextlib.closing(ahead(...)) as items:` closes it on leaving the block, so whatever the
+    iterable reads from (a video file) can be closed right after."""
     items = queue.Queue(maxsize=depth)
     stop = threading.Event()
 

@@ -28,6 +28,7 @@ import os
 import signal
 import sys
 import time
+from contextlib import closing
 from dataclasses import dataclass, field
 from fractions import Fraction
 from pathlib import Path
@@ -485,8 +486,8 @@ def _transcode(
     # and encoding behind; every output is muxed on the finishing thread, in the input's order.
     batch = []  # (Prepared, output pts)
     try:
-        with behind(FINISH_DEPTH) as finishing:
-            for item, pts in ahead(frames()):
+        with behind(FINISH_DEPTH) as finishing, closing(ahead(frames())) as reading:
+            for item, pts in reading:
                 if pts is None:
                     finishing.submit(write_audio, item)
                     continue
