@@ -41,7 +41,7 @@ from colornet.defaults import DEFAULT_MODEL
 from colornet.errors import VideoError
 from colornet.files import can_create, temporary_name
 from colornet.fullres import frame_lightness
-from colornet.images import IMAGE_EXTENSIONS, Photo
+from colornet.images import Photo
 from colornet.options import (
     add_batch_size_option,
     add_decoding_options,
@@ -59,22 +59,20 @@ from colornet.temporal import (  # noqa: F401  (FlickerMeter and the constants: 
     FlickerMeter,
     TemporalSmoother,
 )
+from colornet.video_io import (  # noqa: F401  (CONTAINERS, open_video: importable from here too)
+    CONTAINERS,
+    add_audio_stream,
+    add_video_stream,
+    estimated_frames,
+    open_video,
+    output_container,
+    to_yuv,
+)
 from colornet.video_output import OutputFailed, unwritable, writing
 from colornet.weights import WEIGHTS_DIR
 
 BATCH_SIZE = 8  # frames per network call
 FINISH_DEPTH = 3  # batches (and audio packets) waiting to be merged and encoded: bounds the memory
-
-# Output extension -> (FFmpeg muxer, video encoder, audio codecs it can take as they are or None: all).
-_MP4_AUDIO = {"aac", "mp3", "alac", "ac3", "eac3", "opus", "flac"}
-CONTAINERS = {
-    ".mp4": ("mp4", "libx264", _MP4_AUDIO),
-    ".m4v": ("mp4", "libx264", _MP4_AUDIO),
-    ".mov": ("mov", "libx264", _MP4_AUDIO | {"pcm_s16le", "pcm_s24le", "pcm_f32le"}),
-    ".mkv": ("matroska", "libx264", None),
-    ".webm": ("webm", "libvpx-vp9", {"opus", "vorbis"}),
-    ".avi": ("avi", "mpeg4", {"mp3", "ac3", "aac", "pcm_s16le", "pcm_u8"}),
-}
 
 
 @dataclass
@@ -103,121 +101,6 @@ class VideoSummary:
             f"{self.output} in {self.seconds:.0f} s ({speed:.1f} frames/s); {len(self.cuts)} scene cut{'s' if len(self.cuts) != 1 else ''}; "
             f"flicker {flicker} (mean |ab change| where L barely changed, Lab units)."
         )
-
-
-# --- reading and writing ---------------------------------------------------------------
-
-
-def open_video(path):
-    """`(container, video stream, audio stream or None)` of a video file.
-
-    Raises:
-        VideoError: a missing file, a photo, a file FFmpeg cannot read, or one without a video stream.
-    """
-    path = str(path)
-    if not os.path.exists(path):
-        raise VideoError(f"{path}: no such file; check the path.")
-    if os.path.isdir(path):
-        raise VideoError(f"{path}: is a folder; pass one video file.")
-    if Path(path).suffix.lower() in set(IMAGE_EXTENSIONS) - {".gif"}:  # an animated GIF is a video
-        raise VideoError(f"{path}: is a photo, not a video; colorize it with `colornet colorize {path}`.")
-    try:
-        container = av.open(path)
-    except av.error.FFmpegError as err:
-        reason = getattr(err, "strerror", None) or err
-        raise VideoError(f"{path}: not a video FFmpeg can read ({reason}); check the file.") from None
-    if not container.streams.video:
-        kinds = sorted({s.type for s in container.streams}) or ["nothing"]
-        container.close()
-        raise VideoError(f"{path}: has no video stream (only {', '.join(kinds)}); pass a video file.")
-    video = container.streams.video[0]
-    audio = container.streams.audio[0] if container.streams.audio else None
-    return container, video, audio
-
-
-def output_container(path) -> tuple[str, str, set | None]:
-    """`(muxer, video encoder, audio codecs copied as they are)` for an output file, by its extension.
-
-    Raises:
-        VideoError: an extension colornet does not write.
-    """
-    suffix = Path(path).suffix.lower()
-    if suffix not in CONTAINERS:
-        raise VideoError(
-            f"{path}: cannot write {suffix or 'files without an extension'}; "
-            f"name the output {', '.join(CONTAINERS)}."
-        )
-    return CONTAINERS[suffix]
-
-
-def _add_video_stream(out, codec: str, video, rate: Fraction, time_base: Fraction):
-    stream = out.add_stream(codec, rate=rate)
-    stream.width, stream.height = video.codec_context.width, video.codec_context.height
-    even = stream.width % 2 == 0 and stream.height % 2 == 0
-    # 4:2:0 needs even sides; odd ones keep their size in 4:4:4 (fewer players read it).
-    stream.pix_fmt = "yuv420p" if even or codec != "libx264" else "yuv444p"
-    stream.time_base = time_base
-    stream.codec_context.time_base = time_base
-    if codec == "libx264":
-        stream.options = {"crf": "18"}  # visually lossless for most footage
-    elif codec == "libvpx-vp9":
-        stream.options = {"crf": "24", "b": "0"}
-    else:
-        stream.bit_rate = int(stream.width * stream.height * float(rate) * 0.4)
-    if video.sample_aspect_ratio:
-        stream.codec_context.sample_aspect_ratio = video.sample_aspect_ratio
-    return stream
-
-
-def _add_audio_stream(out, audio, copy_codecs: set | None, muxer: str):
-    """`(stream, copied)`: the audio track as it is where the container takes it, else re-encoded."""
-    if audio is None:
-        return None, False
-    if copy_codecs is None or audio.codec_context.name in copy_codecs:
-        return out.add_stream_from_template(audio), True
-    codec = "libopus" if muxer == "webm" else "aac"
-    rate = audio.codec_context.sample_rate or 48000
-    if codec == "libopus":
-        rate = 48000  # the only rate Opus takes at every setting
-    stream = out.add_stream(codec, rate=rate)
-    stream.layout = "mono" if audio.codec_context.layout.nb_channels == 1 else "stereo"
-    return stream, False
-
-
-def to_yuv(rgb, stream, color: dict):
-    """uint8 RGB `(H, W, 3)` -> a frame in the output's pixel format, by the input's YUV matrix and
-    range (so a player reads back the lightness the input had), tagged as the input was.
-
-    `color`: the input's `colorspace`, `color_range`, `color_primaries`, `color_trc` (FFmpeg's
-    values); an unspecified or RGB matrix (an RGB codec) leaves FFmpeg's default, BT.601."""
-    matrix = color.get("colorspace")
-    matrix = None if matrix in (None, 0, 2) else matrix  # 0: RGB, 2: unspecified
-    if not stream.codec_context.is_open:  # the tags go into the stream's header, set before it opens
-        tags = {**color, "colorspace": matrix or 2}
-        for name, value in tags.items():
-            setattr(stream.codec_context, name, value)
-    frame = av.VideoFrame.from_ndarray(rgb, format="rgb24")
-    return frame.reformat(
-        format=stream.pix_fmt, dst_colorspace=matrix, dst_color_range=color.get("color_range") or None
-    )
-
-
-def estimated_frames(video, start: float, duration: float | None, container) -> int | None:
-    """How many frames will be colorized, for the progress bar (None when the file does not say)."""
-    rate = float(video.average_rate or video.guessed_rate or 0)
-    seconds = None
-    if video.duration is not None and video.time_base:
-        seconds = float(video.duration * video.time_base)
-    elif container.duration:
-        seconds = container.duration / av.time_base
-    if video.frames and not start and duration is None:
-        return int(video.frames)
-    if seconds is None or not rate:
-        return None if duration is None or not rate else math.ceil(duration * rate)
-    seconds = max(0.0, seconds - start)
-    if duration is not None:
-        seconds = min(seconds, duration)
-    return math.ceil(seconds * rate)
 
 
 def check_options(
@@ -391,8 +274,8 @@ def _transcode(
     summary.fps = float(rate)
     # AVI counts frames; the other containers keep the input's timestamps (variable frame rates too).
     time_base = Fraction(1, 1) / rate if muxer == "avi" else Fraction(video.time_base)
-    out_video = _add_video_stream(out, codec, video, rate, time_base)
-    out_audio, copied = _add_audio_stream(out, audio, copy_codecs, muxer)
+    out_video = add_video_stream(out, codec, video, rate, time_base)
+    out_audio, copied = add_audio_stream(out, audio, copy_codecs, muxer)
     summary.audio = None if audio is None else ("copied" if copied else "re-encoded")
 
     begin = float((video.start_time or 0) * video.time_base) + start  # seconds, in the input's clock
