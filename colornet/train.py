@@ -224,7 +224,7 @@ def train(model="beta", data: str = "data/Train", *, embedder=None, design: str 
     pretrained_note = None
     with strategy.scope(), precision_scope(policy):
         net = built if built is not None else design.build(**cfg.model_options)
-        trainer = design.training_model(net, cfg.model_options) if design.training_model else net
+        trainer = design.training_model(net, cfg.model_options, codec) if design.training_model else net
         trainer.compile(
             optimizer=keras.optimizers.Adam(cfg.lr),
             loss=loss,

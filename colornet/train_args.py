@@ -121,7 +121,7 @@ def check_config(cfg, design, default_lr: float) -> None:
             cfg.data_weights = cdata.check_source_weights(cfg.data_weights, n_sources)
         except ValueError as err:
             raise ColornetError(str(err)) from None
-    for name in ("width", "l1_weight", "class_weight"):
+    for name in ("width", "l1_weight", "class_weight", "perceptual"):
         value = cfg.model_options.get(name)
         if value is not None and not (_number(value) and math.isfinite(value) and value > 0):
             raise ColornetError(f"--{name.replace('_', '-')} {value!r}: use a number above 0.")

@@ -155,6 +155,13 @@ def add_arguments(parser):
         help="unet-gan: lambda, the L1 term's weight next to the GAN loss (default: 100)",
     )
     parser.add_argument(
+        "--perceptual",
+        type=positive_float,
+        metavar="W",
+        help="features: add W times a perceptual term to the loss: how far MobileNetV2's features of the "
+        "colors as colorize decodes them are from its features of the true colors (default: none)",
+    )
+    parser.add_argument(
         "--class-weight",
         type=positive_float,
         help="iizuka: weight of the scene class loss next to the color loss (default: 1/300, the paper's)",
@@ -247,7 +254,7 @@ def train_arguments(args) -> dict:
         options["train_encoder"] = True
     if args.hints:
         options["hints"] = True
-    for name in ("depth", "color_space", "encoder", "l1_weight", "head", "variant", "embedder"):
+    for name in ("depth", "color_space", "encoder", "l1_weight", "perceptual", "head", "variant", "embedder"):
         if getattr(args, name) is not None:
             options[name] = getattr(args, name)
     allowed = get_design(args.model).options

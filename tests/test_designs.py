@@ -162,7 +162,7 @@ def test_a_design_can_bring_its_own_training_step(tmp_path, photo_folder):
             return cls(**config)
 
     design = register(
-        Design(name="counting", build=lambda **o: build_beta(name="counting", **o), training_model=lambda net, options: CountingTrainer(net),
+        Design(name="counting", build=lambda **o: build_beta(name="counting", **o), training_model=lambda net, options, codec=None: CountingTrainer(net),
                tiny_options={"width": 0.125}, options=("width",))
     )  # fmt: skip
     try:

@@ -24,6 +24,7 @@ from keras import layers
 from colornet.bins import BIN_LOSS, soft_encode
 from colornet.codecs import BinsCodec
 from colornet.color import AB_SCALE
+from colornet.errors import ColornetError
 from colornet.hints import CHANNELS, HintBinsCodec
 from colornet.lite0 import build_efficientnet_lite0, efficientnet_lite0
 from colornet.models.layers import GrayToRGB, HintPool, ResizeLike, check_input_size, scaled
@@ -55,6 +56,7 @@ def build_features(
     train_encoder: bool = False,
     encoder: str = "efficientnet-lite0",
     hints: bool = False,
+    perceptual: float = 0.0,
     name: str = "features",
 ) -> keras.Model:
     """The default model: an ImageNet encoder, a decoder over its taps, logits over the ab bins.
@@ -73,6 +75,9 @@ def build_features(
             of the output cells that hold a hint (`HintLogits`). The branch's last convolution and
             the logits' gain start at zero, so a network built with hints and given the weights of
             one without colors exactly as it did.
+        perceptual: the weight of the perceptual term training adds to the cross-entropy
+            (`colornet.models.perceptual`; 0: none). It does not change the network; it is an
+            option so that the weights' JSON records how they were trained.
         name: model name, also the prefix of every layer name.
 
     Returns:
@@ -85,6 +90,8 @@ def build_features(
         (None, None, None, 261)
     """
     check_input_size(input_size, SIZE_MULTIPLE)
+    if not 0 <= perceptual < float("inf"):
+        raise ValueError(f"perceptual must be a number >= 0, got {perceptual}.")
     f = scaled(width)
     inputs = keras.Input((input_size, input_size, 1), name=f"{name}_l")  # (b, h, w, 1)
     gray = GrayToRGB("lab", name=f"{name}_gray_rgb")(inputs)  # (b, h, w, 3) in [-1, 1], R = G = B
@@ -192,6 +199,25 @@ def codec_for(options: dict):
     return kind(temperature=TEMPERATURE, undo=UNDO_REBALANCING)
 
 
+def training_model(net: keras.Model, options: dict, codec=None) -> keras.Model:
+    """`net` itself, or with `perceptual` above 0 a `PerceptualTrainer` that adds the perceptual
+    term at this design's decoding (the codec's rebalancing weights, taken back as `colorize` does)."""
+    weight = float(options.get("perceptual", 0.0))
+    if weight <= 0:
+        return net
+    from colornet.models.perceptual import PerceptualTrainer
+
+    if options.get("hints"):
+        raise ColornetError(
+            "--perceptual trains the network without hints; leave out --hints or --perceptual."
+        )
+    codec = codec if codec is not None else codec_for(options)
+    return PerceptualTrainer(
+        net, weight=weight, temperature=codec.temperature, undo=codec.undo,
+        rebalancing=codec.weights(), name="features_trainer",
+    )  # fmt: skip
+
+
 FEATURES = register(
     Design(
         name="features",
@@ -200,9 +226,10 @@ FEATURES = register(
         codec_for=codec_for,
         loss=BIN_LOSS,
         size_multiple=SIZE_MULTIPLE,
-        options=("width", "train_encoder", "encoder", "hints"),
+        options=("width", "train_encoder", "encoder", "hints", "perceptual"),
         tiny_options={"width": 0.125},
         load_pretrained=load_encoder_weights,
+        training_model=training_model,
         summary="ImageNet features (EfficientNet-Lite0) decoded to ab bins: the default model",
     )
 )

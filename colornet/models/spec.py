@@ -50,8 +50,9 @@ class Design:
             (e.g. whether there is a classification head); None: `codec` for every option.
         loss_for: `loss_for(options) -> (loss, loss_weights)` where the loss depends on them.
         labels: the design learns a class per photo (from folder names, `colornet.data.folder_labels`).
-        training_model: `training_model(model, options) -> keras.Model` with its own
-            `train_step` (e.g. a GAN); None trains `model` itself with `fit`. The run's
+        training_model: `training_model(model, options, codec) -> keras.Model` with its own
+            `train_step` (e.g. a GAN), or `model` itself; None trains `model` itself with `fit`.
+            `codec` is the run's (with its prior, for a bin head). The run's
             `last.keras` holds it, so it must be serializable (registered, with
             `get_config`/`from_config`).
         multiple_for: `multiple_for(options) -> int` where the size multiple depends on the

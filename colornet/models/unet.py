@@ -225,7 +225,7 @@ def gan_options_for_size(options: dict, size: int) -> dict:
     return depth_for_size(options, size)
 
 
-def gan_trainer(generator: keras.Model, options: dict) -> keras.Model:
+def gan_trainer(generator: keras.Model, options: dict, codec=None) -> keras.Model:
     return ConditionalGAN(
         generator,
         build_patchgan(width=options.get("width", 1.0)),
