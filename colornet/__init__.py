@@ -8,13 +8,17 @@
 
     >>> summary = colornet.colorize_video("film.mp4", "film_color.mp4")   # audio and frame rate kept
 
+    >>> options = colornet.InferenceOptions(work_size=512, precision="auto")  # one value, every command
+    >>> rgb = colornet.colorize("old_photo.jpg", options=options)
+
 Modules, each layer importing only those above it: `errors`, `files`, `printing` (file names
 any terminal can show), `signals` (`kill` ends a command as Ctrl-C does), `precision`, `color`,
 `bins` (the ab bins of Zhang et al. 2016: soft-encoding, rebalancing, annealed mean), `codecs`
 (what each design's network takes and gives), `images`, `data` (tf.data pipelines), `prior`
 (how often each ab bin occurs in a folder), `embed` (Inception embeddings), `models` (one
 module and one `Design` per design), `losses`, `weights`, `fullres` (the full-resolution
-merge), `predict` (a loaded `Colorizer`), `finite` (refusing networks whose colors are not
+merge), `predict` (a loaded `Colorizer`), `inference_options` (the settings every command
+colorizes with, one value), `finite` (refusing networks whose colors are not
 numbers), `distribute` (tf.distribute strategies), `run_dir` (a run folder: state, resume
 checks), `train_args` (training's arguments, checked), `train`,
 `infer` (colorizing files), `temporal` (cuts, smoothing and flicker over frames),
@@ -27,7 +31,16 @@ __version__ = "0.1.0"
 
 from colornet.defaults import DEFAULT_MODEL, HINTS_MODEL  # the models used when none is named
 
-__all__ = ["DEFAULT_MODEL", "HINTS_MODEL", "colorize", "colorize_video", "load_colorizer"]
+__all__ = ["DEFAULT_MODEL", "HINTS_MODEL", "InferenceOptions", "colorize", "colorize_video", "load_colorizer"]
+
+
+def __getattr__(name):
+    """`colornet.InferenceOptions` (`colornet.inference_options`), imported when first used."""
+    if name == "InferenceOptions":
+        from colornet.inference_options import InferenceOptions
+
+        return InferenceOptions
+    raise AttributeError(f"module 'colornet' has no attribute {name!r}")
 
 
 def colorize(image, model=None, **kwargs):

@@ -24,9 +24,7 @@ removed after `CACHE_AGE` seconds and when the page stops.
 """
 
 import os
-import signal
 import tempfile
-import time
 import zipfile
 from contextlib import closing
 from dataclasses import dataclass, field
@@ -34,13 +32,12 @@ from pathlib import Path
 
 import numpy as np
 
-from colornet.app_hints import NO_HINTS_MODEL, colorize_with_hints, hints_tab
+from colornet.app_hints import NO_HINTS_MODEL, colorize_with_hints, hints_tab, loaded
 from colornet.app_results import ResultFolders
-from colornet.arguments import int_in
 from colornet.color import rgb_to_gray, to_uint8
 from colornet.defaults import DEFAULT_MODEL
 from colornet.errors import ColornetError
-from colornet.options import add_model_option
+from colornet.inference_options import InferenceOptions, merge_options
 from colornet.pipeline import ahead, behind
 from colornet.weights import WEIGHTS_DIR, provided_names
 
@@ -76,10 +73,10 @@ def model_controls(name: str, weights_dir=WEIGHTS_DIR) -> ModelControls:
     config = read_config(Path(weights_dir) / f"{name}.weights.h5") or {"model": name}
     codec = get_design(config["model"]).make_codec(config.get("options", {}))
     return ModelControls(
-        style=bool(getattr(codec, "takes_style", False)),
-        temperature=hasattr(codec, "temperature"),
-        default_temperature=float(getattr(codec, "temperature", 0.38)),
-        hints="hints" in getattr(codec, "extra_inputs", ()),
+        style=codec.takes_style,
+        temperature=codec.decodes_bins,
+        default_temperature=float(codec.temperature if codec.decodes_bins else 0.38),
+        hints=codec.takes_hints,
     )
 
 
@@ -123,6 +120,7 @@ def colorize_uploads(
     out_dir=None,
     weights_dir=WEIGHTS_DIR,
     colorizers: dict | None = None,
+    options: InferenceOptions | None = None,
 ) -> Result:
     """Colorize uploaded photos, each independently: a bad file is reported and skipped.
 
@@ -130,18 +128,19 @@ def colorize_uploads(
         paths: the uploaded files.
         model: a provided model's name, a weights path, or a `Colorizer`.
         style: for designs with a global path (iizuka): a style photo's path, or None.
-        temperature: for designs that decode color bins with one; ignored by the others.
+        temperature: for designs that decode color bins with one (it wins over `options`'); ignored
+            by the others, as `options`' decoding is.
         out_dir: where the colorized PNGs and the zip go (default: a new temporary folder, which
             the caller removes).
         weights_dir: where provided weights are looked up by name.
         colorizers: a dict that keeps loaded models between calls (name -> `Colorizer`).
+        options: the `InferenceOptions` every photo is colorized with (work size, precision, decoding).
 
     Returns:
         a `Result`: previews, files, zip and one message per photo that failed, naming it.
     """
     from colornet.images import load_image, save_image
     from colornet.infer import colorize
-    from colornet.predict import load_colorizer
 
     result = Result()
     paths = [p for p in (paths or []) if p]
@@ -152,18 +151,19 @@ def colorize_uploads(
     out_dir.mkdir(parents=True, exist_ok=True)
     colorizers = {} if colorizers is None else colorizers
     try:
-        key = str(model)
-        if key not in colorizers:
-            colorizers[key] = load_colorizer(model, weights_dir)
-        colorizer = colorizers[key]
-        options = {}
+        options = merge_options(options)
+        colorizer = loaded(colorizers, model, weights_dir, options)
+        if colorizer.has_bins:  # the page's temperature wins; other models have nothing to decode
+            options = merge_options(options, temperature=temperature)
+        else:
+            options = options.replace(temperature=None, undo_rebalancing=None)
+        colorizer, _ = options.decode(colorizer)  # once for every photo: an unknown prior says so here
+        extra = {"work_size": options.work_size}
         if style:
             from colornet.infer import style_lightness
 
-            options["style"] = load_image(style)  # read once for every photo
-            style_lightness(colorizer, options["style"])  # a model without a global path says so here
-        if temperature is not None and colorizer.has_bins:
-            options["temperature"] = temperature
+            extra["style"] = load_image(style)  # read once for every photo
+            style_lightness(colorizer, extra["style"])  # a model without a global path says so here
     except ColornetError as err:
         message = str(err).replace(str(style), shown_name(style)) if style else str(err)
         result.messages.append(message.replace("--style", "the style photo"))
@@ -184,7 +184,7 @@ def colorize_uploads(
             try:
                 if error is not None:
                     raise error
-                rgb = colorize(photo, colorizer, **options)
+                rgb = colorize(photo, colorizer, **extra)
             except ColornetError as err:
                 result.messages.append(str(err).replace(str(path), name))
                 continue
@@ -220,7 +220,12 @@ def import_gradio():
     return gradio
 
 
-def build_app(model: str = DEFAULT_MODEL, weights_dir=WEIGHTS_DIR, results: ResultFolders | None = None):
+def build_app(
+    model: str = DEFAULT_MODEL,
+    weights_dir=WEIGHTS_DIR,
+    results: ResultFolders | None = None,
+    options: InferenceOptions | None = None,
+):
     """The page, a `gradio.Blocks` (not started): `build_app().launch()` serves it.
 
     Args:
@@ -228,7 +233,10 @@ def build_app(model: str = DEFAULT_MODEL, weights_dir=WEIGHTS_DIR, results: Resu
         weights_dir: where the provided weights are.
         results: where each click's files go (default: a new `ResultFolders`, removed at exit);
             the page keeps it as `app.results`.
+        options: the `InferenceOptions` of every photo the page colorizes (default: the models'
+            own); its temperature is where the temperature slider starts, for models that have one.
     """
+    options = merge_options(options)
     gr = import_gradio()
     names = provided_names(weights_dir)
     if model not in names:
@@ -239,10 +247,13 @@ def build_app(model: str = DEFAULT_MODEL, weights_dir=WEIGHTS_DIR, results: Resu
     hint_names = [name for name in names if model_controls(name, weights_dir).hints]
     automatic_kept = {}  # the hints tab's automatic colors of the last photos
 
+    def start_temperature(controls):  # the slider's value when a model is chosen
+        return controls.default_temperature if options.temperature is None else options.temperature
+
     def on_model(name):
         controls = model_controls(name, weights_dir)
         return gr.update(visible=controls.style), gr.update(
-            visible=controls.temperature, value=controls.default_temperature
+            visible=controls.temperature, value=start_temperature(controls)
         )
 
     def on_colorize(files, name, style, temperature, request: gr.Request):
@@ -252,7 +263,14 @@ def build_app(model: str = DEFAULT_MODEL, weights_dir=WEIGHTS_DIR, results: Resu
         temperature = temperature if controls.temperature else None
         out_dir = results.new(session_of(request))
         result = colorize_uploads(
-            files, name, style, temperature, out_dir=out_dir, weights_dir=weights_dir, colorizers=colorizers
+            files,
+            name,
+            style,
+            temperature,
+            out_dir=out_dir,
+            weights_dir=weights_dir,
+            colorizers=colorizers,
+            options=options,
         )
         results.trim(keep=out_dir)
         for message in result.messages:
@@ -276,6 +294,7 @@ def build_app(model: str = DEFAULT_MODEL, weights_dir=WEIGHTS_DIR, results: Resu
             weights_dir=weights_dir,
             colorizers=colorizers,
             automatic_kept=automatic_kept,
+            options=options,
         )
         results.trim(keep=out_dir)
         if result.hinted is None:
@@ -312,8 +331,8 @@ def build_app(model: str = DEFAULT_MODEL, weights_dir=WEIGHTS_DIR, results: Resu
                     )
                     temperature = gr.Slider(
                         0.01,
-                        1.0,
-                        value=first.default_temperature,
+                        max(1.0, options.temperature or 0.0),  # a --temperature above 1 fits too
+                        value=start_temperature(first),
                         label=TEMPERATURE_LABEL,
                         visible=first.temperature,
                     )
@@ -350,58 +369,3 @@ def uploaded_paths(files) -> list[str]:
 def session_of(request) -> str:
     """The visitor's session (one per open page); "" where Gradio gives none (a direct call)."""
     return str(getattr(request, "session_hash", None) or "")
-
-
-# --- the command ---------------------------------------------------------------------
-
-
-def add_arguments(parser) -> None:
-    parser.add_argument("--host", default=HOST, help=f"address to serve the page on (default: {HOST})")
-    parser.add_argument(
-        "--port", type=int_in(1, 65535), default=PORT, help=f"port to serve the page on (default: {PORT})"
-    )
-    add_model_option(parser, help=f"model chosen when the page opens: {', '.join(provided_names())}")
-
-
-def run(args) -> int:
-    app = build_app(args.model)
-    app.queue()
-    previous = signal.signal(signal.SIGTERM, interrupt)  # a plain `kill` stops the page as Ctrl-C does
-    try:
-        serve(app, args)
-    finally:
-        signal.signal(signal.SIGTERM, previous)
-        app.results.close()  # the page's files go with it, also after Ctrl-C or an error
-    return 0
-
-
-def interrupt(signum, frame):
-    raise KeyboardInterrupt
-
-
-def serve(app, args) -> None:
-    try:
-        app.launch(
-            server_name=args.host,
-            server_port=args.port,
-            share=False,
-            quiet=True,
-            prevent_thread_lock=True,
-            show_error=True,
-        )
-    except OSError:
-        raise ColornetError(
-            f"port {args.port} on {args.host} is taken or cannot be used; pass another --port."
-        ) from None
-    try:
-        print(
-            f"colornet app: open http://{args.host}:{args.port} in a browser (Ctrl-C stops it).", flush=True
-        )
-        while app.is_running:  # until Ctrl-C or `kill`
-            time.sleep(0.1)
-    except KeyboardInterrupt:
-        pass
-    finally:
-        # Open pages are told first, so that the server stops at once and removes Gradio's copies
-        # of the uploads and results on its way out.
-        app.close(verbose=False)

@@ -24,6 +24,7 @@ import numpy as np
 from colornet.color import to_uint8
 from colornet.defaults import HINTS_MODEL
 from colornet.errors import ColornetError
+from colornet.inference_options import InferenceOptions, merge_options
 from colornet.weights import WEIGHTS_DIR
 
 AUTOMATIC_KEPT = 4  # photos whose automatic colors are kept between clicks, all visitors together
@@ -85,10 +86,23 @@ def editor_scribble(editor_value, size: tuple[int, int]) -> np.ndarray:
     return scribble
 
 
-def photo_key(photo: np.ndarray, model, work_size) -> tuple:
-    """What the automatic colors of a photo depend on: its pixels, the model, the working size."""
+def photo_key(photo: np.ndarray, model, options: InferenceOptions) -> tuple:
+    """What the automatic colors of a photo depend on: its pixels, the model, the inference options."""
     digest = hashlib.sha1(np.ascontiguousarray(photo).tobytes()).hexdigest()
-    return (digest, photo.shape, str(model), work_size)
+    return (digest, photo.shape, str(model), options)
+
+
+def loaded(colorizers: dict, model, weights_dir, options: InferenceOptions):
+    """`model` loaded once in `options`' precision (`colornet.predict.load_colorizer`) and kept in
+    `colorizers` (name -> `Colorizer`) for the next calls; the page's two tabs share them."""
+    from colornet.predict import load_colorizer
+
+    key = str(model)
+    if key not in colorizers:
+        colorizers[key] = load_colorizer(
+            model, weights_dir, precision=options.precision, work_size=options.work_size
+        )
+    return colorizers[key]
 
 
 def colorize_with_hints(
@@ -100,6 +114,7 @@ def colorize_with_hints(
     weights_dir=WEIGHTS_DIR,
     colorizers: dict | None = None,
     automatic_kept: dict | None = None,
+    options: InferenceOptions | None = None,
 ) -> HintsResult:
     """Colorize the editor's photo without and with the strokes painted on it.
 
@@ -111,6 +126,7 @@ def colorize_with_hints(
         weights_dir: where provided weights are looked up by name.
         colorizers: a dict that keeps loaded models between calls (name -> `Colorizer`).
         automatic_kept: a dict that keeps the automatic colors of the last photos between calls.
+        options: the `InferenceOptions` both colorings use (`work_size` given wins over its field).
 
     Returns:
         a `HintsResult`; where something is wrong (no photo, a model without hint channels, a layer
@@ -118,7 +134,6 @@ def colorize_with_hints(
     """
     from colornet.images import save_image
     from colornet.infer import colorize
-    from colornet.predict import load_colorizer
 
     start = time.perf_counter()
     photo = editor_photo(editor_value)
@@ -127,20 +142,18 @@ def colorize_with_hints(
     colorizers = {} if colorizers is None else colorizers
     automatic_kept = {} if automatic_kept is None else automatic_kept
     try:
+        options = merge_options(options, work_size=work_size)
         scribble = editor_scribble(editor_value, photo.shape[:2])
-        key = str(model)
-        if key not in colorizers:
-            colorizers[key] = load_colorizer(model, weights_dir)
-        colorizer = colorizers[key]
+        colorizer = loaded(colorizers, model, weights_dir, options)
         if not colorizer.takes_hints:
             return HintsResult(
                 message=f"{colorizer.source or colorizer.name} was trained without hint channels, so it "
                 f"cannot take color hints; choose a model trained with them ({HINTS_MODEL})."
             )
-        cached = photo_key(photo, key, work_size)
+        cached = photo_key(photo, model, options)
         automatic = automatic_kept.get(cached)
         if automatic is None:
-            automatic = to_uint8(colorize(photo, colorizer, work_size=work_size))
+            automatic = to_uint8(colorize(photo, colorizer, options=options))
             while len(automatic_kept) >= AUTOMATIC_KEPT:
                 automatic_kept.pop(next(iter(automatic_kept)))  # the oldest photo
             automatic_kept[cached] = automatic
@@ -152,7 +165,7 @@ def colorize_with_hints(
                 message="no hints painted: these are the automatic colors; paint on the photo with the "
                 "brush, then press Colorize.",
             )
-        hinted = to_uint8(colorize(photo, colorizer, work_size=work_size, hints=scribble))
+        hinted = to_uint8(colorize(photo, colorizer, hints=scribble, options=options))
     except ColornetError as err:
         return HintsResult(message=str(err))
     files = []

@@ -19,9 +19,16 @@ All methods run in TensorFlow ops, inside `tf.data` or eagerly, on batches
 `(b, h, w, c)`; L is in [0, 100], a and b in Lab units. `decode` is also given the
 inputs it decodes for: a codec whose network predicts another color space's chroma
 (YCrCb) needs the luma it was given to turn that chroma into Lab ab.
+
+Every codec derives from `Codec`, which declares what a codec can do as class attributes
+(`uses_prior`, `decodes_bins`, `takes_hints`, `takes_style`, `gives_classes`), so that callers read
+an ability instead of guessing it from the methods a codec happens to have; a new ability is a
+new attribute there, False for every codec that does not say otherwise.
 """
 
+from abc import ABC, abstractmethod
 from dataclasses import dataclass, replace
+from typing import ClassVar
 
 import numpy as np
 import tensorflow as tf
@@ -53,8 +60,67 @@ from colornet.color import (
 )
 
 
+class Codec(ABC):
+    """What every codec is: the conversions between Lab photos and a network's inputs and outputs,
+    and the abilities its callers read.
+
+    Abilities (class attributes; False unless a codec says otherwise):
+        uses_prior: its training weights come from a prior over the ab bins: `with_prior(prior)`
+            gives the codec with it, and `prior` is it (None: not known). `train` computes or
+            reads a run's prior only for such a codec, and `--prior` applies only to it.
+        decodes_bins: its network predicts a distribution over the ab bins, decoded at the
+            codec's `temperature` after taking back `undo` of the rebalancing (fields changed
+            with `dataclasses.replace`): `--temperature` and `--undo-rebalancing` apply.
+        takes_hints: its network takes a person's color hints, `extras["hints"]` (`colornet.hints`).
+        takes_style: its network's global path may see another photo, `extras["style"]`.
+        gives_classes: its network may also classify the scene: `class_probabilities(outputs)`.
+
+    Every codec also has `name` (for messages) and `extra_inputs`: the extras its network takes
+    after L, in order (`("embedding",)`, `("hints",)`).
+    """
+
+    uses_prior: ClassVar[bool] = False
+    decodes_bins: ClassVar[bool] = False
+    takes_hints: ClassVar[bool] = False
+    takes_style: ClassVar[bool] = False
+    gives_classes: ClassVar[bool] = False
+
+    name: str
+    extra_inputs: tuple[str, ...]
+
+    @abstractmethod
+    def encode_inputs(self, L, extras=None):
+        """L `(b, h, w, 1)` in [0, 100] (+ extras) -> the network's inputs."""
+
+    @abstractmethod
+    def encode_targets(self, lab, extras=None):
+        """Lab `(b, h, w, 3)` (+ extras) -> the network's targets."""
+
+    @abstractmethod
+    def decode(self, outputs, inputs=None):
+        """Network outputs, with the inputs they were predicted for -> ab in Lab units, float32."""
+
+    def encode(self, lab, extras=None):
+        """Lab batch (+ extras) -> `(inputs, targets)` for `model.fit`."""
+        return self.encode_inputs(lab[..., :1], extras), self.encode_targets(lab, extras)
+
+    def ab_range(self) -> tuple[float, float]:
+        """The range of ab `decode` can give, in Lab units."""
+        return -AB_SCALE, AB_SCALE
+
+    def class_probabilities(self, outputs):
+        """Scene class probabilities `(b, n_classes)` of the network's outputs; None without a
+        classification head (every codec but those that say `gives_classes`)."""
+        return None
+
+    def with_prior(self, prior) -> "Codec":
+        """This codec with the prior over the bins `(Q,)` its training weights come from (codecs
+        that say `uses_prior`)."""
+        raise ValueError(f"the {self.name} codec has no use for a prior over the ab bins.")
+
+
 @dataclass(frozen=True)
-class LabTanhCodec:
+class LabTanhCodec(Codec):
     """Normalized L `L / 50 - 1` in, tanh ab `/ 128` out (the article's networks).
 
     Attributes:
@@ -80,21 +146,13 @@ class LabTanhCodec:
         """Lab `(b, h, w, 3)` -> targets: ab `(b, h, w, 2)` / 128."""
         return normalize_ab(tf.cast(lab[..., 1:], tf.float32))
 
-    def encode(self, lab, extras=None):
-        """Lab batch (+ extras) -> `(inputs, targets)` for `model.fit`."""
-        return self.encode_inputs(lab[..., :1], extras), self.encode_targets(lab, extras)
-
     def decode(self, outputs, inputs=None):
         """Network outputs `(b, h, w, 2)` -> ab in Lab units, float32."""
         return denormalize_ab(tf.cast(outputs, tf.float32))
 
-    def ab_range(self) -> tuple[float, float]:
-        """The range of ab `decode` can give, in Lab units."""
-        return -AB_SCALE, AB_SCALE
-
 
 @dataclass(frozen=True)
-class YCrCbCodec:
+class YCrCbCodec(Codec):
     """Y in, Cr and Cb out (the color space of JPEG; a U-Net in YCrCb is the choice of the
     W&B colorization challenge). Y `2 Y - 1` in [-1, 1]; the targets are Cr and Cb moved to
     [-1, 1], `2 (C - 0.5)`, for a tanh output.
@@ -119,10 +177,6 @@ class YCrCbCodec:
         crcb = rgb_to_ycrcb(lab_to_rgb(tf.cast(lab, tf.float32)))[..., 1:]
         return (crcb - 0.5) * 2.0
 
-    def encode(self, lab, extras=None):
-        """Lab batch -> `(Y, CrCb)` for `model.fit`."""
-        return self.encode_inputs(lab[..., :1], extras), self.encode_targets(lab, extras)
-
     def decode(self, outputs, inputs=None):
         """Cr, Cb `(b, h, w, 2)` in [-1, 1], with the Y `inputs` they were predicted for ->
         Lab ab, float32."""
@@ -132,17 +186,13 @@ class YCrCbCodec:
         crcb = tf.cast(outputs, tf.float32) / 2.0 + 0.5
         return rgb_to_lab(ycrcb_to_rgb(tf.concat([y, crcb], axis=-1)))[..., 1:]
 
-    def ab_range(self) -> tuple[float, float]:
-        """The range of ab `decode` can give, in Lab units (the sRGB gamut lies inside it)."""
-        return -AB_SCALE, AB_SCALE
-
 
 # The largest U and V of sRGB colors (blue and red): PAL's scaling of B - Y and R - Y.
 UV_MAX = (0.436, 0.615)
 
 
 @dataclass(frozen=True)
-class YUVCodec:
+class YUVCodec(Codec):
     """Y in, U and V out, mapped to [0, 1] for a sigmoid (Dahl 2016, "Automatic Colorization").
 
     The network sees Y of the gray photo in [0, 1], computed from L (for a gray photo Y is
@@ -166,10 +216,6 @@ class YUVCodec:
         uv = rgb_to_yuv(lab_to_rgb(tf.cast(lab, tf.float32)))[..., 1:]
         return tf.clip_by_value((uv / UV_MAX + 1.0) / 2.0, 0.0, 1.0)
 
-    def encode(self, lab, extras=None):
-        """Lab batch -> `(Y, UV)` for `model.fit`."""
-        return self.encode_inputs(lab[..., :1], extras), self.encode_targets(lab, extras)
-
     def decode(self, outputs, inputs=None):
         """U, V `(b, h, w, 2)` in [0, 1], with the Y `inputs` they were predicted for -> Lab ab,
         float32."""
@@ -179,10 +225,6 @@ class YUVCodec:
         uv = (tf.cast(outputs, tf.float32) * 2.0 - 1.0) * UV_MAX
         return rgb_to_lab(yuv_to_rgb(tf.concat([y, uv], axis=-1)))[..., 1:]
 
-    def ab_range(self) -> tuple[float, float]:
-        """The range of ab `decode` can give, in Lab units (the sRGB gamut lies inside it)."""
-        return -AB_SCALE, AB_SCALE
-
 
 def first_input(inputs):
     """The L input of a codec's inputs (a tensor, or a tuple whose first item is L)."""
@@ -190,7 +232,7 @@ def first_input(inputs):
 
 
 @dataclass(frozen=True)
-class BinsCodec:
+class BinsCodec(Codec):
     """Normalized L in, logits over the ab bins at 1/4 of the input size out (Zhang et al. 2016;
     `colornet.bins`).
 
@@ -216,6 +258,8 @@ class BinsCodec:
     factor: int = 4
     extra_inputs: tuple[str, ...] = ()
     name: str = "ab_bins"
+    uses_prior: ClassVar[bool] = True
+    decodes_bins: ClassVar[bool] = True
 
     def __post_init__(self):
         check_temperature(self.temperature)

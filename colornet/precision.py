@@ -195,29 +195,3 @@ def precision_scope(policy: str):
         yield
     finally:
         keras.config.set_dtype_policy(previous)
-
-
-# --- command line ------------------------------------------------------------------
-
-
-def add_precision_argument(parser, default: str = "auto", *, inference: bool = False) -> None:
-    """`--precision auto|float32|mixed_bfloat16|mixed_float16`: training's (`train`) or, with
-    `inference`, the one of the commands that colorize (`colorize`, `evaluate`, `video`), whose
-    `auto` is decided per model by `colornet.predict.load_colorizer`."""
-    if inference:
-        auto = (
-            "auto picks mixed_float16 on a GPU and, on a CPU with bfloat16 units, mixed_bfloat16 where it "
-            "measures 1.2x faster or more for this model and its colors stay within 1 level of 255 of "
-            "float32's on average (a few seconds, once), else float32"
-        )
-    else:
-        auto = (
-            "auto picks mixed_float16 on a GPU, mixed_bfloat16 on a CPU with AMX, or with AVX512-BF16 "
-            "where bfloat16 measures faster there, else float32"
-        )
-    parser.add_argument(
-        "--precision",
-        choices=PRECISIONS,
-        default=default,
-        help=f"numeric precision: {auto} (default: {default})",
-    )

@@ -21,11 +21,11 @@ import numpy as np
 import tensorflow as tf
 from tqdm import tqdm
 
-from colornet.arguments import WORK_SIZE_RANGE, path_name
+from colornet.arguments import WORK_SIZE_RANGE
 from colornet.bins import GRID, N_BINS, SIGMA, ab_bins, nearest_bin
 from colornet.data import list_images, make_lab_dataset
 from colornet.errors import ColornetError
-from colornet.files import can_create, recorded_checksum, sha256, temporary_name
+from colornet.files import recorded_checksum, sha256, temporary_name
 
 PRIOR_SIZE = 128  # photos are counted on center crops of this side, in pixels
 PRIOR_FILE = "prior.npy"  # what `colornet prior` writes, in the current folder, unless --out says otherwise
@@ -183,78 +183,3 @@ def load_prior(path) -> np.ndarray:
     if not (np.all(np.isfinite(prior)) and np.all(prior >= 0) and abs(prior.sum() - 1) < 1e-3):
         raise ColornetError(f"{path}: its probabilities are not a distribution (>= 0, sum 1); {hint}")
     return prior / prior.sum()
-
-
-# --- command line ---------------------------------------------------------------
-
-
-def add_arguments(parser) -> None:
-    parser.add_argument(
-        "data", nargs="+", metavar="DIR", help="folders (recursive), files or globs of color photos"
-    )
-    parser.add_argument(
-        "--out",
-        type=path_name,
-        default=PRIOR_FILE,
-        help="the prior file to write; an existing one is kept unless --overwrite, and the provided "
-        "priors in weights/ never (default: %(default)s, in the current folder)",
-    )
-    parser.add_argument("--overwrite", action="store_true", help="replace an existing --out file")
-    parser.add_argument(
-        "--size",
-        type=int,
-        default=PRIOR_SIZE,
-        help="count the pixels of center crops of this side, in pixels (default: %(default)s)",
-    )
-    parser.add_argument(
-        "--sigma",
-        type=float,
-        default=SIGMA,
-        help="Gaussian smoothing over the ab plane, in Lab units; 0 for none (default: %(default)s, the paper's)",
-    )
-    parser.add_argument(
-        "--batch-size",
-        type=int,
-        default=32,
-        help="photos per step (default: %(default)s)",
-    )
-
-
-def check_out(out, overwrite: bool) -> None:
-    """Before any work: refuse an `--out` that is a folder, a provided prior (recorded in a
-    `SHA256SUMS` beside it), an existing file unless `overwrite`, or a place that cannot be written."""
-    if os.path.isdir(out):
-        raise ColornetError(f"--out {out}: is a folder; name a file, e.g. {os.path.join(out, PRIOR_FILE)}.")
-    if recorded_checksum(out) is not None:
-        raise ColornetError(
-            f"--out {out}: is provided with colornet (recorded in SHA256SUMS beside it); write your prior "
-            f"elsewhere, e.g. --out {PRIOR_FILE}."
-        )
-    if os.path.lexists(out) and not overwrite:
-        raise ColornetError(f"--out {out}: exists; pass --overwrite to replace it, or name another file.")
-    if not can_create(out):
-        raise ColornetError(f"--out {out}: its folder cannot be written; choose another place.")
-
-
-def run(args) -> int:
-    check_options(args.size, args.batch_size, args.sigma, flags=True)
-    check_out(args.out, args.overwrite)
-    try:
-        prior = compute_prior(
-            args.data if len(args.data) > 1 else args.data[0], args.size, args.batch_size, args.sigma
-        )
-    except (MemoryError, tf.errors.ResourceExhaustedError):
-        raise ColornetError(
-            f"--size {args.size} with --batch-size {args.batch_size} needs more memory than there is; "
-            "use a smaller --size or --batch-size."
-        ) from None
-    try:
-        path = save_prior(args.out, prior)
-    except OSError as err:
-        raise ColornetError(
-            f"--out {args.out}: cannot be written ({err.strerror or err}); choose another place."
-        ) from None
-    top = np.argsort(prior)[::-1][:3]
-    common = ", ".join(f"({a:g}, {b:g}) {prior[i]:.1%}" for i, (a, b) in zip(top, ab_bins()[top]))
-    print(f"Wrote {path}: the prior over {N_BINS} ab bins; most common: {common}.")
-    return 0

@@ -19,9 +19,9 @@ builder, the codec that turns Lab photos into inputs and targets, the loss, the 
 multiple, the extra inputs. Training runs under a Keras precision policy
 (`colornet.precision`) and a `tf.distribute` strategy (`colornet.distribute`).
 
-This module holds `train()` and the command's `run`; the rest is in `train_config` (the settings),
-`train_data` (photos, datasets, memory), `train_run` (starting or resuming a run), `train_callbacks`
-(what each epoch writes) and `train_cli` (the command's flags).
+This module holds `train()`; the rest is in `train_config` (the settings), `train_data` (photos,
+datasets, memory), `train_run` (starting or resuming a run) and `train_callbacks` (what each epoch
+writes); the command, its flags and its `run`, is `colornet.cli.train`.
 """
 
 import math
@@ -40,7 +40,6 @@ from colornet.models import Design, get_design
 from colornet.precision import choose_precision, precision_scope
 from colornet.predict import Colorizer
 from colornet.run_dir import open_run, remove_leftovers
-from colornet.signals import sigterm_as_interrupt
 from colornet.train_args import check_arguments, check_config, make_config
 
 # names marked F401 are not used here: they stay importable from `colornet.train`, as before
@@ -49,10 +48,6 @@ from colornet.train_callbacks import (
     RunCheckpoint,  # noqa: F401
     SampleStrips,
     make_callbacks,
-)
-from colornet.train_cli import (
-    add_arguments,  # noqa: F401  (the command's flags, beside its `run`)
-    train_arguments,
 )
 from colornet.train_config import DEFAULT_LR, TrainConfig, TrainResult
 from colornet.train_data import (
@@ -208,7 +203,7 @@ def train(model="beta", data: str = "data/Train", *, embedder=None, design: str 
     )  # fmt: skip
 
     codec = design.make_codec(cfg.model_options)
-    if hasattr(codec, "with_prior"):  # a bin head: rebalancing weights from the prior over the bins
+    if codec.uses_prior:  # a bin head: rebalancing weights from the prior over the bins
         prior, source = run_prior(cfg, out_dir, train_paths, write=worker.is_chief)
         state.setdefault("prior", source)  # a resumed run keeps where its prior came from
         codec = codec.with_prior(prior)
@@ -276,7 +271,7 @@ def train(model="beta", data: str = "data/Train", *, embedder=None, design: str 
         source=str(out_dir),
         options=cfg.model_options,
         classes=classes,
-        prior=getattr(codec, "prior", None),
+        prior=codec.prior if codec.uses_prior else None,
     )
     samples = None
     if worker.is_chief and cfg.samples > 0:
@@ -354,20 +349,3 @@ def train(model="beta", data: str = "data/Train", *, embedder=None, design: str 
         precision=policy,
         worker=worker,
     )
-
-
-# --- command line -------------------------------------------------------------
-
-
-@sigterm_as_interrupt()  # `kill` ends training as Ctrl-C does
-def run(args) -> int:
-    result = train(args.model, **train_arguments(args))
-    if not result.worker.is_chief:
-        print(
-            f"Done: worker {result.worker.index} of {result.worker.workers} (the chief writes the run folder)."
-        )
-        return 0
-    best = result.history.get("val_loss", [])
-    summary = f"best val_loss {min(best):.5f}" if best else "no validation loss"
-    print(f"Done: {result.out_dir} ({summary}); weights: {result.best_weights}")
-    return 0

@@ -13,33 +13,29 @@ from colornet import data as cdata
 from colornet.bins import BIN_LOSS
 from colornet.errors import ColornetError
 from colornet.losses import LOSS_NAMES
+from colornet.models.spec import options_by_name
+from colornet.train_config import MAX_SEED, TrainConfig, flag_of  # noqa: F401  (MAX_SEED kept importable here)
 
-MAX_SEED = 2**32 - 1  # NumPy's and Keras's seeds are 32-bit
+SETTINGS = {f.name: f for f in dataclasses.fields(TrainConfig)}
 
 # settings with no flag of their own (the command line sets them from other flags, or not at all)
-API_ONLY = ("samples", "on_error", "jit_compile", "augment", "model_options")
+API_ONLY = tuple(
+    name for name, f in SETTINGS.items() if flag_of(f) not in ("--" + name.replace("_", "-"), name)
+)
 
-# settings that take one of a few values
+# settings that take one of a few values (as `TrainConfig` declares them); the model, the loss and
+# the strategy are checked with words of their own (`get_design`, `check_config`, `colornet.distribute`)
 CHOICES = {
-    "on_error": ("skip", "raise"),
-    "embed_mode": ("cached", "per-batch"),
-    "schedule": ("none", "plateau", "cosine"),
-    "classes": ("auto", "none"),
-    "verbose": (0, 1, 2),
-    "jit_compile": ("auto", True, False),
-    "augment": (True, False),
+    name: tuple(f.metadata["values"].values()) if "values" in f.metadata else tuple(f.metadata["choices"])
+    for name, f in SETTINGS.items()
+    if ("values" in f.metadata or "choices" in f.metadata) and name not in ("model", "loss", "strategy")
 }
 
-# whole numbers: (lowest, highest); None settings are left out
+# whole numbers: (lowest, highest); those whose default is None may be None
 WHOLE = {
-    "size": (8, None),
-    "epochs": (1, None),
-    "batch_size": (1, None),
-    "seed": (0, MAX_SEED),
-    "samples": (0, None),
-    "limit": (1, None),
-    "steps_per_epoch": (1, None),
-    "early_stopping": (1, None),
+    name: (f.metadata.get("low", 1), f.metadata.get("high"))
+    for name, f in SETTINGS.items()
+    if f.metadata.get("takes") == "whole"
 }
 
 
@@ -81,7 +77,7 @@ def check_arguments(cfg) -> None:
     """
     for name, (low, high) in WHOLE.items():
         value = getattr(cfg, name)
-        if value is None and name in ("limit", "steps_per_epoch", "early_stopping"):
+        if value is None and SETTINGS[name].default is None:
             continue
         if not _whole(value) or value < low or (high is not None and value > high):
             limit = f"from {low} to {high}" if high is not None else f"of at least {low}"
@@ -121,7 +117,12 @@ def check_config(cfg, design, default_lr: float) -> None:
             cfg.data_weights = cdata.check_source_weights(cfg.data_weights, n_sources)
         except ValueError as err:
             raise ColornetError(str(err)) from None
-    for name in ("width", "l1_weight", "class_weight", "perceptual"):
+    if cfg.model_options.get("perceptual") and cfg.model_options.get("hints"):
+        raise ColornetError(
+            "--perceptual trains the network without hints; leave out --hints or --perceptual."
+        )
+    positive = [name for name, declared in options_by_name().items() if declared[0][0].takes == "positive"]
+    for name in positive:  # width, l1_weight, ...: the command line checks them too
         value = cfg.model_options.get(name)
         if value is not None and not (_number(value) and math.isfinite(value) and value > 0):
             raise ColornetError(f"--{name.replace('_', '-')} {value!r}: use a number above 0.")
@@ -130,7 +131,7 @@ def check_config(cfg, design, default_lr: float) -> None:
             f"--loss does not apply to {design.name} with a bin head: it learns the rebalanced "
             "cross-entropy over ab bins; leave --loss out."
         )
-    if cfg.prior is not None and not hasattr(design.make_codec(cfg.model_options), "with_prior"):
+    if cfg.prior is not None and not design.make_codec(cfg.model_options).uses_prior:
         raise ColornetError(f"--prior applies to bin heads (zhang, beta --head bins), not to {design.name}.")
     unknown = sorted(set(cfg.model_options) - set(design.options))
     if unknown:

@@ -1,56 +1,194 @@
 """The settings of a training run (`TrainConfig`, recorded in state.json) and what `train()` returns
-(`TrainResult`)."""
+(`TrainResult`).
+
+Each setting says what it does once, in its `setting(...)`: that is its comment here and the help of
+its flag, which `python -m colornet train` makes from it (`colornet.cli.train`), with the check,
+choices and name the flag needs where it is not `--name-with-dashes`."""
 
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import keras
 
-from colornet.distribute import CONNECT_TIMEOUT, WorkerInfo
+from colornet.distribute import CONNECT_TIMEOUT, STRATEGIES, WorkerInfo
+from colornet.losses import LOSS_NAMES
+from colornet.models import DESIGNS
+from colornet.models.spec import TAKES
 from colornet.predict import Colorizer
 
 DEFAULT_LR = 5e-4  # Adam's learning rate for designs that do not set their own
+MAX_SEED = 2**32 - 1  # NumPy's and Keras's seeds are 32-bit
+FLAG_KEYS = ("flag", "flag_help", "takes", "low", "high", "choices", "values", "metavar", "nargs", "required")
+
+
+def setting(default, help: str, **flag):
+    """A `TrainConfig` field: its default, what it does (`help`, also its flag's; the command line
+    adds `(default: ...)` where the help does not say it), and how its flag takes it:
+
+        flag: the flag, where not `--name-with-dashes` (`--no-augment`); a name without dashes is
+            the positional argument; None: no flag (the Python API's alone, or set from other flags)
+        flag_help: the flag's help where the flag says the opposite (`--no-augment`)
+        takes: what the value must be (`colornet.models.spec.TAKES`: whole, positive, share, path,
+            switch, int, number); absent: any text, or one of `choices`
+        low, high: the range of a whole number
+        choices, metavar, nargs, required: as argparse's
+        values: each value of the flag -> the setting's (`--xla on` -> True; a switch: False, True)
+    """
+    unknown = sorted(set(flag) - set(FLAG_KEYS)) + [t for t in [flag.get("takes")] if t and t not in TAKES]
+    if unknown:
+        raise ValueError(f"setting {help!r}: unknown {', '.join(map(str, unknown))}.")
+    metadata = {"help": help, **flag}
+    if isinstance(default, (list, dict)):
+        return field(default_factory=lambda: type(default)(default), metadata=metadata)
+    return field(default=default, metadata=metadata)
+
+
+def flag_of(f) -> str | None:
+    """The flag of a `TrainConfig` field (`dataclasses.fields`): `--batch-size`, `--no-augment`,
+    `model` (the positional argument), or None."""
+    return f.metadata.get("flag", "--" + f.name.replace("_", "-"))
 
 
 @dataclass
 class TrainConfig:
     """Everything that defines a training run (saved in state.json)."""
 
-    model: str = "beta"  # a design name: alpha, beta, full, ...
-    data: str | list = "data/Train"  # folder (recursive), file, glob, or a list of them
-    data_weights: list | None = None  # each `data` source's share of the photos drawn; None: as listed
-    val: str | list | None = None  # held-out photos; None: split `val_split` off `data`
-    size: int = 128  # side of the square training crops, a multiple of the design's size multiple
-    epochs: int = 10  # total epochs, counting those of a resumed run
-    batch_size: int = 16  # photos per batch on each replica (the global batch is this x replicas)
-    lr: float | None = None  # Adam learning rate; None: the design's (unet-gan: 2e-4), else DEFAULT_LR
-    loss: str | None = None  # mse (the article), mae or huber; None: the design's loss
-    seed: int = 42
-    init: str | None = None  # weights to start from (fine-tuning)
-    out: str | None = None  # run directory; default runs/<model>
-    val_split: float = 0.1  # share of `data` held out when `val` is None
-    limit: int | None = None  # use at most this many training photos
-    steps_per_epoch: int | None = None  # cut epochs short (quick runs)
-    schedule: str = "none"  # none, plateau (reduce on plateau) or cosine
-    early_stopping: int | None = None  # stop after this many epochs without improvement
-    augment: bool = True  # the article's rotation/zoom/shear (crop and flip always)
-    on_error: str = "skip"  # unreadable photos: "skip" with a warning, or "raise"
-    samples: int = 4  # validation photos in the per-epoch sample strip
-    model_options: dict = field(default_factory=dict)  # builder options, e.g. {"width": 0.5}
-    encoder_weights: str | None = "imagenet"  # keras.applications encoders (unet, dahl): imagenet, path, none
-    embed_weights: str | None = (
-        "imagenet"  # designs with features (full): their weights (imagenet, path, none)
+    model: str = setting("beta", "which network to train", flag="model", choices=DESIGNS)
+    data: str | list = setting(
+        "data/Train", "folders (recursive), files or globs of training photos", nargs="+", required=True
     )
-    embed_mode: str = "cached"  # designs with features: cached or per-batch
-    precision: str = "auto"  # auto, float32, mixed_bfloat16 or mixed_float16 (colornet.precision)
-    strategy: str = "auto"  # auto, one, mirrored or multiworker (colornet.distribute)
-    jit_compile: bool | str = (
-        "auto"  # XLA: auto (on for GPUs; for bfloat16 on CPUs where it is faster), True or False
+    data_weights: list | None = setting(
+        None,
+        "one weight per --data source: its share of the photos drawn in an epoch (e.g. --data corpus "
+        "scenes faces --data-weights 2 1 1); an epoch still has as many photos as all sources together "
+        "(default: every photo once an epoch)",
+        takes="number",
+        nargs="+",
+        metavar="W",
     )
-    connect_timeout: float = CONNECT_TIMEOUT  # seconds a cluster's workers wait for each other
-    classes: str = "auto"  # designs with a class head: classes from folder names (auto) or none
-    prior: str | None = None  # bin heads (zhang, beta --head bins): prior file; None: computed from `data`
-    verbose: int = 1  # Keras progress bar (1), one line per epoch (2), silent (0)
+    val: str | list | None = setting(
+        None, "held-out photos (default: hold out --val-split of --data)", nargs="+"
+    )
+    size: int = setting(
+        128,
+        "training crop size, a multiple of the model's size multiple (8 for alpha, beta, full, iizuka, "
+        "zhang, dahl; 2^depth for unet, unet-gan)",
+        takes="whole",
+        low=8,
+    )
+    epochs: int = setting(10, "total epochs", takes="whole", low=1)
+    batch_size: int = setting(
+        16, "photos per batch on each replica; the global batch is this x replicas", takes="whole", low=1
+    )
+    lr: float | None = setting(
+        None, f"Adam learning rate (default: {DEFAULT_LR}; unet-gan: 2e-4)", takes="positive"
+    )
+    loss: str | None = setting(
+        None,
+        "default: the model's own (mse for alpha, beta, full; blurred, the distance also after Gaussian "
+        "blurs of 3 and 5 px, for dahl)",
+        choices=LOSS_NAMES,
+    )
+    init: str | None = setting(
+        None,
+        "start from these weights (fine-tuning), e.g. weights/beta.weights.h5, or a run folder (its "
+        "best.weights.h5) (default: random weights)",
+        takes="path",
+    )
+    out: str | None = setting(
+        None, "run directory (default: runs/MODEL); an existing run there is resumed", takes="path"
+    )
+    seed: int = setting(42, "random seed", takes="whole", low=0, high=MAX_SEED)
+    val_split: float = setting(0.1, "share of --data held out when there is no --val", takes="share")
+    limit: int | None = setting(None, "use at most N training photos (default: all)", takes="whole", low=1)
+    steps_per_epoch: int | None = setting(
+        None, "batches per epoch (default: the whole folder)", takes="whole", low=1
+    )
+    schedule: str = setting("none", "learning-rate schedule", choices=("none", "plateau", "cosine"))
+    early_stopping: int | None = setting(
+        None,
+        "stop after PATIENCE epochs without improvement (default: never stop early)",
+        takes="whole",
+        low=1,
+        metavar="PATIENCE",
+    )
+    augment: bool = setting(
+        True,
+        "the article's rotation/zoom/shear (crops and flips always)",
+        flag="--no-augment",
+        flag_help="no rotation/zoom/shear (crops and flips stay)",
+        takes="switch",
+        values={False: True, True: False},
+    )
+    on_error: str = setting(
+        "skip",
+        'unreadable photos: "skip" with a warning, or "raise"',
+        flag="--strict",
+        flag_help="stop at the first unreadable photo instead of skipping it",
+        takes="switch",
+        values={False: "skip", True: "raise"},
+    )
+    samples: int = setting(
+        4, "validation photos in the per-epoch sample strip", flag=None, takes="whole", low=0
+    )
+    model_options: dict = setting(
+        {},
+        "the builder's options, e.g. {'width': 0.5}; their flags are the options the designs declare "
+        "(colornet.models.spec.Option: --width, --depth, ...)",
+        flag=None,
+    )
+    encoder_weights: str | None = setting(
+        "imagenet",
+        "unet --encoder, dahl: ImageNet weights (from weights/ or ~/.keras/models/, else Keras downloads "
+        "them), a *_notop.h5 file, or none to train the encoder from scratch",
+        metavar="imagenet|none|PATH",
+    )
+    embed_weights: str | None = setting(
+        "imagenet", "full: the embedder's weights: imagenet, a .h5 path, or none"
+    )
+    embed_mode: str = setting(
+        "cached",
+        "full: embeddings computed once (cached) or per batch as in the article",
+        choices=("cached", "per-batch"),
+    )
+    classes: str = setting(
+        "auto",
+        "iizuka: learn the scene class from folder names (auto) or not (none)",
+        choices=("auto", "none"),
+    )
+    prior: str | None = setting(
+        None,
+        "zhang, beta --head bins: the prior over the ab bins (python -m colornet prior) (default: "
+        "computed from --data before training and kept in the run folder)",
+        metavar="FILE",
+    )
+    precision: str = setting(
+        "auto",
+        "numeric precision: auto, float32, mixed_bfloat16 or mixed_float16 (colornet.precision; its flag "
+        "is the one the commands that colorize share, colornet.cli.options)",
+    )
+    jit_compile: bool | str = setting(
+        "auto",
+        "compile training steps with XLA: auto (on for GPUs; for bfloat16 on CPUs where its matmul is "
+        "faster), on or off. Networks of depthwise convolutions (features) can run slower with it",
+        flag="--xla",
+        values={"auto": "auto", "on": True, "off": False},
+    )
+    strategy: str = setting(
+        "auto",
+        "one device, mirrored (every GPU of this machine), multiworker (machines in TF_CONFIG); auto "
+        "picks multiworker when TF_CONFIG is set, mirrored with several GPUs, else one",
+        choices=STRATEGIES,
+    )
+    connect_timeout: float = setting(
+        CONNECT_TIMEOUT,
+        "multiworker: how long to wait for the other machines",
+        takes="positive",
+        metavar="SECONDS",
+    )
+    verbose: int = setting(
+        1, "progress bar (1), a line per epoch (2), none (0)", takes="int", choices=(0, 1, 2)
+    )
 
 
 @dataclass

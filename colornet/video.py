@@ -25,7 +25,6 @@ output container can hold it, else re-encoded (AAC, or Opus in WebM).
 
 import math
 import os
-import signal
 import sys
 import time
 from contextlib import closing
@@ -42,16 +41,9 @@ from colornet.errors import VideoError
 from colornet.files import can_create, temporary_name
 from colornet.fullres import frame_lightness
 from colornet.images import Photo
-from colornet.options import (
-    add_batch_size_option,
-    add_decoding_options,
-    add_model_option,
-    add_overwrite_option,
-    add_precision_option,
-    add_work_size_option,
-)
+from colornet.inference_options import InferenceOptions, merge_options
 from colornet.pipeline import ahead, behind, padded
-from colornet.predict import check_work_size, finish, load_colorizer, prepare_for
+from colornet.predict import finish, load_colorizer, prepare_for
 from colornet.temporal import (  # noqa: F401  (FlickerMeter and the constants: importable from here too)
     CUT_THRESHOLD,
     SMOOTHING,
@@ -138,10 +130,11 @@ def colorize_video(
     batch_size: int = BATCH_SIZE,
     overwrite: bool = False,
     weights_dir=WEIGHTS_DIR,
-    precision: str = "float32",
+    precision: str | None = None,
     temperature: float | None = None,
     undo_rebalancing: float | None = None,
     progress: bool = False,
+    options: InferenceOptions | None = None,
 ) -> VideoSummary:
     """Colorize a video file into another, keeping its frame rate, size, lightness and audio.
 
@@ -160,13 +153,15 @@ def colorize_video(
         overwrite: replace an existing output; otherwise it is kept and `summary.skipped` is True.
         weights_dir: where provided weights are looked up by name.
         precision: the network's precision: `float32`, `mixed_bfloat16`, `mixed_float16` or `auto`
-            (see `colornet.colorize`).
+            (see `colornet.colorize`); None: `options`' precision, float32 by default.
         temperature: for a model over ab bins (zhang, beta --head bins), the annealed mean's
             temperature, above 0 and at most 10 (default: the model's, 0.38); other models
             ignore it with a note on stderr.
         undo_rebalancing: likewise, the share (0 to 1) of the class rebalancing taken back
             before the annealed mean (default: 0, the paper's decoding).
         progress: show a progress bar (frames/s, time left) on stderr.
+        options: an `InferenceOptions` holding `work_size`, `precision`, `temperature` and
+            `undo_rebalancing` at once; each of those keywords given (not None) wins over its field.
 
     Returns:
         A `VideoSummary`: frames, size, frame rate, audio, scene cuts and the output's flicker.
@@ -184,7 +179,13 @@ def colorize_video(
     """
     source, output = str(source), str(output)
     check_options(source, smoothing, start, duration, batch_size, cut_threshold)
-    check_work_size(work_size)
+    options = merge_options(
+        options,
+        work_size=work_size,
+        precision=precision,
+        temperature=temperature,
+        undo_rebalancing=undo_rebalancing,
+    )
     muxer, codec, copy_codecs = output_container(output)
     if os.path.isdir(output):
         example = os.path.join(output, Path(source).stem + "_color" + Path(output).suffix)
@@ -199,8 +200,10 @@ def colorize_video(
             return summary
         if not can_create(output):
             raise VideoError(f"{output}: its folder cannot be written; write the output elsewhere.")
-        colorizer = load_colorizer(model, weights_dir, precision=precision, work_size=work_size)
-        colorizer, note = colorizer.with_temperature(temperature, undo_rebalancing)
+        colorizer = load_colorizer(
+            model, weights_dir, precision=options.precision, work_size=options.work_size
+        )
+        colorizer, note = options.decode(colorizer)
         if note:
             print(note, file=sys.stderr)
         partial = temporary_name(output)
@@ -222,7 +225,7 @@ def colorize_video(
                     cut_threshold=cut_threshold,
                     start=start,
                     duration=duration,
-                    work_size=work_size,
+                    work_size=options.work_size,
                     batch_size=batch_size,
                     progress=progress,
                     source=source,
@@ -384,88 +387,3 @@ def _transcode(
     finally:
         bar.close()
     summary.flicker = meter.value
-
-
-# --- command line ----------------------------------------------------------------------
-
-
-def _seconds(text):
-    import argparse
-
-    try:
-        return float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r}: use a number of seconds") from None
-
-
-def add_arguments(parser) -> None:
-    parser.add_argument("input", help="the video to colorize (any container and codec FFmpeg reads)")
-    parser.add_argument(
-        "output", help=f"the colorized video ({', '.join(CONTAINERS)}); written only when complete"
-    )
-    add_model_option(parser)
-    parser.add_argument(
-        "--smoothing",
-        type=float,
-        default=SMOOTHING,
-        help="how much each frame's colors follow the previous frames', from 0 (frame by frame) to "
-        f"below 1; restarted at scene cuts (default: {SMOOTHING})",
-    )
-    parser.add_argument(
-        "--cut-threshold",
-        type=float,
-        default=CUT_THRESHOLD,
-        help=f"mean change of lightness (0-100) between frames that counts as a scene cut (default: {CUT_THRESHOLD:g})",
-    )
-    parser.add_argument(
-        "--start",
-        type=_seconds,
-        default=0.0,
-        metavar="SECONDS",
-        help="where to start, in seconds (default: 0)",
-    )
-    parser.add_argument(
-        "--duration",
-        type=_seconds,
-        default=None,
-        metavar="SECONDS",
-        help="how many seconds to colorize from --start (default: to the end)",
-    )
-    add_work_size_option(parser)
-    add_batch_size_option(parser, BATCH_SIZE, items="frames")
-    add_overwrite_option(parser, "an existing output")
-    add_precision_option(parser)
-    add_decoding_options(parser)
-
-
-def _interrupted(signum, frame):
-    raise KeyboardInterrupt  # `kill` ends the run as Ctrl-C does: the partial output is removed
-
-
-def run(args) -> int:
-    previous = signal.signal(signal.SIGTERM, _interrupted)
-    try:
-        summary = _run(args)
-    finally:
-        signal.signal(signal.SIGTERM, previous)
-    print(summary.report())
-    return 0
-
-
-def _run(args) -> VideoSummary:
-    return colorize_video(
-        args.input,
-        args.output,
-        args.model,
-        smoothing=args.smoothing,
-        cut_threshold=args.cut_threshold,
-        start=args.start,
-        duration=args.duration,
-        work_size=args.work_size,
-        batch_size=args.batch_size,
-        overwrite=args.overwrite,
-        precision=args.precision,
-        temperature=args.temperature,
-        undo_rebalancing=args.undo_rebalancing,
-        progress=True,
-    )

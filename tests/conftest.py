@@ -56,13 +56,17 @@ def notebook_text(nb) -> str:
     """Everything an executed notebook shows as text: streams, results and errors."""
     parts = []
     for cell in nb.cells:
+        previous = None
         for output in cell.get("outputs", []):
-            if output.output_type == "stream":
+            if output.output_type == "stream" and previous == output.name:
+                parts[-1] += output.text  # one print can arrive in pieces on a busy machine
+            elif output.output_type == "stream":
                 parts.append(output.text)
             elif output.output_type in ("execute_result", "display_data"):
                 parts.append(output.get("data", {}).get("text/plain", ""))
             elif output.output_type == "error":
                 parts.append("\n".join(output.traceback))
+            previous = output.get("name") if output.output_type == "stream" else None
     return "\n".join(parts)
 
 

@@ -94,6 +94,31 @@ def test_no_import_circles():
     assert circles == []
 
 
+def test_only_the_command_line_parses_arguments():
+    # argparse, flags and `run(args)` live in `colornet.cli`; the library takes Python values
+    found = []
+    for name, path in modules().items():
+        if name == "cli" or name.startswith("cli."):
+            continue
+        tree = ast.parse(path.read_text())
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Import) and any(a.name == "argparse" for a in node.names):
+                found.append(f"{name} imports argparse")
+            elif isinstance(node, ast.ImportFrom) and node.module == "argparse":
+                found.append(f"{name} imports from argparse")
+            elif isinstance(node, ast.Call) and getattr(node.func, "attr", "") in (
+                "add_argument",
+                "parse_args",
+            ):
+                found.append(f"{name} calls {node.func.attr}")
+        found += [
+            f"{name} defines {node.name}()"
+            for node in tree.body
+            if isinstance(node, ast.FunctionDef) and node.name in ("add_arguments", "run")
+        ]
+    assert found == []
+
+
 def test_the_check_sees_an_upward_import(tmp_path):
     # the parser finds imports inside functions, as `from colornet import x` and as `import colornet.x`
     source = tmp_path / "m.py"

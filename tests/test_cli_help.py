@@ -2,6 +2,7 @@
 and evaluate's column names."""
 
 import argparse
+import importlib
 import json
 import subprocess
 import sys
@@ -29,6 +30,22 @@ def test_every_option_states_its_default(command):
         if "default" not in (action.help or ""):
             silent.append(action.option_strings[0])
     assert not silent, f"{command}: options whose help states no default: {silent}"
+
+
+def test_only_the_command_asked_for_is_imported(monkeypatch):
+    # a command's module imports TensorFlow: the others stay unimported
+    imported, real = [], importlib.import_module
+    monkeypatch.setattr(importlib, "import_module", lambda name, *a: imported.append(name) or real(name, *a))
+    for command, (module, _) in cli.COMMANDS.items():
+        assert module == f"colornet.cli.{module.rsplit('.', 1)[-1]}"  # one module of the cli package each
+        imported.clear()
+        cli.build_parser(command)
+        assert imported == [module]
+    script = "import sys; from colornet import cli; cli.build_parser(); print(sorted(sys.modules))"
+    shown = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
+    loaded = shown.stdout.split("'")
+    assert shown.returncode == 0 and "colornet.cli" in loaded and "tensorflow" not in loaded
+    assert not [m for m in loaded if m.startswith("colornet.cli.")]
 
 
 def test_colorize_model_help_lists_only_models_with_provided_weights():

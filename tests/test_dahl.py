@@ -50,15 +50,15 @@ def test_both_variants_build_train_one_step_and_decode(variant):
     design = get_design("dahl")
     model = build_dahl(variant=variant, **TINY)
     assert model.output_shape == (None, None, None, 2)
-    model.compile(optimizer=keras.optimizers.Adam(1e-3), loss=get_loss(design.loss))
+    model.compile(optimizer=keras.optimizers.Adam(1e-3), loss=get_loss(design.make_loss()[0]))
     lab = lab_of("coffee", 32)
-    y, uv = design.codec.encode(lab)
+    y, uv = design.make_codec().encode(lab)
     before = [np.array(w) for w in model.trainable_weights]
     assert np.isfinite(model.train_on_batch(y, uv))
     assert any(not np.array_equal(b, np.asarray(a)) for b, a in zip(before, model.trainable_weights))
     out = model(y)
     assert float(np.min(out)) >= 0 and float(np.max(out)) <= 1  # sigmoid
-    ab = np.asarray(design.codec.decode(out, y))
+    ab = np.asarray(design.make_codec().decode(out, y))
     assert ab.shape == (1, 32, 32, 2) and np.all(np.isfinite(ab))
 
 

@@ -8,13 +8,15 @@ import keras
 import numpy as np
 import pytest
 
-from colornet.codecs import first_input
-from colornet.models import DESIGNS, Design, get_design, register
+from colornet.codecs import Codec, LabTanhCodec, first_input
+from colornet.models import DESIGNS, Design, Setup, get_design, register
+from colornet.models.iizuka import CLASS_LOSS_WEIGHT
 from colornet.models.spec import DESIGNS as REGISTRY
 from colornet.precision import precision_scope
 from colornet.predict import Colorizer
 
 NAMES = sorted(DESIGNS)
+ABILITIES = {"uses_prior", "decodes_bins", "takes_hints", "takes_style", "gives_classes"}
 
 
 def lab_batch(b, h, w, seed=0):
@@ -43,6 +45,72 @@ def test_the_article_designs_are_registered():
 
 
 @pytest.mark.parametrize("name", NAMES)
+def test_configure_is_what_the_codec_loss_and_multiple_say(name):
+    design = get_design(name)
+    setup = design.configure(design.tiny_options)
+    assert isinstance(setup, Setup) and isinstance(setup.codec, Codec)
+    assert design.make_codec(design.tiny_options) == setup.codec
+    assert design.make_loss(design.tiny_options) == (setup.loss, setup.loss_weights)
+    assert design.multiple(design.tiny_options) == setup.size_multiple
+
+
+def test_configure_fills_in_the_options_that_follow_the_size_and_the_classes():
+    unet = get_design("unet")
+    assert unet.configure({}).size_multiple == 128  # depth 7 unless given
+    assert unet.configure({}, size=256).size_multiple == 256  # as deep as a 256 px crop allows
+    assert unet.configure({"depth": 3}, size=256).size_multiple == 8
+    iizuka = get_design("iizuka")
+    setup = iizuka.configure({}, classes=["forest", "sea"])
+    assert setup.codec.classes and setup.loss_weights == {"ab": 1.0, "class": CLASS_LOSS_WEIGHT}
+    assert iizuka.configure({}, classes=0).loss == "mse"
+    beta = get_design("beta")
+    assert beta.configure({}, size=64, classes=3) == beta.configure({}) == Setup(LabTanhCodec(), "mse")
+
+
+def test_the_abilities_are_the_codec_base_class_attributes():
+    assert {name for name, value in vars(Codec).items() if type(value) is bool} == ABILITIES
+
+
+@pytest.mark.parametrize(
+    "name, options, abilities",
+    [
+        ("alpha", {}, set()),
+        ("beta", {}, set()),
+        ("beta", {"head": "bins"}, {"uses_prior", "decodes_bins"}),
+        ("zhang", {}, {"uses_prior", "decodes_bins"}),
+        ("features", {}, {"uses_prior", "decodes_bins"}),
+        ("features", {"hints": True}, {"uses_prior", "decodes_bins", "takes_hints"}),
+        ("iizuka", {}, {"takes_style", "gives_classes"}),
+        ("iizuka", {"n_classes": 3}, {"takes_style", "gives_classes"}),
+        ("full", {}, set()),
+        ("unet", {"color_space": "ycrcb"}, set()),
+        ("unet-gan", {}, set()),
+        ("dahl", {}, set()),
+    ],
+)
+def test_each_codec_declares_its_abilities(name, options, abilities):
+    codec = get_design(name).make_codec(options)
+    assert {a for a in ABILITIES if getattr(codec, a)} == abilities
+    assert codec.takes_hints == ("hints" in codec.extra_inputs)
+    if codec.decodes_bins:
+        assert codec.temperature > 0 and 0 <= codec.undo <= 1
+    if codec.uses_prior:
+        assert codec.prior is None and codec.with_prior(np.full(261, 1 / 261)).prior is not None
+
+
+def test_a_codec_without_an_ability_has_the_default():
+    codec = LabTanhCodec()
+    assert codec.class_probabilities({"class": np.zeros((1, 3))}) is None
+    assert codec.ab_range() == (-128.0, 128.0)
+    with pytest.raises(ValueError, match="the lab_tanh codec has no use for a prior"):
+        codec.with_prior(np.full(261, 1 / 261))
+    with pytest.raises(TypeError):
+        Codec()  # encode_inputs, encode_targets and decode are every codec's own
+    with pytest.raises(TypeError, match="derives from colornet.codecs.Codec"):
+        Setup(codec=object())
+
+
+@pytest.mark.parametrize("name", NAMES)
 @pytest.mark.parametrize("h, w", [(1, 1), (2, 3), (5, 1)])
 def test_any_size_that_is_a_multiple_works(name, h, w):
     design = get_design(name)
@@ -50,10 +118,11 @@ def test_any_size_that_is_a_multiple_works(name, h, w):
     h, w = h * m, w * m
     model = build_tiny(design)
     extras = extras_for(design, 2)
-    inputs = design.codec.encode_inputs(lab_batch(2, h, w)[..., :1], extras)
-    ab = np.asarray(design.codec.decode(model(inputs), inputs))
+    codec = design.make_codec(design.tiny_options)
+    inputs = codec.encode_inputs(lab_batch(2, h, w)[..., :1], extras)
+    ab = np.asarray(codec.decode(model(inputs), inputs))
     assert ab.shape == (2, h, w, 2) and ab.dtype == np.float32
-    low, high = design.codec.ab_range()
+    low, high = codec.ab_range()
     assert np.all(np.isfinite(ab)) and ab.min() >= low and ab.max() <= high
 
 
@@ -81,7 +150,8 @@ def test_layers_are_named_after_the_design(name):
 def test_keras_file_round_trip(name, tmp_path):
     design = get_design(name)
     model = build_tiny(design)
-    inputs = design.codec.encode_inputs(lab_batch(1, 16, 24)[..., :1], extras_for(design, 1))
+    codec = design.make_codec(design.tiny_options)
+    inputs = codec.encode_inputs(lab_batch(1, 16, 24)[..., :1], extras_for(design, 1))
     model.save(tmp_path / f"{name}.keras")
     again = keras.models.load_model(tmp_path / f"{name}.keras")
     np.testing.assert_allclose(np.asarray(again(inputs)), np.asarray(model(inputs)), atol=1e-6)
@@ -94,10 +164,11 @@ def test_one_training_step_changes_the_weights(name):
 
     design = get_design(name)
     model = build_tiny(design)
+    setup = design.configure(design.tiny_options)
     model.compile(
-        optimizer=keras.optimizers.Adam(1e-3), loss=get_loss(design.loss), loss_weights=design.loss_weights
+        optimizer=keras.optimizers.Adam(1e-3), loss=get_loss(setup.loss), loss_weights=setup.loss_weights
     )
-    batch = design.codec.encode(lab_batch(2, 16, 16), extras_for(design, 2))
+    batch = setup.codec.encode(lab_batch(2, 16, 16), extras_for(design, 2))
     before = [np.array(w) for w in model.trainable_weights]
     loss = model.train_on_batch(*batch)
     assert np.isfinite(loss)

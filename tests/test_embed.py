@@ -284,7 +284,7 @@ def test_top_classes_with_and_without_names():
 
 
 def test_class_names_from_a_local_file_the_package_or_none_offline(tmp_path, monkeypatch):
-    import colornet.embed as embed
+    import colornet.embed_classes as embed_classes
 
     def offline(*args, **kwargs):
         raise Exception("URL fetch failure")
@@ -292,7 +292,7 @@ def test_class_names_from_a_local_file_the_package_or_none_offline(tmp_path, mon
     monkeypatch.setattr(keras.utils, "get_file", offline)
     names = imagenet_class_names(tmp_path)  # offline: the package's resources/imagenet_classes.tsv
     assert len(names) == EMBED_DIM and names[281] == "tabby" and names[999] == "toilet_tissue"
-    monkeypatch.setattr(embed, "CLASSES_TSV", tmp_path / "gone.tsv")
+    monkeypatch.setattr(embed_classes, "CLASSES_TSV", tmp_path / "gone.tsv")
     assert imagenet_class_names(tmp_path) is None
     index = {str(i): [f"n{i:08d}", f"thing_{i}"] for i in range(EMBED_DIM)}
     (tmp_path / CLASS_INDEX_FILE).write_text(json.dumps(index))

@@ -64,11 +64,11 @@ def test_one_step_learns_and_decodes_to_ab():
     lab = np.concatenate(
         [rng.uniform(20, 80, (2, 64, 64, 1)), rng.uniform(-40, 40, (2, 64, 64, 2))], axis=-1
     ).astype(np.float32)
-    x, targets, weights = design.codec.encode(lab)
+    x, targets, weights = design.make_codec().encode(lab)
     before = [np.array(w) for w in model.trainable_weights]
     assert np.isfinite(model.train_on_batch(x, targets, sample_weight=weights))
     assert any(not np.array_equal(b, np.asarray(a)) for b, a in zip(before, model.trainable_weights))
-    ab = np.asarray(design.codec.decode(model(x), x))
+    ab = np.asarray(design.make_codec().decode(model(x), x))
     assert ab.shape == (2, 64, 64, 2) and np.all(np.isfinite(ab))
 
 

@@ -234,7 +234,7 @@ def test_a_corrupt_or_missing_weights_file_is_one_line(tmp_path, monkeypatch):
     (folder / "SHA256SUMS").write_text((pretrained.default_weights_dir() / "SHA256SUMS").read_text())
     monkeypatch.setattr(pretrained, "default_weights_dir", lambda: folder)
     monkeypatch.setenv("KERAS_HOME", str(tmp_path / "keras"))
-    with pytest.raises(WeightsError, match="is not in .*python -m colornet.lite0"):
+    with pytest.raises(WeightsError, match="is not in .*python -m colornet.cli.lite0"):
         lite0.efficientnet_lite0()
     (folder / lite0.WEIGHTS_FILE).write_bytes(real.read_bytes()[:100_000])
     with pytest.raises(WeightsError, match="checksum differs"):

@@ -47,54 +47,53 @@ def test_readme_and_every_notebook_use_the_one_repository_address():
             f"https://colab.research.google.com/github/{owner_name}/blob/main/notebooks/{name}"
         ]
         setup = next(c.source for c in nb.cells if c.cell_type == "code")
-        assert f'REPOSITORY = "{url}"' in setup and "github.com" not in setup.replace(url, "")
-        setups.add(setup)
+        assert f"git clone -q {url} " in setup and "github.com" not in setup.replace(url, "")
+        setups.add(setup.rpartition("\nQUICK, ")[0])  # the same cell but for what `setup` gives
     assert len(setups) == 1  # the same setup cell in every notebook
 
 
 def test_colab_setup_cell_runs_again_and_after_a_restart(tmp_path, monkeypatch):
-    """The setup cell in a pretend Colab: the first run clones and installs; running it again, or in a
-    restarted kernel, clones nothing, and no command fails."""
-    import importlib.metadata
+    """The setup cell's install lines in a pretend Colab, through a shell with stand-ins for git and pip:
+    the first run clones and installs; running it again, or in a restarted kernel, clones and installs
+    nothing, and no command fails. (`colornet.notebook.setup` then moves to the clone's notebooks/:
+    tests/test_notebook_setup.py.)"""
     import subprocess
 
-    from colornet.console import quiet_tensorflow
+    from IPython.core.inputtransformer2 import TransformerManager
 
-    quiet_tensorflow()  # TensorFlow imported now, before subprocess.run is replaced below
     setup = next(c.source for c in notebooks()["01_alpha.ipynb"].cells if c.cell_type == "code")
+    install = TransformerManager().transform_cell(setup.partition("from colornet.notebook")[0])
     clone_root = tmp_path / "content" / "colornet"
-    setup = setup.replace('"/content/colornet"', repr(str(clone_root)))
-    commands, installed = [], []
+    install = install.replace("/content/colornet", str(clone_root))
+    bin_dir, log, installed = tmp_path / "bin", tmp_path / "commands.log", tmp_path / "installed"
+    bin_dir.mkdir()
+    stand_ins = {
+        # git clone -q URL DEST: into an existing folder it fails (exit 128), as git does
+        "git": '[ -e "$4" ] && exit 128; mkdir -p "$4/.git" "$4/notebooks"',
+        "pip": f'case "$1" in show) [ -e {installed} ];; install) touch {installed};; esac',
+    }
+    for name, body in stand_ins.items():
+        (bin_dir / name).write_text(f'#!/bin/sh\necho "{name} $*" >> {log}\n{body}\n')
+        (bin_dir / name).chmod(0o755)
+    env = {**os.environ, "PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}"}
+    failed = []
 
-    def fake_run(args, check=False, **kwargs):
-        commands.append(args)
-        if args[:2] == ["git", "clone"]:
-            assert not os.path.exists(args[-1]), "git clone into an existing folder fails (exit 128)"
-            os.makedirs(os.path.join(args[-1], ".git"))
-            os.makedirs(os.path.join(args[-1], "notebooks"))
-        elif "pip" in args:
-            installed.append(args[-1])
-        return subprocess.CompletedProcess(args, 0)
-
-    def fake_version(name):
-        if name == "colornet" and not installed:
-            raise importlib.metadata.PackageNotFoundError(name)
-        return "0.1.0"
+    class Shell:  # IPython's `!command`: a shell runs it, and a failure does not stop the cell
+        def system(self, command):
+            if subprocess.run(command, shell=True, env=env).returncode:
+                failed.append(command)
 
     monkeypatch.setitem(sys.modules, "google.colab", types.ModuleType("google.colab"))
-    monkeypatch.setattr(subprocess, "run", fake_run)
-    monkeypatch.setattr(importlib.metadata, "version", fake_version)
     monkeypatch.setattr(sys, "path", list(sys.path))
-    monkeypatch.chdir(tmp_path)
     for _ in range(2):  # the cell run twice in one session
-        exec(compile(setup, "setup", "exec"), {})
-        assert os.getcwd() == str(clone_root / "notebooks")
-    monkeypatch.chdir(tmp_path)  # "Restart session": a new kernel in the starting folder, the clone kept
-    exec(compile(setup, "setup", "exec"), {})
-    assert os.getcwd() == str(clone_root / "notebooks")
-    assert [c[:2] for c in commands].count(["git", "clone"]) == 1
-    assert installed == [str(clone_root)]  # installed once
-    assert sys.path.count(str(clone_root)) == 1
+        exec(compile(install, "setup", "exec"), {"get_ipython": Shell})
+    exec(compile(install, "setup", "exec"), {"get_ipython": Shell})  # "Restart session": the clone kept
+    commands = log.read_text().splitlines()
+    assert [c.split()[:2] for c in commands].count(["git", "clone"]) == 1
+    assert [c.split()[:2] for c in commands].count(["pip", "install"]) == 1  # installed once
+    assert f"pip install -q -e {clone_root}" in commands
+    assert failed == [] and (clone_root / ".git").is_dir()
+    assert sys.path.count(str(clone_root)) == 1  # importable now, once
 
 
 def test_pyproject_declares_ranges_that_hold_the_pinned_versions():

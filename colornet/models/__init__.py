@@ -1,7 +1,7 @@
 """Colorization designs: one module each, a builder and a `Design` that says what it needs.
 
     from colornet.models import get_design, build_model
-    design = get_design("beta")            # builder, codec, loss, size multiple, options
+    design = get_design("beta")            # builder, setup (codec, loss, size multiple), options
     model = build_model("beta", width=0.5)
 
 Importing this package registers every design in `DESIGNS`.
@@ -17,7 +17,7 @@ from colornet.models.dahl import build_dahl  # noqa: F401
 from colornet.models.fusion import build_fusion  # noqa: F401
 from colornet.models.iizuka import build_iizuka  # noqa: F401
 from colornet.models.patchgan import build_patchgan  # noqa: F401
-from colornet.models.spec import DESIGNS, Design, get_design, register  # noqa: F401
+from colornet.models.spec import DESIGNS, Design, Setup, get_design, register  # noqa: F401
 from colornet.models.unet import build_unet  # noqa: F401
 from colornet.models.zhang import build_zhang  # noqa: F401
 

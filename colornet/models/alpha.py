@@ -7,8 +7,9 @@ https://blog.floydhub.com/colorizing-b-w-photos-with-neural-networks/
 import keras
 from keras import layers
 
+from colornet.codecs import LabTanhCodec
 from colornet.models.layers import check_input_size
-from colornet.models.spec import Design, register
+from colornet.models.spec import Design, Setup, register
 
 
 def build_alpha(input_size: int | None = None, name: str = "alpha") -> keras.Model:
@@ -51,8 +52,7 @@ ALPHA = register(
     Design(
         name="alpha",
         build=build_alpha,
-        loss="mse",
-        size_multiple=8,
+        setup=Setup(codec=LabTanhCodec(), loss="mse", size_multiple=8),
         summary="the article's first network: overfits one photo",
     )
 )

@@ -13,11 +13,17 @@ from keras import layers
 
 from colornet.bins import BIN_LOSS
 from colornet.codecs import BinsCodec, LabTanhCodec
-from colornet.models.layers import check_input_size, conv_block, scaled
-from colornet.models.spec import Design, register
+from colornet.models.layers import BATCH_NORM_OPTION, WIDTH_OPTION, check_input_size, conv_block, scaled
+from colornet.models.spec import Design, Option, Setup, register
 from colornet.models.zhang import bin_logits
 
 HEADS = ("ab", "bins")
+HEAD_OPTION = Option(
+    "head",
+    "predict ab (the article's regression) or a distribution over ab bins, trained with the rebalanced "
+    "cross-entropy of zhang (default: ab)",
+    choices=HEADS,
+)
 
 
 def build_beta(
@@ -75,15 +81,19 @@ def build_beta(
     return keras.Model(inputs, ab, name=name)
 
 
+def setup_for(options: dict) -> Setup:
+    """With `head="bins"`: the bins codec and its cross-entropy; else tanh ab / 128 and MSE."""
+    if options.get("head") == "bins":
+        return Setup(codec=BinsCodec(), loss=BIN_LOSS, size_multiple=8)
+    return Setup(codec=LabTanhCodec(), loss="mse", size_multiple=8)
+
+
 BETA = register(
     Design(
         name="beta",
         build=build_beta,
-        loss="mse",
-        codec_for=lambda options: BinsCodec() if options.get("head") == "bins" else LabTanhCodec(),
-        loss_for=lambda options: (BIN_LOSS if options.get("head") == "bins" else "mse", None),
-        size_multiple=8,
-        options=("width", "batch_norm", "head"),
+        setup=setup_for,
+        options=(WIDTH_OPTION, BATCH_NORM_OPTION, HEAD_OPTION),
         tiny_options={"width": 0.125},
         summary="the article's encoder/decoder that colors photos it has never seen",
     )

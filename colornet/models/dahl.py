@@ -26,8 +26,8 @@ from keras import layers
 
 from colornet.codecs import YUVCodec
 from colornet.losses import BLURRED
-from colornet.models.layers import Enlarge, check_input_size, scaled
-from colornet.models.spec import Design, register
+from colornet.models.layers import TRAIN_ENCODER_OPTION, WIDTH_OPTION, Enlarge, check_input_size, scaled
+from colornet.models.spec import Design, Option, Setup, register
 from colornet.pretrained import BackboneInput, copy_backbone_weights
 
 VARIANTS = ("residual", "hypercolumn")
@@ -153,14 +153,18 @@ def load_vgg16_weights(model: keras.Model, weights) -> str:
     return f"{note}, {'trainable' if encoder.trainable else 'frozen'}"
 
 
+VARIANT_OPTION = Option(
+    "variant",
+    "the residual encoder, or hypercolumns of VGG16's four taps (default: residual)",
+    choices=VARIANTS,
+)
+
 DAHL = register(
     Design(
         name="dahl",
         build=build_dahl,
-        codec=YUVCodec(),
-        loss=BLURRED,
-        size_multiple=SIZE_MULTIPLE,
-        options=("variant", "width", "train_encoder"),
+        setup=Setup(codec=YUVCodec(), loss=BLURRED, size_multiple=SIZE_MULTIPLE),
+        options=(VARIANT_OPTION, WIDTH_OPTION, TRAIN_ENCODER_OPTION),
         tiny_options={"width": 0.125},
         load_pretrained=load_vgg16_weights,
         summary="VGG16 hypercolumns or residual encoder, YUV, blurred-distance loss (Dahl 2016)",

@@ -27,8 +27,16 @@ from colornet.color import AB_SCALE
 from colornet.errors import ColornetError
 from colornet.hints import CHANNELS, HintBinsCodec
 from colornet.lite0 import build_efficientnet_lite0, efficientnet_lite0
-from colornet.models.layers import GrayToRGB, HintPool, ResizeLike, check_input_size, scaled
-from colornet.models.spec import Design, register
+from colornet.models.layers import (
+    TRAIN_ENCODER_OPTION,
+    WIDTH_OPTION,
+    GrayToRGB,
+    HintPool,
+    ResizeLike,
+    check_input_size,
+    scaled,
+)
+from colornet.models.spec import Design, Option, Setup, register
 from colornet.models.zhang import bin_logits
 
 SIZE_MULTIPLE = 32  # the deepest tap is at 1/32
@@ -193,10 +201,12 @@ def load_encoder_weights(model: keras.Model, weights) -> str:
 TEMPERATURE, UNDO_REBALANCING = 0.7, 0.9
 
 
-def codec_for(options: dict):
-    """The bins codec at this design's decoding; with a hint input where built with `hints`."""
+def setup_for(options: dict) -> Setup:
+    """The bins codec at this design's decoding (with a hint input where built with `hints`), its
+    cross-entropy, sizes a multiple of 32."""
     kind = HintBinsCodec if options.get("hints") else BinsCodec
-    return kind(temperature=TEMPERATURE, undo=UNDO_REBALANCING)
+    codec = kind(temperature=TEMPERATURE, undo=UNDO_REBALANCING)
+    return Setup(codec=codec, loss=BIN_LOSS, size_multiple=SIZE_MULTIPLE)
 
 
 def training_model(net: keras.Model, options: dict, codec=None) -> keras.Model:
@@ -211,22 +221,39 @@ def training_model(net: keras.Model, options: dict, codec=None) -> keras.Model:
         raise ColornetError(
             "--perceptual trains the network without hints; leave out --hints or --perceptual."
         )
-    codec = codec if codec is not None else codec_for(options)
+    codec = codec if codec is not None else setup_for(options).codec
     return PerceptualTrainer(
         net, weight=weight, temperature=codec.temperature, undo=codec.undo,
         rebalancing=codec.weights(), name="features_trainer",
     )  # fmt: skip
 
 
+ENCODER_OPTION = Option(
+    "encoder",
+    "the ImageNet network whose features are decoded (default: efficientnet-lite0)",
+    choices=ENCODERS,
+)
+HINTS_OPTION = Option(
+    "hints",
+    "take a person's color hints too (Zhang et al. 2017): a hint input, trained on hints simulated from each "
+    "photo's true colors; --init with weights of the same model without hints starts from them, its hint "
+    "branches at zero",
+    "switch",
+)
+PERCEPTUAL_OPTION = Option(
+    "perceptual",
+    "add W times a perceptual term to the loss: how far MobileNetV2's features of the colors as colorize "
+    "decodes them are from its features of the true colors (default: none)",
+    "positive",
+    metavar="W",
+)
+
 FEATURES = register(
     Design(
         name="features",
         build=build_features,
-        codec=BinsCodec(temperature=TEMPERATURE, undo=UNDO_REBALANCING),
-        codec_for=codec_for,
-        loss=BIN_LOSS,
-        size_multiple=SIZE_MULTIPLE,
-        options=("width", "train_encoder", "encoder", "hints", "perceptual"),
+        setup=setup_for,
+        options=(WIDTH_OPTION, TRAIN_ENCODER_OPTION, ENCODER_OPTION, HINTS_OPTION, PERCEPTUAL_OPTION),
         tiny_options={"width": 0.125},
         load_pretrained=load_encoder_weights,
         training_model=training_model,

@@ -12,11 +12,22 @@ import keras
 from keras import layers
 
 from colornet.codecs import LabTanhCodec
-from colornet.models.layers import RepeatOverGrid, check_input_size, conv_block, scaled
-from colornet.models.spec import Design, register
+from colornet.models.layers import (
+    BATCH_NORM_OPTION,
+    WIDTH_OPTION,
+    RepeatOverGrid,
+    check_input_size,
+    conv_block,
+    scaled,
+)
+from colornet.models.spec import Design, Option, Setup, register
 
 EMBED_DIM = 1000  # ImageNet classes, Inception-ResNet-v2's or EfficientNet-Lite0's
 EMBEDDER = "inception_resnet_v2"  # the article's; "efficientnet-lite0" (colornet.embed.EMBEDDERS)
+EMBEDDERS = (
+    EMBEDDER,
+    "efficientnet-lite0",
+)  # the names of colornet.embed.EMBEDDERS (not imported here: slow)
 
 
 def build_fusion(
@@ -123,14 +134,20 @@ def options_for_embedder(options: dict, embedder) -> dict:
     return {**options, "embedder": backbone}
 
 
+EMBEDDER_OPTION = Option(
+    "embedder",
+    "the ImageNet classifier whose 1000 class probabilities are fused in: Inception-ResNet-v2 (the article's; "
+    "Keras downloads its weights) or EfficientNet-Lite0 (weights in weights/, works offline, about 25x "
+    "faster) (default: inception_resnet_v2)",
+    choices=EMBEDDERS,
+)
+
 FULL = register(
     Design(
         name="full",
         build=build_fusion,
-        codec=LabTanhCodec(extra_inputs=("embedding",)),
-        loss="mse",
-        size_multiple=8,
-        options=("width", "batch_norm", "embedder"),
+        setup=Setup(codec=LabTanhCodec(extra_inputs=("embedding",)), loss="mse", size_multiple=8),
+        options=(WIDTH_OPTION, BATCH_NORM_OPTION, EMBEDDER_OPTION),
         tiny_options={"width": 0.125},
         extra_shapes={"embedding": (EMBED_DIM,)},
         features=embedder_features,

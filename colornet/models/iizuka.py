@@ -13,14 +13,23 @@ its global features then color this one ("style transfer").
 """
 
 from dataclasses import dataclass
+from typing import ClassVar
 
 import keras
 import tensorflow as tf
 from keras import layers
 
+from colornet.codecs import Codec
 from colornet.color import AB_SCALE, normalize_l
-from colornet.models.layers import RepeatOverGrid, ResizeTo, check_input_size, conv_block, scaled
-from colornet.models.spec import Design, register
+from colornet.models.layers import (
+    WIDTH_OPTION,
+    RepeatOverGrid,
+    ResizeTo,
+    check_input_size,
+    conv_block,
+    scaled,
+)
+from colornet.models.spec import Design, Option, Setup, register
 
 GLOBAL_SIZE = 128  # side of the global network's input (224 in the paper; smaller is faster on a CPU)
 CLASS_LOSS_WEIGHT = 1 / 300  # alpha in the paper: loss = MSE(ab) + alpha * cross-entropy
@@ -127,7 +136,7 @@ def build_iizuka(
 
 
 @dataclass(frozen=True)
-class IizukaCodec:
+class IizukaCodec(Codec):
     """L twice in (the local path, and the global path's photo: the same one, or a style photo
     given as `extras["style"]`), ab mapped to [0, 1] out; the scene label as a second target.
 
@@ -137,8 +146,9 @@ class IizukaCodec:
 
     classes: bool = True
     extra_inputs: tuple = ()
-    takes_style: bool = True  # the global path may see another photo
     name: str = "iizuka"
+    takes_style: ClassVar[bool] = True  # the global path may see another photo
+    gives_classes: ClassVar[bool] = True  # where built with `n_classes`
 
     def encode_inputs(self, L, extras=None):
         """L `(b, h, w, 1)` in [0, 100] -> (local L, global L), both normalized to [-1, 1]."""
@@ -158,9 +168,6 @@ class IizukaCodec:
             return ab
         return {"ab": ab, "class": tf.cast(extras["label"], tf.int32)}
 
-    def encode(self, lab, extras=None):
-        return self.encode_inputs(lab[..., :1], extras), self.encode_targets(lab, extras)
-
     def decode(self, outputs, inputs=None):
         """Network outputs -> ab in Lab units, float32."""
         ab = outputs["ab"] if isinstance(outputs, dict) else outputs
@@ -172,33 +179,40 @@ class IizukaCodec:
             return None
         return tf.nn.softmax(tf.cast(outputs["class"], tf.float32), axis=-1)
 
-    def ab_range(self) -> tuple[float, float]:
-        return -AB_SCALE, AB_SCALE
 
-
-def iizuka_codec(options: dict) -> IizukaCodec:
-    return IizukaCodec(classes=options.get("n_classes", 0) > 0)
-
-
-def iizuka_loss(options: dict):
-    """MSE on ab, plus the cross-entropy of the scene class weighted by `class_weight` (1/300)."""
-    if not options.get("n_classes", 0):
-        return "mse", None
+def setup_for(options: dict) -> Setup:
+    """MSE on ab; with a classification head (`n_classes`), plus the cross-entropy of the scene
+    class weighted by `class_weight` (1/300)."""
+    n_classes = options.get("n_classes", 0)
+    codec = IizukaCodec(classes=n_classes > 0)
+    if not n_classes:
+        return Setup(codec=codec, loss="mse", size_multiple=8)
     cross_entropy = keras.losses.SparseCategoricalCrossentropy(from_logits=True)
     weight = float(options.get("class_weight", CLASS_LOSS_WEIGHT))
-    return {"ab": "mse", "class": cross_entropy}, {"ab": 1.0, "class": weight}
+    loss, weights = {"ab": "mse", "class": cross_entropy}, {"ab": 1.0, "class": weight}
+    return Setup(codec=codec, loss=loss, loss_weights=weights, size_multiple=8)
 
+
+GLOBAL_SIZE_OPTION = Option(
+    "global_size", "side of the global path's input, a multiple of 32 (default: 128)", "whole", low=32
+)
+CLASS_WEIGHT_OPTION = Option(
+    "class_weight",
+    "weight of the scene class loss next to the color loss (default: 1/300, the paper's)",
+    "positive",
+)
 
 IIZUKA = register(
     Design(
         name="iizuka",
         build=build_iizuka,
-        codec=IizukaCodec(classes=False),
-        codec_for=iizuka_codec,
-        loss="mse",
-        loss_for=iizuka_loss,
-        size_multiple=8,
-        options=("width", "global_size", "n_classes", "class_weight"),
+        setup=setup_for,
+        options=(
+            WIDTH_OPTION,
+            GLOBAL_SIZE_OPTION,
+            "n_classes",
+            CLASS_WEIGHT_OPTION,
+        ),  # n_classes: training sets it
         tiny_options={"width": 0.0625, "global_size": 32},
         labels=True,
         summary="global and local features with scene classification (Iizuka et al. 2016)",

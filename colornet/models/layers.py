@@ -1,10 +1,22 @@
-"""Building blocks shared by several designs."""
+"""Building blocks shared by several designs, and the options they share (`WIDTH_OPTION`, ...)."""
 
 import keras
 import tensorflow as tf
 from keras import layers, ops
 
 from colornet.color import denormalize_l, lab_to_rgb
+from colornet.models.spec import Option
+
+# the options several designs take (`colornet.models.spec.Option`)
+WIDTH_OPTION = Option(
+    "width", "multiply every layer's filters (default: 1.0, the published network)", "positive"
+)
+BATCH_NORM_OPTION = Option("batch_norm", "batch normalization after each convolution", "switch")
+TRAIN_ENCODER_OPTION = Option(
+    "train_encoder",
+    "train the ImageNet encoder's layers too (default: frozen; always trained with --encoder-weights none)",
+    "switch",
+)
 
 
 def conv_block(x, filters, name, strides=1, batch_norm=False, kernel_size=3):

@@ -1,14 +1,18 @@
 """The design contract: what each colorization design declares, in one place next to its builder.
 
     design = get_design("beta")
-    model = design.build(width=0.5)                     # a keras.Model
-    inputs, targets = design.codec.encode(lab, extras)  # training batches
-    ab = design.codec.decode(model(inputs), inputs)     # Lab ab at the working resolution
+    model = design.build(width=0.5)                    # a keras.Model
+    setup = design.configure({"width": 0.5})           # its codec, loss and size multiple
+    inputs, targets = setup.codec.encode(lab, extras)  # training batches
+    ab = setup.codec.decode(model(inputs), inputs)     # Lab ab at the working resolution
 
 `train`, `colorize`, `evaluate`, the sample strips and the plots use only this:
-a new design is a builder, a codec and a `Design` at the bottom of its module,
-registered with `register`; the contract test (`tests/test_designs.py`) then
-checks it with its `tiny_options`.
+a new design is a builder, its `Setup` (or a function of the builder options giving it) and a
+`Design` at the bottom of its module, registered with `register`; the contract test
+(`tests/test_designs.py`) then checks it with its `tiny_options`. The options the command line
+sets are `Option`s, each declared once in the module of the design it belongs to (those several
+designs share, `width`, in `layers.py`) and named in the `options` of every design that takes it;
+`python -m colornet train` makes one flag of each (`colornet.cli.train`).
 """
 
 import inspect
@@ -16,7 +20,7 @@ import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from colornet.codecs import LabTanhCodec
+from colornet.codecs import Codec, LabTanhCodec
 
 # an option's default's type -> (the types its value may have, in words); None: any value
 OPTION_KINDS = {
@@ -26,6 +30,65 @@ OPTION_KINDS = {
     str: (str, "a name"),
 }
 
+# what a flag's value must be (the `takes` of an `Option` or of a `TrainConfig` setting); the command
+# line makes each its argument type (`colornet.cli.train`); none: any text, or one of `choices`
+TAKES = {
+    "switch": "a flag without a value: True when given",
+    "whole": "a whole number from `low` (to `high`, if given)",
+    "positive": "a number above 0",
+    "share": "a number between 0 and 1",
+    "path": "a path, not empty",
+    "int": "a whole number",
+    "number": "a number",
+}
+
+
+@dataclass(frozen=True)
+class Option:
+    """A builder option that the command line sets: `--global-size 64` is `global_size=64`.
+
+    Declared once, in the module of the design it belongs to (`GLOBAL_SIZE_OPTION` in `iizuka.py`;
+    those several designs share in `layers.py`), and named in the `options` of every design that
+    takes it. `python -m colornet train` makes one flag of each name, whose help is this help after
+    the designs that take it (`iizuka: side of the global path's input ...`).
+
+    Attributes:
+        name: the builder's keyword (`global_size`; the flag is `--global-size`).
+        help: what it does, and its default (`(default: 128)`): the flag's help.
+        takes: what the value must be (`TAKES`: `switch`, `whole`, `positive`); None: one of `choices`.
+        low: the least whole number it takes (`takes="whole"`).
+        choices: the names it takes.
+        metavar: what the help calls its value (default: the name in capitals).
+    """
+
+    name: str
+    help: str
+    takes: str | None = None
+    low: int = 1
+    choices: tuple = ()
+    metavar: str | None = None
+
+    def __post_init__(self):
+        object.__setattr__(self, "choices", tuple(self.choices))
+        if self.takes is not None and self.takes not in TAKES:
+            raise ValueError(f"option {self.name!r} takes one of {', '.join(TAKES)}, not {self.takes!r}.")
+        if self.takes is None and not self.choices:
+            raise ValueError(f"option {self.name!r} needs `takes` or `choices`.")
+
+
+@dataclass(frozen=True)
+class Setup:
+    """What training and inference need of a network, beside the network itself."""
+
+    codec: Codec = field(default_factory=LabTanhCodec)  # Lab batches -> inputs, targets; outputs -> ab
+    loss: str | dict = "mse"  # a loss name (`colornet.losses`), or a dict output name -> loss
+    loss_weights: dict | None = None  # with a loss dict: output name -> weight
+    size_multiple: int = 8  # the height and width of the network's input are multiples of this
+
+    def __post_init__(self):
+        if not isinstance(self.codec, Codec):
+            raise TypeError(f"a design's codec derives from colornet.codecs.Codec, not {type(self.codec)}.")
+
 
 @dataclass(frozen=True)
 class Design:
@@ -34,11 +97,12 @@ class Design:
     Attributes:
         name: the name users type (`beta`); also the prefix of every layer name.
         build: `build(input_size=None, **options) -> keras.Model`.
-        codec: turns Lab batches into inputs and targets, and outputs into Lab ab.
-        loss: the default loss name (see `colornet.losses`), or a dict output name -> loss.
-        loss_weights: with a loss dict, output name -> weight.
-        size_multiple: height and width of the network's input must be multiples of this.
-        options: builder options the command line may set (e.g. `width`, `batch_norm`).
+        setup: the `Setup` (codec, loss, loss weights, size multiple) of every network of this
+            design, or `setup(options) -> Setup` where it depends on the builder options (a bin
+            head, a U-Net's depth); read through `configure`.
+        options: the builder options the command line may set: an `Option` each (`WIDTH_OPTION`), or a
+            name alone for one that training sets itself (iizuka's `n_classes`). Read back as
+            their names; the `Option`s are in `declared_options`, by name.
         tiny_options: builder options that make a network small enough to test in seconds.
         extra_shapes: shape of each extra input per photo, e.g. `{"embedding": (1000,)}`.
         features: `features(weights=..., **feature options)` -> an object that computes the
@@ -46,17 +110,13 @@ class Design:
             `make_features` calls it with the network's options.
         feature_options: the builder options that choose the features too (the Full model's
             `embedder`), passed to `features` by `make_features`.
-        codec_for: `codec_for(options) -> codec` where the codec depends on the builder options
-            (e.g. whether there is a classification head); None: `codec` for every option.
-        loss_for: `loss_for(options) -> (loss, loss_weights)` where the loss depends on them.
-        labels: the design learns a class per photo (from folder names, `colornet.data.folder_labels`).
         training_model: `training_model(model, options, codec) -> keras.Model` with its own
             `train_step` (e.g. a GAN), or `model` itself; None trains `model` itself with `fit`.
             `codec` is the run's (with its prior, for a bin head). The run's
             `last.keras` holds it, so it must be serializable (registered, with
             `get_config`/`from_config`).
-        multiple_for: `multiple_for(options) -> int` where the size multiple depends on the
-            builder options (a U-Net's depth); None: `size_multiple` for every option.
+        labels: the design learns a class per photo (from folder names, `colornet.data.folder_labels`);
+            its builder takes their number as `n_classes`.
         options_for_size: `options_for_size(options, size) -> options`: options that follow
             the training size when not given (a U-Net's depth), filled in before training.
         loads: other designs whose weights this one's network takes (`unet-gan` starts
@@ -67,45 +127,61 @@ class Design:
             keras.applications encoder); returns a note for the run's first line, or None
             where the network has no such part.
         summary: one line for `--help` and the docs.
+        declared_options: the `Option`s of `options`, by name (filled in from `options`).
     """
 
     name: str
     build: Callable
-    codec: object = field(default_factory=LabTanhCodec)
-    loss: str | dict = "mse"
-    loss_weights: dict | None = None
-    size_multiple: int = 8
-    options: tuple[str, ...] = ()
+    setup: Setup | Callable = field(default_factory=Setup)
+    options: tuple[Option | str, ...] = ()
     tiny_options: dict = field(default_factory=dict)
     extra_shapes: dict = field(default_factory=dict)
     features: Callable | None = None
     feature_options: tuple[str, ...] = ()
     training_model: Callable | None = None
-    codec_for: Callable | None = None
-    loss_for: Callable | None = None
     labels: bool = False
-    multiple_for: Callable | None = None
     options_for_size: Callable | None = None
     loads: tuple[str, ...] = ()
     lr: float | None = None
     load_pretrained: Callable | None = None
     summary: str = ""
+    declared_options: dict = field(default_factory=dict, repr=False, compare=False)
+
+    def __post_init__(self):
+        declared = {**self.declared_options, **{o.name: o for o in self.options if isinstance(o, Option)}}
+        object.__setattr__(self, "options", tuple(getattr(o, "name", o) for o in self.options))
+        object.__setattr__(self, "declared_options", declared)
+
+    def configure(self, options: dict | None = None, size: int | None = None, classes=None) -> Setup:
+        """The `Setup` of a network built with `options`.
+
+        Args:
+            options: the builder options.
+            size: the training crop size: the options that follow it and are not given are filled
+                in first (`options_for_size`, a U-Net's depth).
+            classes: for a design with `labels`, the scene classes (their number, or their names),
+                which set `n_classes`.
+        """
+        options = dict(options or {})
+        if size is not None and self.options_for_size is not None:
+            options = self.options_for_size(options, size)
+        if classes is not None and self.labels:
+            options["n_classes"] = classes if isinstance(classes, int) else len(classes)
+        return self.setup if isinstance(self.setup, Setup) else self.setup(options)
 
     def multiple(self, options: dict | None = None) -> int:
         """The size multiple of a network built with `options`."""
-        return self.multiple_for(options or {}) if self.multiple_for else self.size_multiple
+        return self.configure(options).size_multiple
 
-    def make_codec(self, options: dict | None = None):
+    def make_codec(self, options: dict | None = None) -> Codec:
         """The codec for a network built with `options`."""
-        return self.codec_for(options or {}) if self.codec_for else self.codec
+        return self.configure(options).codec
 
     def make_loss(self, options: dict | None = None, loss=None):
         """`(loss, loss_weights)` for a network built with `options`; `loss` (a name) replaces
         the design's loss where it has a single output."""
-        if self.loss_for is not None:
-            design_loss, weights = self.loss_for(options or {})
-        else:
-            design_loss, weights = self.loss, self.loss_weights
+        setup = self.configure(options)
+        design_loss, weights = setup.loss, setup.loss_weights
         if loss is not None:  # the color output's loss: the only one, or "ab"
             design_loss = {**design_loss, "ab": loss} if isinstance(design_loss, dict) else loss
         return design_loss, weights
@@ -169,6 +245,16 @@ def register(design: Design) -> Design:
     """Add a design to the registry (by its name) and return it."""
     DESIGNS[design.name] = design
     return design
+
+
+def options_by_name() -> dict[str, list[tuple[Option, list[str]]]]:
+    """Every `Option` the registered designs declare, by name, in the order they first appear: each
+    declaration with the designs that take it (`encoder` has two: features' and the U-Nets')."""
+    found: dict[str, dict[Option, list[str]]] = {}
+    for design in DESIGNS.values():
+        for option in design.declared_options.values():
+            found.setdefault(option.name, {}).setdefault(option, []).append(design.name)
+    return {name: list(takers.items()) for name, takers in found.items()}
 
 
 def get_design(name) -> Design:

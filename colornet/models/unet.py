@@ -20,9 +20,9 @@ from keras import layers
 
 from colornet.codecs import LabTanhCodec, YCrCbCodec
 from colornet.models.gan import L1_WEIGHT, ConditionalGAN
-from colornet.models.layers import GrayToRGB, check_input_size, pix2pix_init, scaled
+from colornet.models.layers import WIDTH_OPTION, GrayToRGB, check_input_size, pix2pix_init, scaled
 from colornet.models.patchgan import build_patchgan
-from colornet.models.spec import Design, register
+from colornet.models.spec import Design, Option, Setup, register
 from colornet.pretrained import copy_backbone_weights
 
 DEPTH = 7  # 1x1 bottleneck at 128 px
@@ -195,12 +195,11 @@ def build_unet_gan(
     )
 
 
-def unet_codec(options: dict):
-    return YCrCbCodec() if options.get("color_space", "lab") == "ycrcb" else LabTanhCodec()
-
-
-def unet_multiple(options: dict) -> int:
-    return 2 ** options.get("depth", DEPTH)
+def setup_for(options: dict) -> Setup:
+    """Lab (tanh ab / 128) or, with `color_space="ycrcb"`, Cr and Cb; L1; sizes a multiple of
+    2^depth, the bottleneck's scale."""
+    codec = YCrCbCodec() if options.get("color_space", "lab") == "ycrcb" else LabTanhCodec()
+    return Setup(codec=codec, loss="mae", size_multiple=2 ** options.get("depth", DEPTH))
 
 
 def depth_for_size(options: dict, size: int) -> dict:
@@ -234,20 +233,30 @@ def gan_trainer(generator: keras.Model, options: dict, codec=None) -> keras.Mode
     )
 
 
-_COMMON = dict(
-    codec=LabTanhCodec(),
-    codec_for=unet_codec,
-    loss="mae",
-    size_multiple=2**DEPTH,
-    multiple_for=unet_multiple,
-    load_pretrained=load_encoder_weights,
+DEPTH_OPTION = Option(
+    "depth",
+    "encoder steps, each halving the size (default: as many as --size allows, at most 8: 7 at 128 px)",
+    "whole",
 )
+COLOR_SPACE_OPTION = Option(
+    "color_space", "predict Lab ab, or Cr and Cb from Y (default: lab)", choices=COLOR_SPACES
+)
+ENCODER_OPTION = Option(
+    "encoder",
+    "a keras.applications network as the encoder (default: none, pix2pix's own)",
+    choices=("none", *ENCODERS),
+)
+L1_WEIGHT_OPTION = Option(
+    "l1_weight", "lambda, the L1 term's weight next to the GAN loss (default: 100)", "positive"
+)
+
+_COMMON = dict(setup=setup_for, load_pretrained=load_encoder_weights)
 
 UNET = register(
     Design(
         name="unet",
         build=build_unet,
-        options=("depth", "width", "color_space", "encoder"),
+        options=(DEPTH_OPTION, WIDTH_OPTION, COLOR_SPACE_OPTION, ENCODER_OPTION),
         tiny_options={"depth": 3, "width": 0.0625},
         loads=("unet-gan",),
         options_for_size=depth_for_size,
@@ -260,7 +269,7 @@ UNET_GAN = register(
     Design(
         name="unet-gan",
         build=build_unet_gan,
-        options=("depth", "width", "color_space", "encoder", "l1_weight"),
+        options=(DEPTH_OPTION, WIDTH_OPTION, COLOR_SPACE_OPTION, ENCODER_OPTION, L1_WEIGHT_OPTION),
         tiny_options={"depth": 3, "width": 0.0625},
         training_model=gan_trainer,
         options_for_size=gan_options_for_size,

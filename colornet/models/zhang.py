@@ -16,8 +16,8 @@ from keras import layers
 
 from colornet.bins import BIN_LOSS, N_BINS
 from colornet.codecs import BinsCodec
-from colornet.models.layers import check_input_size, scaled
-from colornet.models.spec import Design, register
+from colornet.models.layers import WIDTH_OPTION, check_input_size, scaled
+from colornet.models.spec import Design, Setup, register
 
 # The paper's blocks: (filters, convolutions, stride of the last one, dilation)
 BLOCKS = (
@@ -84,10 +84,8 @@ ZHANG = register(
     Design(
         name="zhang",
         build=build_zhang,
-        codec=BinsCodec(),
-        loss=BIN_LOSS,
-        size_multiple=8,
-        options=("width",),
+        setup=Setup(codec=BinsCodec(), loss=BIN_LOSS, size_multiple=8),
+        options=(WIDTH_OPTION,),
         tiny_options={"width": 0.03125},
         summary="colors as classes over ab bins, rebalanced, annealed mean (Zhang et al. 2016)",
     )

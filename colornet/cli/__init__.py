@@ -1,7 +1,10 @@
 """The command line: `python -m colornet {train,colorize,evaluate,video,prior,app,export} ...`.
 
-Each command lives in its own module, which provides `add_arguments(parser)`
-and `run(args) -> int` (the exit code).
+Each command is a module of this package (`colornet.cli.train`, ...) with `add_arguments(parser)`
+and `run(args) -> int` (the exit code); it turns the arguments into a call of the library through
+its module (`colornet.infer.colorize_files(...)`: the function the module holds when the command
+runs). The options several commands share are declared once, in `colornet.cli.options`; argument
+types are in `colornet.cli.arguments`.
 """
 
 import argparse
@@ -14,14 +17,20 @@ from colornet.console import quiet_native_stderr
 
 # command name -> (module, one-line help)
 COMMANDS = {
-    "train": ("colornet.train", "train a model on a folder of photos"),
-    "colorize": ("colornet.infer", "colorize photos, files, folders or globs"),
-    "evaluate": ("colornet.evaluate", "compare models with the gray baseline on a folder of photos"),
-    "video": ("colornet.video", "colorize a video, keeping its frame rate, size and audio"),
-    "prior": ("colornet.prior", "count how often each ab bin occurs in a folder of color photos (zhang)"),
-    "app": ("colornet.app", "a local web page to colorize photos: drop, compare before/after, download"),
+    "train": ("colornet.cli.train", "train a model on a folder of photos"),
+    "colorize": ("colornet.cli.colorize", "colorize photos, files, folders or globs"),
+    "evaluate": ("colornet.cli.evaluate", "compare models with the gray baseline on a folder of photos"),
+    "video": ("colornet.cli.video", "colorize a video, keeping its frame rate, size and audio"),
+    "prior": (
+        "colornet.cli.prior",
+        "count how often each ab bin occurs in a folder of color photos (zhang)",
+    ),
+    "app": (
+        "colornet.cli.app",
+        "a local web page to colorize photos: drop, compare before/after, download",
+    ),
     "export": (
-        "colornet.export",
+        "colornet.cli.export",
         "export a model that colorizes without colornet: SavedModel, TFLite or ONNX",
     ),
 }

