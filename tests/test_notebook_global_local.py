@@ -30,12 +30,11 @@ def make_scene_folder(root, per_class: int, seed: int) -> None:
 
 
 def stream_text(nb) -> str:
+    """What the cells print, each cell's pieces joined (one print can arrive in pieces)."""
     return "\n".join(
-        o.get("text", "")
+        "".join(o.get("text", "") for o in c.outputs if o.output_type == "stream")
         for c in nb.cells
         if c.cell_type == "code"
-        for o in c.outputs
-        if o.output_type == "stream"
     )
 
 
