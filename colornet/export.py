@@ -32,7 +32,7 @@ from colornet.defaults import DEFAULT_MODEL
 from colornet.errors import ColornetError
 from colornet.files import check_replaceable_folder, replace_folder, temporary_name
 from colornet.finite import check_finite_colors
-from colornet.fullres import GAMUT_STEPS, _bilinear_taps, lightness
+from colornet.fullres import GAMUT_STEPS, bilinear_taps, lightness
 from colornet.inference_options import InferenceOptions, merge_options
 from colornet.models.layers import ResizeTo
 from colornet.predict import Colorizer, working_shape
@@ -163,7 +163,7 @@ def _pad_matrix(n_out: int, n_in: int) -> np.ndarray:
 
 def _upsample_matrix(n_out: int, n_in: int, n_canvas: int) -> np.ndarray:
     """`(n_out, n_canvas)`: crop the first `n_in` of the canvas, then bilinear to `n_out` (no antialiasing)."""
-    i0, i1, f = _bilinear_taps(n_out, n_in)
+    i0, i1, f = bilinear_taps(n_out, n_in)
     m = np.zeros((n_out, n_canvas), np.float32)
     np.add.at(m, (np.arange(n_out), i0), 1 - f)
     np.add.at(m, (np.arange(n_out), i1), f)

@@ -101,7 +101,7 @@ def lightness(rgb) -> np.ndarray:
     return L
 
 
-def _bilinear_taps(n_out: int, n_in: int):
+def bilinear_taps(n_out: int, n_in: int):
     """Source indices and weights of bilinear resizing with half-pixel centers (as tf.image.resize)."""
     x = np.clip((np.arange(n_out) + 0.5) * (n_in / n_out) - 0.5, 0.0, n_in - 1)
     i0 = np.floor(x).astype(np.int64)
@@ -123,8 +123,8 @@ def merge_full(L, ab, dtype=np.float32) -> np.ndarray:
         ab_full = tf.image.resize(np.asarray(ab, np.float32)[None], (H, W), "bilinear")[0].numpy()
         ab_full = ab_full.reshape(-1, 2)
     else:
-        rows_0, rows_1, fy = _bilinear_taps(H, ab.shape[0])
-        cols_0, cols_1, fx = _bilinear_taps(W, ab.shape[1])
+        rows_0, rows_1, fy = bilinear_taps(H, ab.shape[0])
+        cols_0, cols_1, fx = bilinear_taps(W, ab.shape[1])
         fx = fx[None, :, None]
         ab_wide = ab[:, cols_0] * (1 - fx) + ab[:, cols_1] * fx  # (h, W, 2): columns first, it is small
     out = np.empty((H, W, 3), dtype)
