@@ -93,5 +93,6 @@ def test_command_line_trains_with_imagenet_features_and_says_so(photo_folder, tm
         "train_encoder": False,
         "encoder": "efficientnet-lite0",
         "hints": False,
+        "perceptual": 0.0,
     }
     assert config["prior"] == "prior.npy" and (out / "prior.npy").is_file()
