@@ -280,8 +280,16 @@ def start_command(weights_dir, port: int, env: dict | None = None) -> subprocess
     )
     env = {**os.environ, "GRADIO_ANALYTICS_ENABLED": "False", **(env or {})}
     return subprocess.Popen(
-        [sys.executable, "-c", code], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env
-    )
+        [sys.executable, "-c", code], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
+        preexec_fn=ctrl_c_as_in_a_terminal,
+    )  # fmt: skip
+
+
+def ctrl_c_as_in_a_terminal():
+    """In the child: SIGINT at its default, as for a command typed in a terminal. A test run started in
+    the background of a shell without job control inherits SIGINT ignored, and Python then keeps
+    ignoring it, so that Ctrl-C (the SIGINT the tests send) would not reach the command."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
 def stop(server: subprocess.Popen, sig=signal.SIGINT) -> int:
