@@ -26,7 +26,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from colornet.bins import ab_bins, annealed_mean, undo_rebalancing
+from colornet.bins import N_BINS, ab_bins, annealed_mean, undo_rebalancing
 from colornet.codecs import first_input
 from colornet.color import lab_to_rgb
 from colornet.precision import precision_scope
@@ -84,7 +84,7 @@ class PerceptualTrainer(keras.Model):
         super().__init__(**kwargs)
         self.net = net
         self.weight, self.temperature, self.undo = float(weight), float(temperature), float(undo)
-        self.rebalancing = [float(w) for w in (rebalancing if rebalancing is not None else [1.0] * 261)]
+        self.rebalancing = [float(w) for w in (rebalancing if rebalancing is not None else [1.0] * N_BINS)]
         self.judge_weights = judge_weights
         self.judge = build_judge(judge_weights)
         self.bins = tf.constant(ab_bins(), tf.float32)
