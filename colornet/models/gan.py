@@ -20,11 +20,13 @@ import keras
 import tensorflow as tf
 from keras import ops
 
+from colornet.models.layers import TrainerModel
+
 L1_WEIGHT = 100.0  # lambda in pix2pix: generator loss = GAN + lambda * L1
 
 
 @keras.saving.register_keras_serializable(package="colornet")
-class ConditionalGAN(keras.Model):
+class ConditionalGAN(TrainerModel):
     """Trains `generator` (gray -> colors) against `discriminator` ([gray, colors] -> logits).
 
     Args:
@@ -61,18 +63,6 @@ class ConditionalGAN(keras.Model):
         self.learning_rate = lr
         for opt, variables in self.optimizers_and_variables():  # their state exists before a restore
             opt.build(variables)
-
-    def get_compile_config(self):
-        return {"learning_rate": self.learning_rate, "jit_compile": self.jit_compile}
-
-    def compile_from_config(self, config):
-        self.compile(
-            keras.optimizers.Adam(config["learning_rate"]), jit_compile=config.get("jit_compile", False)
-        )
-
-    @property
-    def metrics(self):
-        return list(self.trackers.values())
 
     def optimizers_and_variables(self):
         """Each optimizer with the variables it trains (a run's checkpoint restores both)."""

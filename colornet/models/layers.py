@@ -19,6 +19,27 @@ TRAIN_ENCODER_OPTION = Option(
 )
 
 
+class TrainerModel(keras.Model):
+    """A model with a training step of its own around the network it trains (a GAN, a perceptual
+    term): its metrics are `self.trackers`, and a run's checkpoint compiles it again with Adam at the
+    learning rate it was compiled with (`self.learning_rate`, set by the subclass' `compile`)."""
+
+    trackers: dict
+    learning_rate: float
+
+    def get_compile_config(self):
+        return {"learning_rate": self.learning_rate, "jit_compile": self.jit_compile}
+
+    def compile_from_config(self, config):
+        self.compile(
+            keras.optimizers.Adam(config["learning_rate"]), jit_compile=config.get("jit_compile", False)
+        )
+
+    @property
+    def metrics(self):
+        return list(self.trackers.values())
+
+
 def conv_block(x, filters, name, strides=1, batch_norm=False, kernel_size=3):
     """Convolution + ReLU, or convolution + batch norm + ReLU; layers named from `name`."""
     x = layers.Conv2D(

@@ -29,6 +29,7 @@ import tensorflow as tf
 from colornet.bins import N_BINS, ab_bins, annealed_mean, undo_rebalancing
 from colornet.codecs import first_input
 from colornet.color import lab_to_rgb
+from colornet.models.layers import TrainerModel
 from colornet.precision import precision_scope
 
 # the classifier whose features are compared, and its taps (1/8, 1/16, 1/32 of the input)
@@ -64,7 +65,7 @@ def feature_distance(judge: keras.Model, rgb, truth_rgb):
 
 
 @keras.saving.register_keras_serializable(package="colornet")
-class PerceptualTrainer(keras.Model):
+class PerceptualTrainer(TrainerModel):
     """Trains `net` (L -> bin logits at 1/4 of the input) on the rebalanced cross-entropy plus
     `weight` times the judge's feature distance between its decoded colors and the true ones.
 
@@ -101,18 +102,6 @@ class PerceptualTrainer(keras.Model):
         self.learning_rate = float(keras.ops.convert_to_numpy(optimizer.learning_rate))
         super().compile(optimizer=optimizer, **kwargs)
         self.optimizer.build(self.net.trainable_variables)  # its state exists before a restore
-
-    def get_compile_config(self):
-        return {"learning_rate": self.learning_rate, "jit_compile": self.jit_compile}
-
-    def compile_from_config(self, config):
-        self.compile(
-            keras.optimizers.Adam(config["learning_rate"]), jit_compile=config.get("jit_compile", False)
-        )
-
-    @property
-    def metrics(self):
-        return list(self.trackers.values())
 
     def _terms(self, x, y, sample_weight, training: bool):
         logits = tf.cast(self.net(x, training=training), tf.float32)  # (b, h/4, w/4, Q)
