@@ -125,6 +125,8 @@ def load_colorizer(
         options=config.get("options", {}),
         classes=config.get("classes"),
         prior=prior,
+        temperature=config.get("decoding", {}).get("temperature"),
+        undo=config.get("decoding", {}).get("undo_rebalancing"),
         precision=policy,
     )
     return with_auto_precision(colorizer, work_size) if precision == "auto" else colorizer

@@ -17,6 +17,7 @@ import keras
 import numpy as np
 
 from colornet.arguments import WORK_SIZE_RANGE
+from colornet.bins import check_temperature, check_undo
 from colornet.errors import WeightsError
 from colornet.files import atomic_write_json, sha256  # noqa: F401  (sha256 kept importable from here)
 from colornet.models import DESIGNS, get_design
@@ -80,6 +81,8 @@ def check_config(path, config: dict) -> None:
         problem = f"'classes' must be a list of scene class names, not {classes!r}"
     elif prior is not None and not (isinstance(prior, str) and prior.strip()):
         problem = f"'prior' must name the prior's file, not {prior!r}"
+    elif "decoding" in config:
+        problem = decoding_problem(config["decoding"], prior)
     elif config["model"] in DESIGNS:
         try:
             get_design(config["model"]).check_options(config.get("options", {}))
@@ -87,6 +90,27 @@ def check_config(path, config: dict) -> None:
             problem = str(err)
     if problem:
         raise WeightsError(f"{path}: {problem}; correct it or restore the file from the training run.")
+
+
+def decoding_problem(decoding, prior) -> str | None:
+    """What is wrong with a weights file's `decoding` entry (`{"temperature": T,
+    "undo_rebalancing": S}`, either or both: how `colorize` decodes a bin head's colors unless told
+    otherwise, chosen for these weights), or None."""
+    keys = {"temperature": check_temperature, "undo_rebalancing": check_undo}
+    if not isinstance(decoding, dict) or not decoding or set(decoding) - set(keys):
+        return f"'decoding' must be an object with 'temperature' and/or 'undo_rebalancing', not {decoding!r}"
+    for key, check in keys.items():
+        if key in decoding:
+            value = decoding[key]
+            if isinstance(value, bool) or not isinstance(value, (int, float)):
+                return f"'decoding' '{key}' must be a number, not {value!r}"
+            try:
+                check(value)
+            except ValueError as err:
+                return f"'decoding': {err}"
+    if decoding.get("undo_rebalancing") and prior is None:
+        return "'decoding' takes back part of the rebalancing, but no 'prior' names the prior it was trained with"
+    return None
 
 
 def is_lfs_pointer(path) -> bool:
