@@ -8,7 +8,9 @@ trained on ImageNet, and predicts colors as classes over the ab bins (Zhang et a
 annealed mean gives a vivid color; where they are not, it is spread out and the mean stays
 near gray. Two dials at colorize time move between the two: the temperature (`--temperature`)
 and the share of the class rebalancing taken back (`--undo-rebalancing`); this design's defaults,
-0.7 and 0.9, were chosen on held-out photos for PSNR over gray and colorfulness together.
+0.7 and 0.9, were chosen on held-out photos for PSNR over gray and colorfulness together, and a
+weights file may record its own (`decoding` in its JSON: the provided `features.weights.h5`, trained
+with a perceptual term, takes back 0.8).
 
 The encoder sees the gray photo as RGB (R = G = B). Its taps at 1/4, 1/8, 1/16 and 1/32 of
 the input feed a U-Net-like decoder (bilinear x2, concatenate the finer tap, 3x3 convolution,
@@ -194,10 +196,11 @@ def load_encoder_weights(model: keras.Model, weights) -> str:
     return f"EfficientNet-Lite0 encoder from {'ImageNet' if weights == 'imagenet' else weights} ({state})"
 
 
-# The decoding colorize uses unless told otherwise: the annealed mean at 0.7 after taking back 0.9 of the
-# rebalancing. Measured over the provided weights (bench/decoding_sweep.py, weights/README.md): PSNR over
-# gray +1.32 dB on the corpus' validation photos and +1.27 on BSDS500's test photos, at colorfulness 23.3
-# and 24.8; the paper's decoding (0.38, nothing taken back) is far more colorful and 1-2 dB below gray.
+# The decoding colorize uses unless told otherwise or a weights file's JSON records its own (`decoding`):
+# the annealed mean at 0.7 after taking back 0.9 of the rebalancing, chosen with bench/decoding_sweep.py
+# over the first weights of this design trained on the corpus (weights/README.md: PSNR over gray +1.32 dB
+# on the corpus' validation photos and +1.27 on BSDS500's test photos, at colorfulness 23.3 and 24.8); the
+# paper's decoding (0.38, nothing taken back) is far more colorful and 1-2 dB below gray.
 TEMPERATURE, UNDO_REBALANCING = 0.7, 0.9
 
 
