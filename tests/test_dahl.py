@@ -196,4 +196,4 @@ def test_command_line_trains_from_scratch_and_says_so(photo_folder, tmp_path, ca
     import json
 
     options = json.loads((out / "best.json").read_text())["options"]
-    assert options == {"variant": "hypercolumn", "width": 0.125, "train_encoder": True}
+    assert options == {"variant": "hypercolumn", "width": 0.125, "train_encoder": True, "encoder": "vgg16"}

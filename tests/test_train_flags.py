@@ -77,7 +77,9 @@ def test_every_design_option_has_one_flag_that_names_the_models(parser):
     assert models_taking([n for n in DESIGNS if n != "alpha"]) == "every model but alpha"
     assert models_taking(list(DESIGNS)) == "every model"
     assert by_flag["--perceptual"].metavar == "W"
-    assert by_flag["--encoder"].choices == ["efficientnet-lite0", "none", "mobilenetv2", "resnet50v2"]
+    assert by_flag["--encoder"].choices == [
+        "vgg16", "efficientnet-lite0", "mobilenetv2-0.35", "none", "mobilenetv2", "resnet50v2",
+    ]  # fmt: skip
 
 
 def test_the_defaults_are_the_same_as_before(parser):
@@ -127,13 +129,14 @@ def test_flags_map_to_the_same_settings_as_before(parser, argv, changed):
     [
         (["beta", "--depth", "3"], "--depth does not apply to beta (it takes: width, batch_norm, head)."),
         (["alpha", "--width", "0.5"], "--width does not apply to alpha (it takes: none)."),
-        (["unet", "--hints"], "--hints does not apply to unet (it takes: depth, width, color_space, encoder)."),
+        (["unet", "--hints"],
+         "--hints does not apply to unet (it takes: depth, width, color_space, encoder, train_encoder)."),
         (["iizuka", "--batch-norm"],
          "--batch-norm does not apply to iizuka (it takes: width, global_size, n_classes, class_weight)."),
         (["features", "--encoder", "none"],
          "--encoder none does not apply to features (its --encoder: efficientnet-lite0)."),
-        (["unet", "--encoder", "efficientnet-lite0"],
-         "--encoder efficientnet-lite0 does not apply to unet (its --encoder: none, mobilenetv2, resnet50v2)."),
+        (["features", "--encoder", "mobilenetv2-0.35"],
+         "--encoder mobilenetv2-0.35 does not apply to features (its --encoder: efficientnet-lite0)."),
     ],
 )  # fmt: skip
 def test_an_option_the_model_does_not_take_is_refused_in_one_line(parser, argv, says):

@@ -71,7 +71,9 @@ def test_unet_weights_start_a_gan_run_and_the_json_records_the_options(photo_fol
     common += ["--verbose", "0", "--precision", "float32"]
     assert cli.main(["train", "unet", *common, "--out", str(tmp_path / "l1")]) == 0
     stage1 = json.loads((tmp_path / "l1" / "best.json").read_text())
-    assert stage1["options"] == {"depth": 5, "width": 0.0625, "color_space": "lab", "encoder": "none"}
+    assert stage1["options"] == {
+        "depth": 5, "width": 0.0625, "color_space": "lab", "encoder": "none", "train_encoder": False,
+    }  # fmt: skip
     init = tmp_path / "l1" / "best.weights.h5"
     assert cli.main(["train", "unet-gan", *common, "--init", str(init), "--out", str(tmp_path / "gan")]) == 0
     state = json.loads((tmp_path / "gan" / "state.json").read_text())

@@ -18,29 +18,44 @@ conditional GAN (`colornet.models.gan`), usually starting from the `unet` weight
 import keras
 from keras import layers
 
+from colornet import lite0
 from colornet.codecs import LabTanhCodec, YCrCbCodec
 from colornet.models.gan import L1_WEIGHT, ConditionalGAN
-from colornet.models.layers import WIDTH_OPTION, GrayToRGB, check_input_size, pix2pix_init, scaled
+from colornet.models.layers import (
+    TRAIN_ENCODER_OPTION,
+    WIDTH_OPTION,
+    GrayToRGB,
+    check_input_size,
+    pix2pix_init,
+    scaled,
+)
 from colornet.models.patchgan import build_patchgan
 from colornet.models.spec import Design, Option, Setup, register
-from colornet.pretrained import copy_backbone_weights
+from colornet.pretrained import copy_backbone_weights, get_backbone
 
 DEPTH = 7  # 1x1 bottleneck at 128 px
 MAX_DEPTH = 8  # pix2pix's generator: 1x1 at 256 px
 COLOR_SPACES = ("lab", "ycrcb")
 
-# ImageNet backbones from keras.applications as the encoder: the layers whose outputs the
-# decoder takes, at 1/2, 1/4, 1/8, 1/16 and 1/32 of the input (the last is the bottleneck).
+# ImageNet backbones as the encoder, by the name `colornet.pretrained` (or `colornet.lite0`) gives
+# them: the layers whose outputs the decoder takes, at 1/2, 1/4, 1/8, 1/16 and 1/32 of the input
+# (the last is the bottleneck). EfficientNet-Lite0 and MobileNetV2 at alpha 0.35 have their
+# ImageNet weights committed in weights/, so they need no download.
+MOBILENET_TAPS = [
+    "block_1_expand_relu",
+    "block_3_expand_relu",
+    "block_6_expand_relu",
+    "block_13_expand_relu",
+    "block_16_project",
+]
 ENCODERS = {
-    "mobilenetv2": (
-        "MobileNetV2",
-        ["block_1_expand_relu", "block_3_expand_relu", "block_6_expand_relu", "block_13_expand_relu",
-         "block_16_project"],
-    ),
+    "mobilenetv2": ("MobileNetV2", MOBILENET_TAPS),
     "resnet50v2": (
         "ResNet50V2",
         ["conv1_conv", "conv2_block3_1_relu", "conv3_block4_1_relu", "conv4_block6_1_relu", "post_relu"],
     ),
+    "mobilenetv2-0.35": ("MobileNetV2", MOBILENET_TAPS),
+    "efficientnet-lite0": ("EfficientNet-Lite0", list(lite0.TAPS)),
 }  # fmt: skip
 ENCODER_DEPTH = 5  # the backbones halve the size five times
 
@@ -64,25 +79,37 @@ def check_unet_options(depth: int, color_space: str, encoder: str = "none") -> N
         )
 
 
+def backbone_name(encoder: str) -> str:
+    """The name of the encoder's backbone model inside the network (`mobilenetv2_035`)."""
+    return encoder.replace("-", "_").replace(".", "")
+
+
 def build_encoder(encoder: str, input_size, color_space: str, name: str) -> keras.Model:
-    """A keras.applications backbone (random weights: `load_encoder_weights` fills them) as a
-    model from the gray input `(b, h, w, 1)` to its five feature maps, finest first."""
-    app_name, taps = ENCODERS[encoder]
+    """An ImageNet backbone (random weights: `load_encoder_weights` fills them) as a model from
+    the gray input `(b, h, w, 1)` to its five feature maps, finest first."""
+    _, taps = ENCODERS[encoder]
     gray = keras.Input((input_size, input_size, 1), name=f"{name}_encoder_in")
     rgb = GrayToRGB(color_space, name=f"{name}_encoder_rgb")(gray)  # (b, h, w, 3) in [-1, 1]
-    backbone = getattr(keras.applications, app_name)(
-        include_top=False, weights=None, input_shape=(input_size, input_size, 3)
-    )
+    shape = (input_size, input_size, 3)
+    if encoder == "efficientnet-lite0":
+        rgb = layers.Rescaling(127.5, offset=127.5, name=f"{name}_encoder_rgb255")(rgb)  # its 0-255
+        backbone = lite0.build_efficientnet_lite0(include_top=False, input_shape=shape)
+    else:
+        app = get_backbone(encoder)
+        backbone = getattr(keras.applications, app.app)(
+            include_top=False, weights=None, input_shape=shape, **dict(app.kwargs)
+        )
     features = keras.Model(
-        backbone.input, [backbone.get_layer(t).output for t in taps], name=app_name.lower()
+        backbone.input, [backbone.get_layer(t).output for t in taps], name=backbone_name(encoder)
     )
     return keras.Model(gray, features(rgb), name=f"{name}_encoder")
 
 
 def load_encoder_weights(model: keras.Model, weights) -> str:
     """Put ImageNet weights (`"imagenet"`: from `weights/` or ~/.keras/models, else a Keras
-    download; or a path to the backbone's `..._no_top.h5`) into the network's keras.applications
-    encoder (`colornet.pretrained`). Returns what was loaded, for the run's first line.
+    download; or a path to the backbone's weights file) into the network's ImageNet encoder
+    (`colornet.pretrained`; EfficientNet-Lite0's and MobileNetV2 0.35's are committed in
+    `weights/`). Returns what was loaded, for the run's first line.
 
     Raises:
         WeightsError: offline, or a file that is not that backbone's weights: one line that
@@ -92,11 +119,20 @@ def load_encoder_weights(model: keras.Model, weights) -> str:
         encoder = model.get_layer(f"{model.name}_encoder")
     except ValueError:
         return None  # pix2pix's own encoder: nothing pretrained
-    backbone = encoder.layers[-1]  # the keras.applications model inside
+    backbone = encoder.layers[-1]  # the backbone model inside
     if weights in (None, "none"):
         return f"{backbone.name} encoder trained from scratch (no ImageNet weights)"
-    name = next(key for key, (app, _) in ENCODERS.items() if app.lower() == backbone.name)
-    return copy_backbone_weights(backbone, name, weights).replace(" from ", " encoder from ", 1)
+    state = "trainable" if backbone.trainable else "frozen"
+    name = next(key for key in ENCODERS if backbone_name(key) == backbone.name)
+    if name == "efficientnet-lite0":
+        source = lite0.efficientnet_lite0(weights, include_top=False)
+        for layer in backbone.layers:
+            if layer.weights:
+                layer.set_weights(source.get_layer(layer.name).get_weights())
+        note = f"EfficientNet-Lite0 from {'ImageNet' if weights == 'imagenet' else weights}"
+    else:
+        note = copy_backbone_weights(backbone, name, weights)
+    return f"{note.replace(' from ', ' encoder from ', 1)} ({state})"
 
 
 def build_unet(
@@ -105,6 +141,7 @@ def build_unet(
     width: float = 1.0,
     color_space: str = "lab",
     encoder: str = "none",
+    train_encoder: bool = False,
     name: str = "unet",
 ) -> keras.Model:
     """The pix2pix U-Net generator.
@@ -116,10 +153,14 @@ def build_unet(
         width: multiplies every layer's filters (1.0 is pix2pix's 64 ... 512).
         color_space: `lab` (L in, ab out) or `ycrcb` (Y in, Cr and Cb out); the codec
             (`colornet.codecs`) converts, so this only names what the network learns.
-        encoder: `none` (pix2pix's encoder), or `mobilenetv2` / `resnet50v2`: that
-            keras.applications network as the encoder (the gray photo repeated in three
-            channels), its feature maps at 1/2 ... 1/32 as the skips, `depth` 5. Built with
-            random weights; training loads ImageNet's (`load_encoder_weights`).
+        encoder: `none` (pix2pix's encoder), or an ImageNet network as the encoder (the gray
+            photo repeated in three channels), its feature maps at 1/2 ... 1/32 as the skips,
+            `depth` 5: `mobilenetv2` / `resnet50v2` (keras.applications; their weights are
+            downloaded), `mobilenetv2-0.35` / `efficientnet-lite0` (weights committed in
+            `weights/`). Built with random weights; training loads ImageNet's
+            (`load_encoder_weights`).
+        train_encoder: with an ImageNet encoder, train its weights too; False freezes them. Its
+            batch normalization keeps ImageNet's statistics either way.
         name: model name, also the prefix of every layer name.
 
     Returns:
@@ -137,7 +178,12 @@ def build_unet(
     inputs = keras.Input((input_size, input_size, 1), name=f"{name}_in")
     x, skips = inputs, []
     if encoder != "none":
-        skips = list(build_encoder(encoder, input_size, color_space, name)(inputs))  # 1/2 ... 1/32
+        backbone = build_encoder(encoder, input_size, color_space, name)
+        backbone.trainable = bool(train_encoder)
+        for layer in backbone.layers[-1].layers:
+            if isinstance(layer, layers.BatchNormalization):
+                layer.trainable = False  # ImageNet's statistics, also when fine-tuned
+        skips = list(backbone(inputs))  # 1/2 ... 1/32
         x = skips[-1]
     for i, n in enumerate(filters if encoder == "none" else [], start=1):  # (b, h / 2^i, w / 2^i, n)
         x = layers.Conv2D(
@@ -181,6 +227,7 @@ def build_unet_gan(
     width: float = 1.0,
     color_space: str = "lab",
     encoder: str = "none",
+    train_encoder: bool = False,
     l1_weight: float = L1_WEIGHT,
     name: str = "unet-gan",
 ) -> keras.Model:
@@ -191,8 +238,9 @@ def build_unet_gan(
     if not 0 <= l1_weight < float("inf"):
         raise ValueError(f"l1_weight must be a number >= 0, got {l1_weight}.")
     return build_unet(
-        input_size, depth=depth, width=width, color_space=color_space, encoder=encoder, name=name
-    )
+        input_size, depth=depth, width=width, color_space=color_space, encoder=encoder,
+        train_encoder=train_encoder, name=name,
+    )  # fmt: skip
 
 
 def setup_for(options: dict) -> Setup:
@@ -243,7 +291,8 @@ COLOR_SPACE_OPTION = Option(
 )
 ENCODER_OPTION = Option(
     "encoder",
-    "a keras.applications network as the encoder (default: none, pix2pix's own)",
+    "an ImageNet network as the encoder (default: none, pix2pix's own; mobilenetv2-0.35 and "
+    "efficientnet-lite0 have their weights in weights/)",
     choices=("none", *ENCODERS),
 )
 L1_WEIGHT_OPTION = Option(
@@ -256,7 +305,7 @@ UNET = register(
     Design(
         name="unet",
         build=build_unet,
-        options=(DEPTH_OPTION, WIDTH_OPTION, COLOR_SPACE_OPTION, ENCODER_OPTION),
+        options=(DEPTH_OPTION, WIDTH_OPTION, COLOR_SPACE_OPTION, ENCODER_OPTION, TRAIN_ENCODER_OPTION),
         tiny_options={"depth": 3, "width": 0.0625},
         loads=("unet-gan",),
         options_for_size=depth_for_size,
@@ -269,7 +318,14 @@ UNET_GAN = register(
     Design(
         name="unet-gan",
         build=build_unet_gan,
-        options=(DEPTH_OPTION, WIDTH_OPTION, COLOR_SPACE_OPTION, ENCODER_OPTION, L1_WEIGHT_OPTION),
+        options=(
+            DEPTH_OPTION,
+            WIDTH_OPTION,
+            COLOR_SPACE_OPTION,
+            ENCODER_OPTION,
+            TRAIN_ENCODER_OPTION,
+            L1_WEIGHT_OPTION,
+        ),  # fmt: skip
         tiny_options={"depth": 3, "width": 0.0625},
         training_model=gan_trainer,
         options_for_size=gan_options_for_size,
