@@ -206,6 +206,21 @@ def weights_path(weights="imagenet") -> Path:
     )
 
 
+def copy_lite0_weights(target: keras.Model, weights="imagenet") -> str:
+    """Put EfficientNet-Lite0's ImageNet weights (`"imagenet"`: the committed file; or a path to such a
+    file) into `target`, a Lite0 or its first blocks as `build_efficientnet_lite0` names them, layer by
+    layer. Returns where they came from, for messages: `"ImageNet"` or the path.
+
+    Raises:
+        WeightsError: a missing, corrupt or foreign weights file, in one line.
+    """
+    source = efficientnet_lite0(weights, include_top=False)
+    for layer in target.layers:
+        if layer.weights:
+            layer.set_weights(source.get_layer(layer.name).get_weights())
+    return "ImageNet" if weights == "imagenet" else str(weights)
+
+
 def efficientnet_lite0(
     weights="imagenet", include_top: bool = True, input_shape=None, pooling: str | None = None
 ) -> keras.Model:

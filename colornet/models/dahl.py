@@ -34,7 +34,7 @@ from keras import layers
 
 from colornet.codecs import YUVCodec
 from colornet.lite0 import TAPS as LITE0_TAPS
-from colornet.lite0 import build_efficientnet_lite0, efficientnet_lite0
+from colornet.lite0 import build_efficientnet_lite0, copy_lite0_weights
 from colornet.losses import BLURRED
 from colornet.models.layers import TRAIN_ENCODER_OPTION, WIDTH_OPTION, Enlarge, check_input_size, scaled
 from colornet.models.spec import Design, Option, Setup, register
@@ -251,11 +251,7 @@ def load_encoder_weights(model: keras.Model, weights) -> str:
     if weights in (None, "none"):
         return f"{title} encoder trained from scratch (no ImageNet weights), so it is trainable"
     if encoder == "efficientnet-lite0":
-        source = efficientnet_lite0(weights, include_top=False)
-        for layer in backbone.layers:
-            if layer.weights:
-                layer.set_weights(source.get_layer(layer.name).get_weights())
-        note = f"{title} from {'ImageNet' if weights == 'imagenet' else weights}"
+        note = f"{title} from {copy_lite0_weights(backbone, weights)}"
     else:
         note = copy_backbone_weights(backbone, encoder, weights)
     return f"{note}, {'trainable' if backbone.trainable else 'frozen'}"

@@ -28,7 +28,7 @@ from colornet.codecs import BinsCodec
 from colornet.color import AB_SCALE
 from colornet.errors import ColornetError
 from colornet.hints import CHANNELS, HintBinsCodec
-from colornet.lite0 import build_efficientnet_lite0, efficientnet_lite0
+from colornet.lite0 import build_efficientnet_lite0, copy_lite0_weights
 from colornet.models.layers import (
     TRAIN_ENCODER_OPTION,
     WIDTH_OPTION,
@@ -189,11 +189,7 @@ def load_encoder_weights(model: keras.Model, weights) -> str:
     state = "trainable" if encoder.trainable else "frozen"
     if weights in (None, "none"):
         return f"EfficientNet-Lite0 encoder with random weights ({state})"
-    source = efficientnet_lite0(weights, include_top=False)
-    for layer in encoder.layers:
-        if layer.weights:
-            layer.set_weights(source.get_layer(layer.name).get_weights())
-    return f"EfficientNet-Lite0 encoder from {'ImageNet' if weights == 'imagenet' else weights} ({state})"
+    return f"EfficientNet-Lite0 encoder from {copy_lite0_weights(encoder, weights)} ({state})"
 
 
 # The decoding colorize uses unless told otherwise or a weights file's JSON records its own (`decoding`):

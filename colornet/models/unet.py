@@ -125,11 +125,7 @@ def load_encoder_weights(model: keras.Model, weights) -> str:
     state = "trainable" if backbone.trainable else "frozen"
     name = next(key for key in ENCODERS if backbone_name(key) == backbone.name)
     if name == "efficientnet-lite0":
-        source = lite0.efficientnet_lite0(weights, include_top=False)
-        for layer in backbone.layers:
-            if layer.weights:
-                layer.set_weights(source.get_layer(layer.name).get_weights())
-        note = f"EfficientNet-Lite0 from {'ImageNet' if weights == 'imagenet' else weights}"
+        note = f"EfficientNet-Lite0 from {lite0.copy_lite0_weights(backbone, weights)}"
     else:
         note = copy_backbone_weights(backbone, name, weights)
     return f"{note.replace(' from ', ' encoder from ', 1)} ({state})"
