@@ -4,6 +4,7 @@ Chromium with a stroke drawn with the mouse (skipped, with the reason, where non
 
 import os
 import re
+import time
 
 import numpy as np
 import pytest
@@ -175,6 +176,22 @@ def hints_page(hints_weights):
     yield from serve(hints_weights, model="features-hints")
 
 
+def upload_to_the_editor(tab, photo, expect) -> None:
+    """Give the image editor the photo, and again while it still asks for one: a file set on its
+    input before the page has wired that input up is dropped (seen on a loaded machine, once). The
+    whole wait stays bounded by WAIT."""
+    prompt = tab.locator("#hints-editor").get_by_text("Upload an image")
+    deadline = time.monotonic() + WAIT / 1000
+    while True:
+        tab.locator("#hints-editor input[type=file]").set_input_files(str(photo))
+        try:
+            expect(prompt).to_be_hidden(timeout=30_000)
+            return
+        except AssertionError:
+            if time.monotonic() > deadline:
+                raise
+
+
 @pytest.mark.slow
 @gradio_server
 def test_a_stroke_drawn_in_the_browser_colors_the_photo(hints_page, tmp_path):
@@ -200,9 +217,8 @@ def test_a_stroke_drawn_in_the_browser_colors_the_photo(hints_page, tmp_path):
             tab.set_default_timeout(WAIT)
             tab.goto(page)
             tab.get_by_role("tab", name="Color hints").click()
-            tab.locator("#hints-editor input[type=file]").set_input_files(str(photo))
+            upload_to_the_editor(tab, photo, expect)
             canvas = tab.locator("#hints-editor canvas").first
-            expect(tab.locator("#hints-editor").get_by_text("Upload an image")).to_be_hidden(timeout=WAIT)
             tab.wait_for_timeout(500)  # the editor zooms to fit the photo
             box = canvas.bounding_box()
             x, y = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2  # the photo is centered
