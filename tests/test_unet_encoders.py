@@ -65,19 +65,8 @@ def test_the_encoder_flag_names_the_committed_encoders(capsys):
 
 @pytest.mark.slow
 def test_both_stages_train_offline_on_lite0_and_say_so(photo_folder, tmp_path, capsys):
-    common = [
-        "--data",
-        photo_folder,
-        "--size",
-        "32",
-        "--epochs",
-        "1",
-        "--batch-size",
-        "4",
-        "--width",
-        "0.0625",
-    ]
-    common += ["--encoder", "efficientnet-lite0", "--limit", "8", "--verbose", "0", "--precision", "float32"]
+    tiny = "--size 32 --epochs 1 --batch-size 4 --width 0.0625 --limit 8 --verbose 0 --precision float32"
+    common = ["--data", photo_folder, *tiny.split(), "--encoder", "efficientnet-lite0"]
     stage1 = ["train", "unet", *common, "--encoder-weights", "imagenet", "--out", str(tmp_path / "m")]
     assert cli.main(stage1) == 0
     assert "EfficientNet-Lite0 encoder from ImageNet (frozen)" in capsys.readouterr().out
