@@ -22,6 +22,7 @@ References:
         Equilibrium", NeurIPS 2017, https://arxiv.org/abs/1706.08500 (the Fréchet Inception Distance).
 """
 
+import functools
 import os
 import re
 from pathlib import Path
@@ -155,15 +156,19 @@ def _trace_sqrt_product(s1, s2) -> float:
     return float(np.sqrt(np.clip(np.linalg.eigvalsh(root @ s2 @ root), 0, None)).sum())
 
 
-_IMAGENET_CLASSIFIER = []  # the classifier with ImageNet's weights, built once per process
-
-
 def load_classifier(weights="imagenet"):
     """Lite0 with both outputs: uint8-range RGB `(b, 224, 224, 3)` -> pooled features `(b, 1280)`
     and class probabilities `(b, 1000)`, from one pass. With ImageNet's weights it is built once and
     shared (it only predicts). Raises WeightsError (see `efficientnet_lite0`)."""
-    if weights == "imagenet" and _IMAGENET_CLASSIFIER:
-        return _IMAGENET_CLASSIFIER[0]
+    return _imagenet_classifier() if weights == "imagenet" else _build_classifier(weights)
+
+
+@functools.cache
+def _imagenet_classifier():
+    return _build_classifier("imagenet")
+
+
+def _build_classifier(weights):
     import keras
 
     from colornet.lite0 import efficientnet_lite0
@@ -171,10 +176,7 @@ def load_classifier(weights="imagenet"):
 
     with precision_scope("float32"):  # the same judge whatever policy the caller runs in
         model = efficientnet_lite0(weights=weights, include_top=True)
-    model = keras.Model(model.input, [model.get_layer("avg_pool").output, model.output], name="lite0_scores")
-    if weights == "imagenet":
-        _IMAGENET_CLASSIFIER.append(model)
-    return model
+    return keras.Model(model.input, [model.get_layer("avg_pool").output, model.output], name="lite0_scores")
 
 
 class Lite0Scores:
