@@ -14,7 +14,7 @@ from tqdm import tqdm
 from colornet.data_augment import crop_square
 from colornet.data_photos import decode_image, resize_shorter_side, to_model_io
 from colornet.embed_classes import EMBED_DIM
-from colornet.files import sha256
+from colornet.files import atomic_path, sha256
 
 AUTOTUNE = tf.data.AUTOTUNE
 DEFAULT_CACHE_DIR = os.path.join(".colornet_cache", "embeddings")
@@ -80,9 +80,8 @@ def embed_files(
                 done += 1
                 if not write:
                     continue
-                tmp = folder / f"{keys[i]}.{os.getpid()}.tmp.npy"
-                np.save(tmp, row)
-                os.replace(tmp, folder / f"{keys[i]}.npy")  # atomic: readers never see half a file
+                with atomic_path(folder / f"{keys[i]}.npy") as tmp:  # readers never see half a file
+                    np.save(tmp, row)
         bar.close()
     if verbose:
         print(

@@ -25,7 +25,7 @@ from colornet.arguments import WORK_SIZE_RANGE
 from colornet.bins import GRID, N_BINS, SIGMA, ab_bins, nearest_bin
 from colornet.data import list_images, make_lab_dataset
 from colornet.errors import ColornetError
-from colornet.files import recorded_checksum, sha256, temporary_name
+from colornet.files import atomic_path, recorded_checksum, sha256
 
 PRIOR_SIZE = 128  # photos are counted on center crops of this side, in pixels
 PRIOR_FILE = "prior.npy"  # what `colornet prior` writes, in the current folder, unless --out says otherwise
@@ -138,14 +138,9 @@ def save_prior(path, prior) -> Path:
         raise ValueError(f"a prior has one probability per bin, shape ({N_BINS},), not {prior.shape}.")
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = temporary_name(path)  # renamed when complete: an error or a kill leaves no half-written prior
-    try:
-        with open(tmp, "wb") as f:
-            np.save(f, np.concatenate([ab_bins().astype(np.float64), prior[:, None]], axis=1))
-        os.replace(tmp, path)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
+    # renamed when complete: an error or a kill leaves no half-written prior
+    with atomic_path(path) as tmp, open(tmp, "wb") as f:
+        np.save(f, np.concatenate([ab_bins().astype(np.float64), prior[:, None]], axis=1))
     return path
 
 

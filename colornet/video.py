@@ -38,7 +38,7 @@ from tqdm import tqdm
 
 from colornet.defaults import DEFAULT_MODEL
 from colornet.errors import VideoError
-from colornet.files import can_create, temporary_name
+from colornet.files import atomic_path, can_create
 from colornet.fullres import frame_lightness
 from colornet.images import Photo
 from colornet.inference_options import InferenceOptions, merge_options
@@ -206,35 +206,34 @@ def colorize_video(
         colorizer, note = options.decode(colorizer)
         if note:
             print(note, file=sys.stderr)
-        partial = temporary_name(output)
         began = time.perf_counter()
         try:
             os.makedirs(os.path.dirname(os.path.abspath(output)), exist_ok=True)
-            with writing(partial, muxer) as out:
-                _transcode(
-                    container,
-                    video,
-                    audio,
-                    out,
-                    codec,
-                    copy_codecs,
-                    muxer,
-                    colorizer,
-                    summary,
-                    smoothing=smoothing,
-                    cut_threshold=cut_threshold,
-                    start=start,
-                    duration=duration,
-                    work_size=options.work_size,
-                    batch_size=batch_size,
-                    progress=progress,
-                    source=source,
-                )
-            if summary.frames == 0:
-                raise VideoError(
-                    f"{source}: no frames from {start:g} s on (the video is shorter); use a smaller --start."
-                )
-            os.replace(partial, output)
+            with atomic_path(output) as partial:  # renamed to the output when it is complete
+                with writing(partial, muxer) as out:
+                    _transcode(
+                        container,
+                        video,
+                        audio,
+                        out,
+                        codec,
+                        copy_codecs,
+                        muxer,
+                        colorizer,
+                        summary,
+                        smoothing=smoothing,
+                        cut_threshold=cut_threshold,
+                        start=start,
+                        duration=duration,
+                        work_size=options.work_size,
+                        batch_size=batch_size,
+                        progress=progress,
+                        source=source,
+                    )
+                if summary.frames == 0:
+                    raise VideoError(
+                        f"{source}: no frames from {start:g} s on (the video is shorter); use a smaller --start."
+                    )
         except OutputFailed as failed:  # a full or read-only disk: the output's place, not the input
             raise unwritable(output, failed.__cause__, summary.frames) from None
         except av.error.FFmpegError as err:
@@ -244,9 +243,6 @@ def colorize_video(
             ) from None
         except OSError as err:  # creating the output's folder, or renaming the finished video
             raise unwritable(output, err, summary.frames) from None
-        finally:
-            if partial.exists():
-                partial.unlink()
         summary.seconds = time.perf_counter() - began
     return summary
 
