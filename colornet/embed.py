@@ -49,7 +49,7 @@ from colornet.embed_classes import (
     imagenet_class_names,  # noqa: F401
     top_classes,  # noqa: F401
 )
-from colornet.errors import WeightsError
+from colornet.errors import EmbedWeightsError, WeightsError
 from colornet.files import sha256
 from colornet.pretrained import BACKBONES, imagenet_weights_file, load_backbone
 from colornet.pretrained import default_weights_dir as default_weights_dir
@@ -69,10 +69,6 @@ DEFAULT_EMBEDDER = BACKBONE
 # the classifier's weights (with its top), the hash Keras checks
 IMAGENET_WEIGHTS_FILE, IMAGENET_WEIGHTS_URL, IMAGENET_WEIGHTS_MD5 = BACKBONES[BACKBONE].file(include_top=True)
 MODES = FEATURE_MODES
-
-
-class EmbedWeightsError(WeightsError):
-    """Embedder weights that cannot be had; the message says where to put the file."""
 
 
 def check_embedder(name: str) -> str:

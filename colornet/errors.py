@@ -16,6 +16,10 @@ class WeightsError(ColornetError, ValueError):
     """Weights that cannot be used with a model; the message says what to do."""
 
 
+class EmbedWeightsError(WeightsError):
+    """Embedder weights that cannot be had; the message says where to put the file."""
+
+
 class RunError(ColornetError):
     """A run directory that cannot be resumed with these settings."""
 
