@@ -186,7 +186,10 @@ def colorize_video(
         temperature=temperature,
         undo_rebalancing=undo_rebalancing,
     )
-    muxer, codec, copy_codecs = output_container(output)
+    target = muxer, codec, copy_codecs = output_container(output)
+    settings = _Settings(
+        source, start, duration, smoothing, cut_threshold, options.work_size, batch_size, progress
+    )
     if os.path.isdir(output):
         example = os.path.join(output, Path(source).stem + "_color" + Path(output).suffix)
         raise VideoError(f"{output}: is a folder; name the video file to write, e.g. {example}.")
@@ -211,25 +214,7 @@ def colorize_video(
             os.makedirs(os.path.dirname(os.path.abspath(output)), exist_ok=True)
             with atomic_path(output) as partial:  # renamed to the output when it is complete
                 with writing(partial, muxer) as out:
-                    _transcode(
-                        container,
-                        video,
-                        audio,
-                        out,
-                        codec,
-                        copy_codecs,
-                        muxer,
-                        colorizer,
-                        summary,
-                        smoothing=smoothing,
-                        cut_threshold=cut_threshold,
-                        start=start,
-                        duration=duration,
-                        work_size=options.work_size,
-                        batch_size=batch_size,
-                        progress=progress,
-                        source=source,
-                    )
+                    _transcode((container, video, audio), out, target, colorizer, summary, settings)
                 if summary.frames == 0:
                     raise VideoError(
                         f"{source}: no frames from {start:g} s on (the video is shorter); use a smaller --start."
@@ -247,27 +232,27 @@ def colorize_video(
     return summary
 
 
-def _transcode(
-    container,
-    video,
-    audio,
-    out,
-    codec,
-    copy_codecs,
-    muxer,
-    colorizer,
-    summary,
-    *,
-    smoothing,
-    cut_threshold,
-    start,
-    duration,
-    work_size,
-    batch_size,
-    progress,
-    source,
-):
-    """Decode, colorize and encode: the body of `colorize_video`, writing into the open `out`."""
+@dataclass(frozen=True)
+class _Settings:
+    """What `colorize_video` was asked for, as the frame loop needs it (checked before)."""
+
+    source: str
+    start: float
+    duration: float | None
+    smoothing: float
+    cut_threshold: float
+    work_size: int | None
+    batch_size: int
+    progress: bool
+
+
+def _transcode(opened, out, target, colorizer, summary, settings: _Settings):
+    """Decode, colorize and encode: the body of `colorize_video`, from the `opened` input
+    `(container, video, audio)` into the open `out` (`target`: muxer, codec, audio codecs to copy)."""
+    container, video, audio = opened
+    muxer, codec, copy_codecs = target
+    source, start, duration = settings.source, settings.start, settings.duration
+    work_size, batch_size = settings.work_size, settings.batch_size
     rate = Fraction(video.average_rate or video.guessed_rate or 25)
     summary.width, summary.height = video.codec_context.width, video.codec_context.height
     summary.fps = float(rate)
@@ -283,9 +268,9 @@ def _transcode(
         container.seek(int(begin / video.time_base), stream=video)  # the keyframe before `begin`
 
     cuts, smoother, meter = (
-        CutDetector(cut_threshold),
-        TemporalSmoother(smoothing),
-        FlickerMeter(cut_threshold),
+        CutDetector(settings.cut_threshold),
+        TemporalSmoother(settings.smoothing),
+        FlickerMeter(settings.cut_threshold),
     )
     color = {}  # the input's YUV matrix, range, primaries and transfer, from its first frame
     step = max(1, round(1 / (rate * time_base)))  # one frame, in the output's time base
@@ -293,7 +278,7 @@ def _transcode(
         total=estimated_frames(video, start, duration, container),
         unit="frame",
         file=sys.stderr,
-        disable=None if progress else True,
+        disable=None if settings.progress else True,
     )
 
     def frames():
