@@ -34,11 +34,23 @@ from keras import layers
 
 from colornet.codecs import YUVCodec
 from colornet.lite0 import TAPS as LITE0_TAPS
-from colornet.lite0 import build_efficientnet_lite0, copy_lite0_weights
 from colornet.losses import BLURRED
-from colornet.models.layers import TRAIN_ENCODER_OPTION, WIDTH_OPTION, Enlarge, check_input_size, scaled
+from colornet.models.layers import (
+    TRAIN_ENCODER_OPTION,
+    WIDTH_OPTION,
+    Enlarge,
+    build_imagenet_backbone,
+    check_input_size,
+    copy_imagenet_weights,
+    freeze_backbone,
+    scaled,
+)
 from colornet.models.spec import Design, Option, Setup, register
-from colornet.pretrained import BackboneInput, copy_backbone_weights, get_backbone
+from colornet.pretrained import (
+    BackboneInput,
+    copy_backbone_weights,
+    get_backbone,
+)
 
 VARIANTS = ("residual", "hypercolumn")
 ENCODERS = ("vgg16", "efficientnet-lite0", "mobilenetv2-0.35")
@@ -91,14 +103,7 @@ def encoder_name(encoder: str, name: str = "dahl") -> str:
 def build_backbone_taps(encoder: str, input_size=None, name: str = "dahl") -> keras.Model:
     """EfficientNet-Lite0 or MobileNetV2 0.35 (random weights: `load_encoder_weights` fills them)
     from its RGB input to its four taps `(b, h / 2^k, w / 2^k, c_k)`, k = 1..4, finest first."""
-    shape = (input_size, input_size, 3)
-    if encoder == "efficientnet-lite0":
-        backbone = build_efficientnet_lite0(include_top=False, input_shape=shape)  # from RGB in [0, 255]
-    else:
-        app = get_backbone(encoder)  # from RGB in [-1, 1]
-        backbone = getattr(keras.applications, app.app)(
-            include_top=False, weights=None, input_shape=shape, **dict(app.kwargs)
-        )
+    backbone = build_imagenet_backbone(encoder, (input_size, input_size, 3))
     taps = [backbone.get_layer(t).output for t in ENCODER_TAPS[encoder]]
     return keras.Model(backbone.input, taps, name=encoder_name(encoder, name))
 
@@ -201,10 +206,7 @@ def build_backbone_dahl(input_size, variant, width, train_encoder, encoder, name
     else:  # MobileNetV2's own scaling, [-1, 1]
         rgb = BackboneInput(encoder, "y", name=f"{name}_backbone_input")(gray)
     backbone = build_backbone_taps(encoder, input_size, name)
-    backbone.trainable = bool(train_encoder)
-    for layer in backbone.layers:
-        if isinstance(layer, layers.BatchNormalization):
-            layer.trainable = False  # ImageNet's statistics, also when fine-tuned
+    freeze_backbone(backbone, train_encoder)
     tap_names = ENCODER_TAPS[encoder]
     taps = [
         layers.BatchNormalization(momentum=BN_MOMENTUM, name=f"{name}_{tap}_bn")(t)
@@ -250,10 +252,7 @@ def load_encoder_weights(model: keras.Model, weights) -> str:
     title = "EfficientNet-Lite0" if encoder == "efficientnet-lite0" else get_backbone(encoder).title
     if weights in (None, "none"):
         return f"{title} encoder trained from scratch (no ImageNet weights), so it is trainable"
-    if encoder == "efficientnet-lite0":
-        note = f"{title} from {copy_lite0_weights(backbone, weights)}"
-    else:
-        note = copy_backbone_weights(backbone, encoder, weights)
+    note = copy_imagenet_weights(backbone, encoder, weights)
     return f"{note}, {'trainable' if backbone.trainable else 'frozen'}"
 
 

@@ -36,6 +36,7 @@ from colornet.models.layers import (
     HintPool,
     ResizeLike,
     check_input_size,
+    freeze_backbone,
     scaled,
 )
 from colornet.models.spec import Design, Option, Setup, register
@@ -107,10 +108,7 @@ def build_features(
     gray = GrayToRGB("lab", name=f"{name}_gray_rgb")(inputs)  # (b, h, w, 3) in [-1, 1], R = G = B
     rgb = layers.Rescaling(127.5, offset=127.5, name=f"{name}_rgb255")(gray)  # the backbone's 0-255
     backbone = build_encoder(input_size, encoder, name)
-    backbone.trainable = bool(train_encoder)
-    for layer in backbone.layers:
-        if isinstance(layer, layers.BatchNormalization):
-            layer.trainable = False  # ImageNet's statistics, also when fine-tuned
+    freeze_backbone(backbone, train_encoder)
     taps = backbone(rgb)  # 1/4 (24), 1/8 (40), 1/16 (112), 1/32 (1280) at the input's scale
     hint_map = keras.Input((input_size, input_size, CHANNELS), name=f"{name}_hints") if hints else None
     x = layers.Conv2D(f(DECODER[0]), 1, use_bias=False, name=f"{name}_dec0")(taps[-1])

@@ -5,7 +5,9 @@ import tensorflow as tf
 from keras import layers, ops
 
 from colornet.color import denormalize_l, lab_to_rgb
+from colornet.lite0 import build_efficientnet_lite0, copy_lite0_weights
 from colornet.models.spec import Option
+from colornet.pretrained import copy_backbone_weights, get_backbone
 
 # the options several designs take (`colornet.models.spec.Option`)
 WIDTH_OPTION = Option(
@@ -17,6 +19,42 @@ TRAIN_ENCODER_OPTION = Option(
     "train the ImageNet encoder's layers too (default: frozen; always trained with --encoder-weights none)",
     "switch",
 )
+
+
+# --- ImageNet encoders, as the designs build and load them ------------------------------
+
+
+def build_imagenet_backbone(name: str, input_shape=None) -> keras.Model:
+    """An ImageNet classifier without its head, with random weights (`copy_imagenet_weights` fills
+    them): `efficientnet-lite0` (`colornet.lite0`, RGB in [0, 255]) or one of `BACKBONES` through
+    keras.applications (its own input scaling, `BackboneInput`)."""
+    if name == "efficientnet-lite0":
+        return build_efficientnet_lite0(include_top=False, input_shape=input_shape)
+    app = get_backbone(name)
+    return getattr(keras.applications, app.app)(
+        include_top=False, weights=None, input_shape=input_shape, **dict(app.kwargs)
+    )
+
+
+def copy_imagenet_weights(target: keras.Model, name: str, weights) -> str:
+    """`copy_lite0_weights` for `efficientnet-lite0`, else `copy_backbone_weights`: the note
+    `"<network> from ImageNet"` (or from the path given)."""
+    if name == "efficientnet-lite0":
+        return f"EfficientNet-Lite0 from {copy_lite0_weights(target, weights)}"
+    return copy_backbone_weights(target, name, weights)
+
+
+def freeze_backbone(backbone: keras.Model, train: bool) -> None:
+    """Train `backbone`'s weights with the network or not; its batch normalization keeps ImageNet's
+    statistics either way (also inside nested models)."""
+    backbone.trainable = bool(train)
+    pending = list(backbone.layers)
+    while pending:
+        layer = pending.pop()
+        if isinstance(layer, layers.BatchNormalization):
+            layer.trainable = False
+        elif isinstance(layer, keras.Model):
+            pending.extend(layer.layers)
 
 
 class TrainerModel(keras.Model):

@@ -25,13 +25,15 @@ from colornet.models.layers import (
     TRAIN_ENCODER_OPTION,
     WIDTH_OPTION,
     GrayToRGB,
+    build_imagenet_backbone,
     check_input_size,
+    copy_imagenet_weights,
+    freeze_backbone,
     pix2pix_init,
     scaled,
 )
 from colornet.models.patchgan import build_patchgan
 from colornet.models.spec import Design, Option, Setup, register
-from colornet.pretrained import copy_backbone_weights, get_backbone
 
 DEPTH = 7  # 1x1 bottleneck at 128 px
 MAX_DEPTH = 8  # pix2pix's generator: 1x1 at 256 px
@@ -90,15 +92,9 @@ def build_encoder(encoder: str, input_size, color_space: str, name: str) -> kera
     _, taps = ENCODERS[encoder]
     gray = keras.Input((input_size, input_size, 1), name=f"{name}_encoder_in")
     rgb = GrayToRGB(color_space, name=f"{name}_encoder_rgb")(gray)  # (b, h, w, 3) in [-1, 1]
-    shape = (input_size, input_size, 3)
     if encoder == "efficientnet-lite0":
         rgb = layers.Rescaling(127.5, offset=127.5, name=f"{name}_encoder_rgb255")(rgb)  # its 0-255
-        backbone = lite0.build_efficientnet_lite0(include_top=False, input_shape=shape)
-    else:
-        app = get_backbone(encoder)
-        backbone = getattr(keras.applications, app.app)(
-            include_top=False, weights=None, input_shape=shape, **dict(app.kwargs)
-        )
+    backbone = build_imagenet_backbone(encoder, (input_size, input_size, 3))
     features = keras.Model(
         backbone.input, [backbone.get_layer(t).output for t in taps], name=backbone_name(encoder)
     )
@@ -124,10 +120,7 @@ def load_encoder_weights(model: keras.Model, weights) -> str:
         return f"{backbone.name} encoder trained from scratch (no ImageNet weights)"
     state = "trainable" if backbone.trainable else "frozen"
     name = next(key for key in ENCODERS if backbone_name(key) == backbone.name)
-    if name == "efficientnet-lite0":
-        note = f"EfficientNet-Lite0 from {lite0.copy_lite0_weights(backbone, weights)}"
-    else:
-        note = copy_backbone_weights(backbone, name, weights)
+    note = copy_imagenet_weights(backbone, name, weights)
     return f"{note.replace(' from ', ' encoder from ', 1)} ({state})"
 
 
@@ -175,10 +168,7 @@ def build_unet(
     x, skips = inputs, []
     if encoder != "none":
         backbone = build_encoder(encoder, input_size, color_space, name)
-        backbone.trainable = bool(train_encoder)
-        for layer in backbone.layers[-1].layers:
-            if isinstance(layer, layers.BatchNormalization):
-                layer.trainable = False  # ImageNet's statistics, also when fine-tuned
+        freeze_backbone(backbone, train_encoder)
         skips = list(backbone(inputs))  # 1/2 ... 1/32
         x = skips[-1]
     for i, n in enumerate(filters if encoder == "none" else [], start=1):  # (b, h / 2^i, w / 2^i, n)
