@@ -106,8 +106,9 @@ def check_finite(ab, source=None) -> None:
         )
 
 
-def finish(prepared: Prepared, ab_canvas, dtype=np.float32) -> np.ndarray:
-    """ab predicted on the canvas `(hc, wc, 2)`, in Lab units -> full-resolution RGB `(H, W, 3)`.
+def colors(prepared: Prepared, ab_canvas) -> np.ndarray:
+    """ab predicted on the canvas `(hc, wc, 2)` -> the photo's part of it `(h, w, 2)`, within the ab
+    range, float32.
 
     Raises:
         WeightsError: NaN or infinite colors (`check_finite`), naming the photo.
@@ -115,4 +116,13 @@ def finish(prepared: Prepared, ab_canvas, dtype=np.float32) -> np.ndarray:
     h, w = prepared.content
     ab = np.asarray(ab_canvas, np.float32)[:h, :w]  # crop the padding
     check_finite(ab, prepared.source)
-    return merge_full(prepared.L, np.clip(ab, -AB_SCALE, AB_SCALE), dtype)
+    return np.clip(ab, -AB_SCALE, AB_SCALE)
+
+
+def finish(prepared: Prepared, ab_canvas, dtype=np.float32) -> np.ndarray:
+    """ab predicted on the canvas `(hc, wc, 2)`, in Lab units -> full-resolution RGB `(H, W, 3)`.
+
+    Raises:
+        WeightsError: NaN or infinite colors (`check_finite`), naming the photo.
+    """
+    return merge_full(prepared.L, colors(prepared, ab_canvas), dtype)

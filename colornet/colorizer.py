@@ -17,7 +17,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from colornet.canvas import WORK_SIZE, Prepared, finish, prepare
+from colornet.canvas import WORK_SIZE, Prepared, finish, prepare, working_shape
 from colornet.codecs import Codec
 from colornet.errors import ColornetError
 from colornet.images import Photo
@@ -244,12 +244,19 @@ def article_contract(name: str) -> Design:
 
 def prepare_for(colorizer: Colorizer, photo: Photo, work_size: int | None = None, L=None) -> Prepared:
     """`prepare` with the colorizer's working size, fixed canvas and size multiple."""
-    return prepare(
-        photo,
+    return prepare(photo, *_shape_settings(colorizer, work_size), L)
+
+
+def content_for(colorizer: Colorizer, h: int, w: int, work_size: int | None = None) -> tuple[int, int]:
+    """The size `(h, w)` a photo of `h` x `w` pixels takes on the colorizer's canvas."""
+    return working_shape(h, w, *_shape_settings(colorizer, work_size))[0]
+
+
+def _shape_settings(colorizer: Colorizer, work_size: int | None):
+    return (
         colorizer.work_size(work_size),
         colorizer.canvas_shape(),
         colorizer.design.multiple(colorizer.options),
-        L,
     )
 
 

@@ -41,6 +41,7 @@ from colornet.colorizer import (  # noqa: F401  (importable from here)
     article_contract,
     colorize_photos,
     compiled_call,
+    content_for,
     prepare_for,
 )
 from colornet.defaults import DEFAULT_MODEL

@@ -13,9 +13,12 @@ Used by `colornet.video`; nothing here reads or writes files.
 """
 
 import numpy as np
+import tensorflow as tf
 from PIL import Image
 
 from colornet.color import rgb_to_lab
+
+_thumbnail_lab = tf.function(rgb_to_lab, jit_compile=True)  # compiled once per thumbnail size
 
 # Strength of the moving average. 0.6 keeps 40% of each new prediction: frame-to-frame noise in
 # the colors drops to half its amplitude (sqrt((1 - s) / (1 + s)) = 0.5), while a color change
@@ -94,7 +97,7 @@ class FlickerMeter:
         scale = min(1.0, self.side / max(h, w))
         size = (max(1, round(w * scale)), max(1, round(h * scale)))
         small = np.asarray(Image.fromarray(np.asarray(rgb, np.uint8)).resize(size, Image.BOX))
-        lab = np.asarray(rgb_to_lab(small))
+        lab = np.asarray(_thumbnail_lab(small))
         cut = self.cuts(lab[..., 0])
         if self.previous is not None and not cut:
             still = np.abs(lab[..., 0] - self.previous[..., 0]) < STILL_L

@@ -1,9 +1,9 @@
 """Colorize videos: `python -m colornet video in.mp4 out.mp4`, and `colorize_video(...)`.
 
-Every frame takes the photos' path (`colornet.predict`): `prepare` (full-resolution L and the
-working canvas), `Colorizer.predict_ab` on batches of frames, and `finish` (the frame's own L
-everywhere, colors upsampled and kept in gamut). Between the last two, the predicted ab is
-smoothed in time, at the working resolution:
+Every frame takes the photos' path (`colornet.predict`): `prepare` (L and the working canvas),
+`Colorizer.predict_ab` on batches of frames, and a merge (the frame's own lightness everywhere,
+colors upsampled and kept in gamut). Between the last two, the predicted ab is smoothed in time,
+at the working resolution:
 
     ab_t = smoothing * ab_{t-1} + (1 - smoothing) * predicted_t    an exponential moving average
     ab_t = predicted_t                                              at a scene cut
@@ -12,12 +12,18 @@ A scene cut is where the lightness jumps: the mean absolute difference between t
 (`CUT_SIDE` px) of two consecutive frames is above `cut_threshold`. Smoothing never carries the
 colors of one shot into the next.
 
-Frames are streamed in three stages at once (`colornet.pipeline`): decoding and L on one thread,
-the network (one compiled graph) on batches of `batch_size` frames, the merge and encoding on
-another, order kept, with bounded queues between, so memory does not grow with the length of the
-film and the frame rate comes near the network's own. The output is written under a temporary name beside it and renamed
-at the end: an error or Ctrl-C leaves no half-written video. Audio is copied as it is where the
-output container can hold it, else re-encoded (AAC, or Opus in WebM).
+Frames as most films hold them (8-bit 4:2:0, the output 4:2:0 too) are colored on their chroma
+grid, a quarter of the pixels, their own luma kept (`colornet.frames420`); others are merged in
+RGB at full resolution (`colornet.fullres`) and converted by FFmpeg.
+
+Frames are streamed in four stages at once (`colornet.pipeline`): decoding and L on one thread,
+the network (one compiled graph) on batches of `batch_size` frames, the merge on another and
+encoding on a third, order kept, with bounded queues between, so memory does not grow with the
+length of the film and the frame rate comes near the network's own. H.264 is encoded at CRF 18
+with x264's `veryfast` preset unless told otherwise (`preset`). The output is written under a
+temporary name beside it and renamed at the end: an error or Ctrl-C leaves no half-written video.
+Audio is copied as it is where the output container can hold it, else re-encoded (AAC, or Opus
+in WebM).
 
 >>> summary = colorize_video("film.mp4", "film_color.mp4", smoothing=0.6)
 >>> summary.flicker        # mean |change of ab| between frames where L barely changed
@@ -28,7 +34,6 @@ import os
 import sys
 import time
 from contextlib import closing
-from dataclasses import dataclass, field
 from fractions import Fraction
 from pathlib import Path
 
@@ -36,6 +41,8 @@ import av
 import numpy as np
 from tqdm import tqdm
 
+from colornet import frames420
+from colornet.canvas import colors
 from colornet.defaults import DEFAULT_MODEL
 from colornet.errors import VideoError
 from colornet.files import atomic_path, can_create
@@ -43,7 +50,7 @@ from colornet.fullres import frame_lightness
 from colornet.images import Photo
 from colornet.inference_options import InferenceOptions, merge_options
 from colornet.pipeline import ahead, behind, padded
-from colornet.predict import finish, load_colorizer, prepare_for
+from colornet.predict import content_for, finish, load_colorizer, prepare_for
 from colornet.temporal import (  # noqa: F401  (FlickerMeter and the constants: importable from here too)
     CUT_THRESHOLD,
     SMOOTHING,
@@ -53,65 +60,25 @@ from colornet.temporal import (  # noqa: F401  (FlickerMeter and the constants: 
 )
 from colornet.video_io import (  # noqa: F401  (CONTAINERS, open_video: importable from here too)
     CONTAINERS,
+    PRESET,
+    PRESETS,
     add_audio_stream,
     add_video_stream,
     estimated_frames,
     open_video,
     output_container,
+    tag_stream,
     to_yuv,
 )
 from colornet.video_output import OutputFailed, unwritable, writing
+from colornet.video_settings import Settings, VideoSummary, check_options
 from colornet.weights import WEIGHTS_DIR
 
 BATCH_SIZE = 8  # frames per network call
 FINISH_DEPTH = 3  # batches (and audio packets) waiting to be merged and encoded: bounds the memory
-
-
-@dataclass
-class VideoSummary:
-    """What `colorize_video` did."""
-
-    output: str
-    frames: int = 0  # frames written
-    width: int = 0
-    height: int = 0
-    fps: float = 0.0  # average frame rate of the input, kept in the output
-    audio: str | None = None  # "copied", "re-encoded" or None (no audio track)
-    cuts: list = field(default_factory=list)  # output frame indices where a new scene starts
-    flicker: float | None = None  # see `FlickerMeter`; None with fewer than two frames of one scene
-    seconds: float = 0.0  # time taken
-    skipped: bool = False  # the output existed and was kept (no `overwrite`)
-
-    def report(self) -> str:
-        if self.skipped:
-            return f"{self.output} already exists: kept (--overwrite replaces it)."
-        speed = self.frames / self.seconds if self.seconds else 0.0
-        audio = {None: "no audio", "copied": "audio copied", "re-encoded": "audio re-encoded"}[self.audio]
-        flicker = "n/a" if self.flicker is None else f"{self.flicker:.2f}"
-        return (
-            f"{self.frames} frames ({self.width}x{self.height}, {self.fps:.3g} fps, {audio}) colorized into "
-            f"{self.output} in {self.seconds:.0f} s ({speed:.1f} frames/s); {len(self.cuts)} scene cut{'s' if len(self.cuts) != 1 else ''}; "
-            f"flicker {flicker} (mean |ab change| where L barely changed, Lab units)."
-        )
-
-
-def check_options(
-    source, smoothing: float, start: float, duration: float | None, batch_size: int, cut_threshold: float
-) -> None:
-    """Raises `VideoError` for options that cannot work, in one line that names the video."""
-    problem = None
-    if not 0 <= smoothing < 1:
-        problem = f"--smoothing {smoothing:g}: use a number from 0 (frame by frame) up to, not including, 1"
-    elif not start >= 0 or math.isinf(start):
-        problem = f"--start {start:g}: use a time in seconds, 0 or more"
-    elif duration is not None and (not duration > 0 or math.isinf(duration)):
-        problem = f"--duration {duration:g}: use a length in seconds, more than 0"
-    elif not cut_threshold > 0:
-        problem = f"--cut-threshold {cut_threshold:g}: use a change of lightness above 0 (L is 0-100)"
-    elif batch_size < 1:
-        problem = f"--batch-size {batch_size}: use 1 or more frames per network call"
-    if problem:
-        raise VideoError(f"{source}: {problem}.")
+# 8-bit 4:2:0 frames into a 4:2:0 output are merged on the chroma grid (`colornet.frames420`); False
+# merges every frame in RGB at full resolution, as frames of other formats are.
+CHROMA_GRID = True
 
 
 # --- the whole video -------------------------------------------------------------------------
@@ -128,6 +95,7 @@ def colorize_video(
     duration: float | None = None,
     work_size: int | None = None,
     batch_size: int = BATCH_SIZE,
+    preset: str = PRESET,
     overwrite: bool = False,
     weights_dir=WEIGHTS_DIR,
     precision: str | None = None,
@@ -150,6 +118,9 @@ def colorize_video(
         duration: seconds to colorize from `start` (default: to the end).
         work_size: longer side of the working resolution; by default the model's training size.
         batch_size: frames per network call.
+        preset: x264's speed preset for H.264 outputs (`PRESETS`, fastest first), at CRF 18 either
+            way: a slower preset makes a smaller file of about the same quality; other encoders
+            ignore it.
         overwrite: replace an existing output; otherwise it is kept and `summary.skipped` is True.
         weights_dir: where provided weights are looked up by name.
         precision: the network's precision: `float32`, `mixed_bfloat16`, `mixed_float16` or `auto`
@@ -178,7 +149,7 @@ def colorize_video(
         >>> print(summary.report())
     """
     source, output = str(source), str(output)
-    check_options(source, smoothing, start, duration, batch_size, cut_threshold)
+    check_options(source, smoothing, start, duration, batch_size, cut_threshold, preset)
     options = merge_options(
         options,
         work_size=work_size,
@@ -187,8 +158,8 @@ def colorize_video(
         undo_rebalancing=undo_rebalancing,
     )
     target = muxer, codec, copy_codecs = output_container(output)
-    settings = _Settings(
-        source, start, duration, smoothing, cut_threshold, options.work_size, batch_size, progress
+    settings = Settings(
+        source, start, duration, smoothing, cut_threshold, options.work_size, batch_size, preset, progress
     )
     if os.path.isdir(output):
         example = os.path.join(output, Path(source).stem + "_color" + Path(output).suffix)
@@ -232,21 +203,7 @@ def colorize_video(
     return summary
 
 
-@dataclass(frozen=True)
-class _Settings:
-    """What `colorize_video` was asked for, as the frame loop needs it (checked before)."""
-
-    source: str
-    start: float
-    duration: float | None
-    smoothing: float
-    cut_threshold: float
-    work_size: int | None
-    batch_size: int
-    progress: bool
-
-
-def _transcode(opened, out, target, colorizer, summary, settings: _Settings):
+def _transcode(opened, out, target, colorizer, summary, settings: Settings):
     """Decode, colorize and encode: the body of `colorize_video`, from the `opened` input
     `(container, video, audio)` into the open `out` (`target`: muxer, codec, audio codecs to copy)."""
     container, video, audio = opened
@@ -258,7 +215,7 @@ def _transcode(opened, out, target, colorizer, summary, settings: _Settings):
     summary.fps = float(rate)
     # AVI counts frames; the other containers keep the input's timestamps (variable frame rates too).
     time_base = Fraction(1, 1) / rate if muxer == "avi" else Fraction(video.time_base)
-    out_video = add_video_stream(out, codec, video, rate, time_base)
+    out_video = add_video_stream(out, codec, video, rate, time_base, settings.preset)
     out_audio, copied = add_audio_stream(out, audio, copy_codecs, muxer)
     summary.audio = None if audio is None else ("copied" if copied else "re-encoded")
 
@@ -273,6 +230,9 @@ def _transcode(opened, out, target, colorizer, summary, settings: _Settings):
         FlickerMeter(settings.cut_threshold),
     )
     color = {}  # the input's YUV matrix, range, primaries and transfer, from its first frame
+    chroma_grid = CHROMA_GRID and out_video.pix_fmt == "yuv420p"
+    # The network's canvas is made from the chroma grid's L where the grid is at least the canvas' size.
+    content = content_for(colorizer, summary.height, summary.width, work_size)
     step = max(1, round(1 / (rate * time_base)))  # one frame, in the output's time base
     bar = tqdm(
         total=estimated_frames(video, start, duration, container),
@@ -300,28 +260,42 @@ def _transcode(opened, out, target, colorizer, summary, settings: _Settings):
                 if not color:
                     color.update(colorspace=frame.colorspace, color_range=frame.color_range)
                     color.update(color_primaries=frame.color_primaries, color_trc=frame.color_trc)
-                # RGB by the frame's own matrix and range (BT.601 where the file does not say), and
-                # its L in one compiled pass over the uint8 frame
-                L = frame_lightness(frame.to_ndarray(format="rgb24"))
+                planes = None
+                if chroma_grid and frames420.matrix_of(frame) is not None:
+                    planes = frames420.planes_of(frame)
+                if planes is not None and min(np.subtract(planes.L.shape, content)) >= 0:
+                    L = planes.L
+                else:  # RGB by the frame's own matrix and range (BT.601 where the file does not
+                    # say), and its L in one compiled pass over the uint8 frame
+                    L = frame_lightness(frame.to_ndarray(format="rgb24"))
                 photo = Photo(rgb=None, path=f"{source} frame {count}")
                 count += 1
-                yield prepare_for(colorizer, photo, work_size, L), pts
+                yield (prepare_for(colorizer, photo, work_size, L), planes), pts
 
     def write_frames(batch, ab):
-        """Cuts, smoothing, the full-resolution merge and encoding of a batch (on the finishing thread)."""
-        for (prepared, pts), ab_canvas in zip(batch, ab):
+        """Cuts, smoothing, the merge and encoding of a batch (on the finishing thread)."""
+        for ((prepared, planes), pts), ab_canvas in zip(batch, ab):
             h, w = prepared.content
             cut = cuts(prepared.canvas[:h, :w, 0])
             if cut:
                 summary.cuts.append(summary.frames)
-            rgb = finish(prepared, smoother(ab_canvas, cut), np.uint8)
-            meter.add(rgb)
-            frame = to_yuv(rgb, out_video, color)
+            ab_canvas = smoother(ab_canvas, cut)
+            if planes is None:  # in RGB at full resolution
+                rgb = finish(prepared, ab_canvas, np.uint8)
+                meter.add(rgb)
+                frame = to_yuv(rgb, out_video, color)
+            else:  # on the chroma grid, the frame's own luma kept
+                y, cb, cr, rgb = frames420.merge_420(planes, colors(prepared, ab_canvas))
+                meter.add(rgb)
+                frame = frames420.to_frame(y, cb, cr, planes.matrix, tag_stream(out_video, color) or 2)
             frame.pts, frame.time_base = pts, time_base
             frame.duration = step  # the last frame lasts as long as the others
-            out.mux(out_video.encode(frame))
-            summary.frames += 1
-            bar.update(1)
+            encoding.submit(encode, frame)
+
+    def encode(frame):  # on the encoding thread
+        out.mux(out_video.encode(frame))
+        summary.frames += 1
+        bar.update(1)
 
     def write_audio(packet):
         if packet.dts is None or packet.pts is None:
@@ -346,17 +320,21 @@ def _transcode(opened, out, target, colorizer, summary, settings: _Settings):
             out.mux(out_audio.encode(None))
 
     def colorize(batch):  # the network, in this thread, on a full batch (a short last one is padded)
-        canvases = padded(np.stack([prepared.canvas for prepared, _ in batch]), batch_size)
+        canvases = padded(np.stack([prepared.canvas for (prepared, _), _ in batch]), batch_size)
         return colorizer.predict_ab(canvases, compiled=True)[: len(batch)]
 
-    # Three stages at once (`colornet.pipeline`): decoding and L ahead, the network here, the merge
-    # and encoding behind; every output is muxed on the finishing thread, in the input's order.
-    batch = []  # (Prepared, output pts)
+    # Four stages at once (`colornet.pipeline`): decoding and L ahead, the network here, the merge
+    # behind, and encoding behind it; everything is muxed on the encoding thread, in the input's order.
+    batch = []  # ((Prepared, Planes or None), output pts)
     try:
-        with behind(FINISH_DEPTH) as finishing, closing(ahead(frames())) as reading:
+        with (
+            behind(FINISH_DEPTH) as encoding,
+            behind(FINISH_DEPTH) as finishing,
+            closing(ahead(frames())) as reading,
+        ):
             for item, pts in reading:
                 if pts is None:
-                    finishing.submit(write_audio, item)
+                    finishing.submit(encoding.submit, write_audio, item)
                     continue
                 batch.append((item, pts))
                 if len(batch) >= batch_size:
@@ -364,7 +342,7 @@ def _transcode(opened, out, target, colorizer, summary, settings: _Settings):
                     batch = []
             if batch:
                 finishing.submit(write_frames, batch, colorize(batch))
-            finishing.submit(close_streams)
+            finishing.submit(encoding.submit, close_streams)
     finally:
         bar.close()
     summary.flicker = meter.value

@@ -208,6 +208,24 @@ def test_bad_options_fail_in_one_line(clip, option, expected, tmp_path, capsys):
     assert os.listdir(tmp_path) == []
 
 
+def test_preset_reaches_the_encoder_and_a_bad_one_fails_in_one_line(clip, tmp_path, capsys):
+    def x264_settings(path):  # x264 writes its settings into the stream ("... subme=7 ...")
+        data = (tmp_path / path).read_bytes()
+        return data[data.index(b"x264 - core") :][:2000]
+
+    colorize_video(clip[0], tmp_path / "fast.mp4", "beta", duration=0.5)  # the default: veryfast
+    assert cli.main(["video", str(clip[0]), str(tmp_path / "small.mp4"), "--model", "beta", "--duration", "0.5",
+                     "--preset", "medium"]) == 0  # fmt: skip
+    assert b" subme=2 " in x264_settings("fast.mp4") and b" subme=7 " in x264_settings("small.mp4")
+    capsys.readouterr()
+    assert cli.main(["video", str(clip[0]), str(tmp_path / "x.mp4"), "--preset", "quick"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and f"error: {clip[0]}: --preset quick: use one of ultrafast, " in err
+    with pytest.raises(VideoError, match=r"clip.mp4: --preset quick: use one of ultrafast, .*, veryslow\.$"):
+        colorize_video(clip[0], tmp_path / "x.mp4", "beta", preset="quick")
+    assert not (tmp_path / "x.mp4").exists()
+
+
 def test_audio_re_encoded_where_the_container_cannot_copy_it(clip, tmp_path):
     summary = colorize_video(clip[0], tmp_path / "out.webm", "beta", duration=1)
     frames, info = read_frames(tmp_path / "out.webm")
@@ -218,15 +236,15 @@ def test_audio_re_encoded_where_the_container_cannot_copy_it(clip, tmp_path):
 def test_no_partial_output_after_an_error(clip, tmp_path, monkeypatch):
     import colornet.video as video
 
-    calls, original = [], video.finish
+    calls, original = [], video.frames420.merge_420
 
-    def failing_finish(prepared, ab, dtype):
+    def failing_merge(planes, ab):
         calls.append(1)
         if len(calls) > 10:
             raise KeyboardInterrupt  # Ctrl-C in the middle of the film
-        return original(prepared, ab, dtype)
+        return original(planes, ab)
 
-    monkeypatch.setattr(video, "finish", failing_finish)
+    monkeypatch.setattr(video.frames420, "merge_420", failing_merge)
     out = tmp_path / "out.mp4"
     with pytest.raises(KeyboardInterrupt):
         colorize_video(clip[0], out, "beta", batch_size=4)

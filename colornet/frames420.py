@@ -1,0 +1,172 @@
+"""Video frames as the codec holds them, 8-bit 4:2:0 YCbCr, colored on the chroma planes' grid: a
+quarter of the pixels.
+
+A 4:2:0 frame keeps one luma sample per pixel and one Cb and one Cr sample per 2 x 2 pixels, and
+that is all an H.264 or VP9 output holds. So the full-resolution work of `colornet.fullres` (CIE L
+of every pixel, the merge of L with the upsampled colors, the gamut fit, RGB back to YCbCr, and
+FFmpeg's conversions both ways) can run on the chroma grid instead:
+
+    planes = planes_of(frame)          # luma, and on the grid each 2 x 2 block's mean luma and CIE L
+    y, cb, cr, rgb = merge_420(planes, ab)   # the colored frame's planes (and its colors on the grid)
+
+`planes.L` (the CIE L of each block's mean luma with the block's Cb and Cr) is what the network's
+canvas is made from, and what the colors upsampled to the grid are merged with (kept in gamut as
+`fullres.merge_full` does); the merged colors' Cb and Cr are the output's chroma planes. The
+output's luma is the input's, plus the change of luma the colors bring on the grid, upsampled
+bilinearly: the frame keeps its full-resolution detail and its lightness (luma is not CIE L: a red
+and a gray of the same L do not have the same luma, so a colored pixel needs another luma).
+
+The frame's own matrix (BT.601, BT.709, BT.2020, FCC, SMPTE 240M) and range (limited or full) are
+used; other frames (10-bit, 4:2:2, 4:4:4, RGB, odd sizes, other matrices) take the RGB path of
+`colornet.fullres` instead, as do outputs that are not 4:2:0 (`supported`).
+"""
+
+from typing import NamedTuple
+
+import numpy as np
+import tensorflow as tf
+
+from colornet.color import rgb_to_lab
+from colornet.fullres import merge_full
+
+# FFmpeg's colorspace (AVColorSpace) -> the matrix's (Kr, Kb); 2 (unspecified) is read as BT.601, as
+# FFmpeg's scaler does.
+MATRICES = {
+    1: (0.2126, 0.0722),  # BT.709
+    2: (0.299, 0.114),  # unspecified: BT.601
+    4: (0.30, 0.11),  # FCC
+    5: (0.299, 0.114),  # BT.470BG (BT.601, PAL)
+    6: (0.299, 0.114),  # SMPTE 170M (BT.601, NTSC)
+    7: (0.212, 0.087),  # SMPTE 240M
+    9: (0.2627, 0.0593),  # BT.2020, non-constant luminance
+}
+FORMATS = {"yuv420p": False, "yuvj420p": True}  # 8-bit 4:2:0 formats -> full range by the format itself
+FULL_RANGE = 2  # FFmpeg's AVCOL_RANGE_JPEG
+
+
+class Matrix(NamedTuple):
+    """How a frame's 8-bit codes map to R'G'B' in [0, 1]."""
+
+    kr: float
+    kb: float
+    full_range: bool
+
+    def constants(self) -> np.ndarray:
+        """(kr, kb, Y offset, Y scale, chroma scale) in codes, for the compiled functions."""
+        if self.full_range:
+            return np.array([self.kr, self.kb, 0.0, 255.0, 255.0], np.float32)
+        return np.array([self.kr, self.kb, 16.0, 219.0, 224.0], np.float32)
+
+
+class Planes(NamedTuple):
+    """One 4:2:0 frame, read for the merge: its luma `(H, W)` uint8, and on the chroma grid
+    `(H/2, W/2)` the mean luma of each 2 x 2 block and its CIE L (with the block's Cb and Cr);
+    and its matrix."""
+
+    y: np.ndarray
+    pooled: np.ndarray
+    L: np.ndarray
+    matrix: Matrix
+
+
+def matrix_of(frame) -> Matrix | None:
+    """The frame's `Matrix` where the 4:2:0 path can take it, else None (see the module's docstring)."""
+    name = frame.format.name
+    if name not in FORMATS or frame.width % 2 or frame.height % 2 or frame.colorspace not in MATRICES:
+        return None
+    kr, kb = MATRICES[frame.colorspace]
+    return Matrix(kr, kb, FORMATS[name] or frame.color_range == FULL_RANGE)
+
+
+def supported(frame, output_pix_fmt: str) -> bool:
+    """Whether `frame` and an output stream in `output_pix_fmt` can take the 4:2:0 path."""
+    return output_pix_fmt == "yuv420p" and matrix_of(frame) is not None
+
+
+def planes_of(frame) -> Planes:
+    """The `Planes` of a frame for which `matrix_of` is not None."""
+    h, w = frame.height, frame.width
+    packed = frame.to_ndarray()  # (H * 3/2, W): Y, then Cb and Cr, each (H/2, W/2) row after row
+    cb = packed[h : h + h // 4].reshape(h // 2, w // 2)
+    cr = packed[h + h // 4 :].reshape(h // 2, w // 2)
+    matrix = matrix_of(frame)
+    pooled, L = _pooled_lightness_xla(packed[:h], cb, cr, matrix.constants())
+    return Planes(packed[:h], np.asarray(pooled), np.asarray(L), matrix)
+
+
+def to_frame(y, cb, cr, matrix: Matrix, colorspace: int):
+    """Planes -> an `av.VideoFrame` in yuv420p, tagged with its matrix and range."""
+    import av
+
+    h, w = y.shape
+    packed = np.concatenate([y.reshape(-1), cb.reshape(-1), cr.reshape(-1)]).reshape(h * 3 // 2, w)
+    frame = av.VideoFrame.from_ndarray(packed, format="yuv420p")
+    frame.colorspace = colorspace
+    frame.color_range = FULL_RANGE if matrix.full_range else 1
+    return frame
+
+
+# --- the color math, on codes -------------------------------------------------------------------
+
+
+def _to_rgb(y, cb, cr, k):  # codes (float) -> R'G'B' in [0, 1], (..., 3)
+    kr, kb, offset, y_scale, c_scale = k[0], k[1], k[2], k[3], k[4]
+    luma = (y - offset) / y_scale
+    pb, pr = (cb - 128.0) / c_scale, (cr - 128.0) / c_scale
+    r = luma + 2.0 * (1.0 - kr) * pr
+    b = luma + 2.0 * (1.0 - kb) * pb
+    g = (luma - kr * r - kb * b) / (1.0 - kr - kb)
+    return tf.clip_by_value(tf.stack([r, g, b], axis=-1), 0.0, 1.0)
+
+
+def _to_codes(rgb, k):  # R'G'B' in [0, 1] (..., 3) -> Y, Cb, Cr codes (float)
+    kr, kb, offset, y_scale, c_scale = k[0], k[1], k[2], k[3], k[4]
+    r, g, b = rgb[..., 0], rgb[..., 1], rgb[..., 2]
+    luma = kr * r + (1.0 - kr - kb) * g + kb * b
+    pb = (b - luma) / (2.0 * (1.0 - kb))
+    pr = (r - luma) / (2.0 * (1.0 - kr))
+    return offset + y_scale * luma, 128.0 + c_scale * pb, 128.0 + c_scale * pr
+
+
+def _code(x):
+    return tf.cast(tf.clip_by_value(tf.round(x), 0.0, 255.0), tf.uint8)
+
+
+def _pool(y):  # uint8 (H, W) -> the mean of each 2 x 2 block, float (H/2, W/2)
+    return tf.reduce_mean(_blocks(tf.cast(y, tf.float32)), axis=(1, 3))
+
+
+def _blocks(y):  # (H, W) -> (H/2, 2, W/2, 2): each 2 x 2 block of pixels on axes 1 and 3
+    h, w = tf.shape(y)[0], tf.shape(y)[1]
+    return tf.reshape(y, (h // 2, 2, w // 2, 2))
+
+
+def _upsampled(c):  # (H/2, W/2) -> (H/2, 2, W/2, 2): bilinear x2 with half-pixel centers, edges held
+    up = tf.concat([c[:1], c[:-1]], axis=0)  # the row above each row (the first row's own)
+    down = tf.concat([c[1:], c[-1:]], axis=0)
+    c = tf.stack([0.75 * c + 0.25 * up, 0.75 * c + 0.25 * down], axis=1)  # (H/2, 2, W/2)
+    left = tf.concat([c[:, :, :1], c[:, :, :-1]], axis=2)
+    right = tf.concat([c[:, :, 1:], c[:, :, -1:]], axis=2)
+    return tf.stack([0.75 * c + 0.25 * left, 0.75 * c + 0.25 * right], axis=3)
+
+
+@tf.function(jit_compile=True)
+def _pooled_lightness_xla(y, cb, cr, k):  # -> the 2 x 2 blocks' luma (H/2, W/2) and their L
+    pooled = _pool(y)
+    return pooled, rgb_to_lab(_to_rgb(pooled, tf.cast(cb, tf.float32), tf.cast(cr, tf.float32), k))[..., 0]
+
+
+@tf.function(jit_compile=True)
+def _planes_xla(y, pooled, rgb, k):  # the merged colors on the chroma grid -> the output's planes
+    luma, cb, cr = _to_codes(rgb, k)
+    out = _blocks(tf.cast(y, tf.float32)) + _upsampled(luma - pooled)
+    return _code(tf.reshape(out, tf.shape(y))), _code(cb), _code(cr), _code(rgb * 255.0)
+
+
+def merge_420(planes: Planes, ab) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """The frame colored by `ab` (h, w, 2) in Lab units (any working size): its `(Y, Cb, Cr)`
+    planes as uint8, and the colors on the chroma grid as uint8 RGB `(H/2, W/2, 3)` (for measures
+    such as the flicker). See the module's docstring."""
+    rgb = merge_full(planes.L, np.asarray(ab, np.float32))  # upsampled to the grid, kept in gamut
+    y, cb, cr, small = _planes_xla(planes.y, planes.pooled, rgb, planes.matrix.constants())
+    return np.asarray(y), np.asarray(cb), np.asarray(cr), np.asarray(small)

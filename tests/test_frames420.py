@@ -1,0 +1,160 @@
+"""Video frames colored on the chroma grid (`colornet.frames420`): which frames take the path, the
+color math against FFmpeg's, gray colors that leave a frame as it was, the lightness kept, and the
+whole video against the RGB path at full resolution."""
+
+import av
+import numpy as np
+import pytest
+from PIL import Image
+
+from colornet import frames420
+from colornet.color import rgb_to_lab
+from colornet.predict import load_colorizer
+
+from conftest import bundled_photo
+
+
+def yuv_frame(rgb, colorspace=None, full_range=False) -> av.VideoFrame:
+    """uint8 RGB -> a yuv420p (or yuvj420p) frame converted by FFmpeg, tagged with its matrix."""
+    frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(rgb), format="rgb24")
+    out = frame.reformat(
+        format="yuvj420p" if full_range else "yuv420p",
+        dst_colorspace=colorspace,
+        dst_color_range=2 if full_range else None,
+    )
+    if colorspace:
+        out.colorspace = colorspace
+    return out
+
+
+def gray_photo(name="chelsea", size=(128, 96)) -> np.ndarray:
+    gray = np.asarray(Image.fromarray(bundled_photo(name)).convert("L").resize(size, Image.BILINEAR))
+    return np.repeat(gray[..., None], 3, axis=-1)
+
+
+def test_only_8_bit_420_frames_of_a_known_matrix_take_the_chroma_grid():
+    rgb = np.zeros((6, 10, 3), np.uint8)
+    assert frames420.matrix_of(yuv_frame(rgb)) == (0.299, 0.114, False)  # unspecified: BT.601
+    assert frames420.matrix_of(yuv_frame(rgb, colorspace=1)) == (0.2126, 0.0722, False)  # BT.709
+    assert frames420.matrix_of(yuv_frame(rgb, full_range=True)).full_range
+    tagged = yuv_frame(rgb)
+    tagged.color_range = 2
+    assert frames420.matrix_of(tagged).full_range  # yuv420p tagged as full range
+    assert frames420.supported(yuv_frame(rgb), "yuv420p")
+    assert not frames420.supported(yuv_frame(rgb), "yuv444p")  # an output that keeps all the chroma
+    frame = av.VideoFrame.from_ndarray(rgb, format="rgb24")
+    assert frames420.matrix_of(frame) is None
+    assert frames420.matrix_of(frame.reformat(format="yuv444p")) is None
+    assert frames420.matrix_of(frame.reformat(format="yuv420p10le")) is None
+    odd = av.VideoFrame.from_ndarray(np.zeros((7, 11, 3), np.uint8), format="rgb24").reformat(
+        format="yuv420p"
+    )
+    assert frames420.matrix_of(odd) is None
+    constant_luminance = yuv_frame(rgb)
+    constant_luminance.colorspace = 10  # BT.2020 constant luminance: not a plain matrix
+    assert frames420.matrix_of(constant_luminance) is None
+
+
+COLORS = [
+    (200, 40, 30),
+    (30, 160, 60),
+    (40, 70, 200),
+    (230, 200, 60),
+    (128, 128, 128),
+    (250, 250, 250),
+    (5, 5, 5),
+]
+
+
+@pytest.mark.parametrize("colorspace, full_range", [(None, False), (1, False), (None, True)])
+def test_the_color_math_agrees_with_ffmpeg(colorspace, full_range):
+    for color in COLORS:
+        frame = yuv_frame(np.full((4, 4, 3), color, np.uint8), colorspace, full_range)
+        planes = frames420.planes_of(frame)
+        k = planes.matrix.constants()
+        cb, cr = (np.float32(c) for c in frame.to_ndarray()[4:].reshape(2, 2, 2)[:, 0, 0])
+        ours = np.asarray(frames420._to_rgb(planes.pooled, cb, cr, k))[0, 0] * 255
+        theirs = frame.to_ndarray(format="rgb24")[0, 0]  # FFmpeg's, truncated
+        assert np.abs(ours - theirs).max() < 3.5, (color, ours, theirs)
+        assert np.abs(ours - color).max() < 2.5, (color, ours)  # the color the frame was made of
+        codes = np.float32([planes.pooled[0, 0], cb, cr])
+        assert np.allclose(np.stack(frames420._to_codes(ours / 255, k)), codes, atol=0.02)  # both ways
+        L = np.asarray(rgb_to_lab(np.float32(ours)[None] / 255))[0, 0]
+        assert planes.L[0, 0] == pytest.approx(L, abs=1e-3)  # the L on the grid is the L of that color
+
+
+def test_gray_colors_leave_a_frame_as_it_was():
+    planes = frames420.planes_of(yuv_frame(gray_photo()))
+    y, cb, cr, rgb = frames420.merge_420(planes, np.zeros((12, 16, 2), np.float32))
+    assert np.array_equal(y, planes.y)
+    assert np.all(cb == 128) and np.all(cr == 128)
+    assert rgb.shape == (48, 64, 3) and np.all(rgb.max(-1) - rgb.min(-1) <= 1)
+
+
+@pytest.mark.parametrize("colorspace, full_range", [(None, False), (1, True)])
+def test_a_colored_frame_keeps_its_lightness_and_takes_the_colors(colorspace, full_range):
+    gray = gray_photo()
+    planes = frames420.planes_of(yuv_frame(gray, colorspace, full_range))
+    ab = np.broadcast_to(np.float32([20.0, 30.0]), (12, 16, 2))  # an orange, everywhere
+    y, cb, cr, _ = frames420.merge_420(planes, ab)
+    out = frames420.to_frame(y, cb, cr, planes.matrix, colorspace or 2)
+    assert (out.format.name, out.colorspace, out.color_range) == (
+        "yuv420p",
+        colorspace or 2,
+        2 if full_range else 1,
+    )
+    lab = np.asarray(rgb_to_lab(out.to_ndarray(format="rgb24")))
+    L_in = np.asarray(rgb_to_lab(gray))[..., 0]
+    assert np.abs(lab[..., 0] - L_in).mean() < 1.0  # FFmpeg truncates on the way back: ~0.5 of it
+    mid = (L_in > 35) & (L_in < 75)  # where an orange of chroma 36 fits in sRGB
+    assert np.abs(lab[mid][:, 1:].mean(0) - [20, 30]).max() < 2.5
+
+
+BT601 = frames420.Matrix(0.299, 0.114, False)
+
+
+def lab_of(y, cb, cr, matrix=BT601):
+    """CIE Lab of 4:2:0 planes, each chroma sample held over its 2 x 2 pixels (exact math, no rounding)."""
+    cb, cr = (np.repeat(np.repeat(c, 2, 0), 2, 1).astype(np.float32) for c in (cb, cr))
+    return np.asarray(rgb_to_lab(frames420._to_rgb(y.astype(np.float32), cb, cr, matrix.constants())))
+
+
+def test_the_video_path_on_the_grid_gives_the_rgb_paths_colors_and_keeps_lightness_better(
+    tmp_path, monkeypatch
+):
+    """The frames that reach the encoder through the chroma grid and through the RGB merge at full
+    resolution (then FFmpeg's conversion to 4:2:0): the same colors within a fraction of a Lab unit,
+    and the grid's lightness nearer the original's (FFmpeg's conversions truncate: the RGB path's
+    luma is about one level low)."""
+    from test_video import write_clip
+
+    import colornet.video as video
+
+    clip = tmp_path / "clip.mp4"
+    original = write_clip(clip, frames=16, audio=False)
+    colorizer = load_colorizer("beta")
+    frames, to_frame, to_yuv = {True: [], False: []}, video.frames420.to_frame, video.to_yuv
+
+    def spy_grid(y, cb, cr, matrix, colorspace):
+        frames[True].append(lab_of(y, cb, cr, matrix))
+        return to_frame(y, cb, cr, matrix, colorspace)
+
+    def spy_rgb(rgb, stream, color):
+        frame = to_yuv(rgb, stream, color)
+        packed, h = frame.to_ndarray(), rgb.shape[0]
+        cb, cr = packed[h : h + h // 4].reshape(h // 2, -1), packed[h + h // 4 :].reshape(h // 2, -1)
+        frames[False].append(lab_of(packed[:h], cb, cr))
+        return frame
+
+    monkeypatch.setattr(video.frames420, "to_frame", spy_grid)
+    monkeypatch.setattr(video, "to_yuv", spy_rgb)
+    for grid in (True, False):
+        monkeypatch.setattr(video, "CHROMA_GRID", grid)
+        video.colorize_video(clip, tmp_path / f"out_{grid}.mp4", colorizer, overwrite=True)
+    assert len(frames[True]) == len(frames[False]) == 16
+    for grid, full, rgb in zip(frames[True], frames[False], original):
+        L_true = np.asarray(rgb_to_lab(rgb))[..., 0]
+        error_grid, error_full = (np.abs(lab[..., 0] - L_true).mean() for lab in (grid, full))
+        assert error_grid < 0.7 and error_grid <= error_full + 0.05, (error_grid, error_full)
+        assert np.abs(grid[..., 1:] - full[..., 1:]).mean() < 0.5  # the same colors (Lab units)
+        assert np.abs(grid[..., 1:]).mean() > 2  # colored
