@@ -10,7 +10,7 @@ with scikit-image), each panned slowly corner to corner (as `bench/video_flicker
 H.264 (CRF 18, preset veryfast), written to a temporary folder. For each frame size, in one process
 and with one loaded colorizer:
     video        frames/s of `colornet.video.colorize_video` on the clip (H.264 in and out: decoding,
-                 preparing, the network, finishing, smoothing, encoding), after an untimed run on its
+                 preparing, the network, finishing, smoothing, encoding at `--preset`), after an untimed run on its
                  first second (tracing the network's graph for this canvas)
     network      frames/s of `Colorizer.predict(L, compiled=True)` alone on ready canvases of that
                  frame shape (one frame prepared with `prepare_for`, repeated to the batch), the same
@@ -97,7 +97,7 @@ def measure_size(colorizer, photos, size, args, tmp: Path) -> dict:
     clip = tmp / f"clip_{name}.mp4"
     frames = write_clip(clip, photos, args.seconds, args.fps, size)
     out = tmp / f"out_{name}.mp4"
-    kwargs = {"batch_size": args.batch_size, "overwrite": True}
+    kwargs = {"batch_size": args.batch_size, "preset": args.preset, "overwrite": True}
     colorize_video(clip, out, colorizer, duration=1.0, **kwargs)  # untimed: traces this canvas
     began = time.perf_counter()
     summary = colorize_video(clip, out, colorizer, **kwargs)
@@ -157,6 +157,9 @@ def main(argv=None) -> dict:
         "--model", default="features", help="provided weights name or path (default: features)"
     )
     parser.add_argument("--batch-size", type=int, default=8, help="frames per network call (default: 8)")
+    parser.add_argument(
+        "--preset", default="veryfast", help="x264's preset for the colorized output (default: veryfast, as `video`)"
+    )
     parser.add_argument("--seconds", type=float, default=10.0, help="clip length per size (default: 10)")
     parser.add_argument("--fps", type=int, default=25, help="frame rate (default: 25)")
     parser.add_argument("--shots", type=int, default=5, help="photos, one shot each (default: 5)")
@@ -175,7 +178,8 @@ def main(argv=None) -> dict:
     load_before = os.getloadavg()
     device = "GPU" if gpu_count() else "CPU"
     print(
-        f"video_speed: model {args.model}, batch {args.batch_size}, {args.seconds:g}-second clips at "
+        f"video_speed: model {args.model}, batch {args.batch_size}, output preset {args.preset}, "
+        f"{args.seconds:g}-second clips at "
         f"{args.fps} fps, {args.shots} shots; {cpu_name()} ({device}); "
         f"bfloat16 units: {', '.join(bf16_units()) or 'none'}; "
         f"load average before {' '.join(f'{x:.2f}' for x in load_before)}",
@@ -221,6 +225,7 @@ def main(argv=None) -> dict:
         "cpu": cpu_name(),
         "model": args.model,
         "batch": args.batch_size,
+        "preset": args.preset,
         "seconds": args.seconds,
         "fps": args.fps,
         "load_average_before": round(load_before[0], 2),

@@ -21,13 +21,14 @@ used; other frames (10-bit, 4:2:2, 4:4:4, RGB, odd sizes, other matrices) take t
 `colornet.fullres` instead, as do outputs that are not 4:2:0 (`supported`).
 """
 
+import functools
 from typing import NamedTuple
 
 import numpy as np
 import tensorflow as tf
 
-from colornet.color import rgb_to_lab
-from colornet.fullres import merge_full
+from colornet.color import merge_l_ab, rgb_to_lab
+from colornet.fullres import _merge_in_gamut_xla, _per_pixel, bilinear_taps
 
 # FFmpeg's colorspace (AVColorSpace) -> the matrix's (Kr, Kb); 2 (unspecified) is read as BT.601, as
 # FFmpeg's scaler does.
@@ -156,6 +157,33 @@ def _pooled_lightness_xla(y, cb, cr, k):  # -> the 2 x 2 blocks' luma (H/2, W/2)
     return pooled, rgb_to_lab(_to_rgb(pooled, tf.cast(cb, tf.float32), tf.cast(cr, tf.float32), k))[..., 0]
 
 
+# The out-of-gamut pixels of a frame (often a tenth of them) are fitted in chunks padded to the next
+# of these sizes, a factor 1.5 apart or less: a film needs few of them (each compiled once, in half a
+# second), and the padding costs a third at most.
+FIT_SIZES = tuple(sorted({4096 << i for i in range(7)} | {6144 << i for i in range(6)}))
+
+
+@functools.lru_cache(maxsize=8)
+def _resize_matrix(n_out: int, n_in: int) -> np.ndarray:
+    """`(n_out, n_in)`: bilinear resizing with half-pixel centers (as `tf.image.resize`) as a matrix."""
+    i0, i1, f = bilinear_taps(n_out, n_in)
+    matrix = np.zeros((n_out, n_in), np.float32)
+    np.add.at(matrix, (np.arange(n_out), i0), 1 - f)
+    np.add.at(matrix, (np.arange(n_out), i1), f)
+    return matrix
+
+
+@tf.function(jit_compile=True)
+def _merge_xla(L, ab, rows, cols):  # ab (h, w, 2) onto the grid of L (H/2, W/2) and merged with it
+    ab = tf.einsum("Hh,hwc->Hwc", rows, ab)
+    ab = tf.einsum("Ww,Hwc->HWc", cols, ab)
+    rgb = merge_l_ab(L[..., None], ab)
+    # A channel at 0 or 1 was (almost always) clipped: the color was outside the gamut; a gray
+    # (a = b = 0) is always inside, black and white included (as `fullres.merge_full`).
+    clipped = tf.reduce_any((rgb <= 0.0) | (rgb >= 1.0), axis=-1) & ~tf.reduce_all(ab == 0.0, axis=-1)
+    return rgb, ab, clipped
+
+
 @tf.function(jit_compile=True)
 def _planes_xla(y, pooled, rgb, k):  # the merged colors on the chroma grid -> the output's planes
     luma, cb, cr = _to_codes(rgb, k)
@@ -167,6 +195,18 @@ def merge_420(planes: Planes, ab) -> tuple[np.ndarray, np.ndarray, np.ndarray, n
     """The frame colored by `ab` (h, w, 2) in Lab units (any working size): its `(Y, Cb, Cr)`
     planes as uint8, and the colors on the chroma grid as uint8 RGB `(H/2, W/2, 3)` (for measures
     such as the flicker). See the module's docstring."""
-    rgb = merge_full(planes.L, np.asarray(ab, np.float32))  # upsampled to the grid, kept in gamut
+    L = planes.L
+    ab = np.asarray(ab, np.float32)
+    rows, cols = _resize_matrix(L.shape[0], ab.shape[0]), _resize_matrix(L.shape[1], ab.shape[1])
+    rgb, ab, clipped = _merge_xla(L, ab, rows, cols)
+    outside = np.flatnonzero(np.asarray(clipped))
+    if outside.size:  # there the chroma is reduced (hue kept) until the color fits: L is kept
+        rgb = np.array(rgb)
+        rgb.reshape(-1, 3)[outside] = _per_pixel(
+            _merge_in_gamut_xla,
+            L.reshape(-1)[outside],
+            np.asarray(ab).reshape(-1, 2)[outside],
+            sizes=FIT_SIZES,
+        )
     y, cb, cr, small = _planes_xla(planes.y, planes.pooled, rgb, planes.matrix.constants())
     return np.asarray(y), np.asarray(cb), np.asarray(cr), np.asarray(small)

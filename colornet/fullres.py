@@ -65,15 +65,15 @@ def _merge_in_gamut_xla(L, ab):  # (n,), (n, 2) -> (n, 3)
     return merge_l_ab(L[:, None], ab * low[:, None])
 
 
-def _per_pixel(fn, *arrays):
-    """`fn` on arrays of `n` pixels `(n, ...)`, padded to the next size in `CHUNKS`; returns
-    numpy arrays (a tuple when `fn` returns several)."""
+def _per_pixel(fn, *arrays, sizes=CHUNKS):
+    """`fn` on arrays of `n` pixels `(n, ...)`, in chunks of at most `sizes[-1]`, each padded to the
+    next of `sizes`; returns numpy arrays (a tuple when `fn` returns several)."""
     n = len(arrays[0])
     pieces = []
-    for start in range(0, n, CHUNKS[-1]):
-        part = [a[start : start + CHUNKS[-1]] for a in arrays]
+    for start in range(0, n, sizes[-1]):
+        part = [a[start : start + sizes[-1]] for a in arrays]
         m = len(part[0])
-        size = next(c for c in CHUNKS if c >= m)
+        size = next(c for c in sizes if c >= m)
         results = fn(*(np.pad(a, [(0, size - m)] + [(0, 0)] * (a.ndim - 1)) for a in part))
         several = isinstance(results, (tuple, list))
         pieces.append([np.asarray(r)[:m] for r in (results if several else [results])])

@@ -320,25 +320,39 @@ def colorize_files(
             photo = prepared = None  # a written photo's memory is free before the next one is read
 
     def write(group, ab, probabilities):
-        """Merge each photo at full resolution and write it (on the finishing thread, in order)."""
+        """Merge each photo at full resolution (on the finishing thread, in order) and hand it to
+        the saving thread."""
         for i, ((job, photo, prepared), ab_canvas) in enumerate(zip(group, ab)):
             if probabilities is not None:
                 summary.scenes[job.source] = scene_class(colorizer, probabilities[i])
             try:
                 rgb = finish(prepared, ab_canvas, np.uint8)
-                if overwrite or not os.path.exists(job.output):
-                    os.makedirs(os.path.dirname(job.output) or ".", exist_ok=True)
-                    save_image(job.output, rgb, photo.alpha, quality)
-                    summary.written.append(job.output)
-                if job.compare and (overwrite or not os.path.exists(job.compare)):
-                    save_image(job.compare, compare_strip(photo, rgb))
-                    summary.written.append(job.compare)
-                summary.colorized.append(job.source)
-            except (OSError, MemoryError) as err:
+            except MemoryError as err:
                 fail(f"{job.source}: cannot write the result ({err}); check the --out folder.")
+                bar.update(1)
+                continue
             except ColornetError as err:  # colors that came out NaN
                 fail(str(err))
-            bar.update(1)
+                bar.update(1)
+                continue
+            saving.submit(save, job, photo, rgb)
+
+    def save(job, photo, rgb):
+        """Write one colorized photo, and its comparison strip (on the saving thread, in order)."""
+        try:
+            if overwrite or not os.path.exists(job.output):
+                os.makedirs(os.path.dirname(job.output) or ".", exist_ok=True)
+                save_image(job.output, rgb, photo.alpha, quality)
+                summary.written.append(job.output)
+            if job.compare and (overwrite or not os.path.exists(job.compare)):
+                save_image(job.compare, compare_strip(photo, rgb))
+                summary.written.append(job.compare)
+            summary.colorized.append(job.source)
+        except (OSError, MemoryError) as err:
+            fail(f"{job.source}: cannot write the result ({err}); check the --out folder.")
+        except ColornetError as err:
+            fail(str(err))
+        bar.update(1)
 
     def flush(shape, finishing):
         group = pending.pop(shape)
@@ -356,9 +370,13 @@ def colorize_files(
         probabilities = None if probabilities is None else probabilities[: len(group)]
         finishing.submit(write, group, ab[: len(group)], probabilities)
 
-    # Three stages at once (`colornet.pipeline`): reading and L ahead, the network here, the merge
-    # and writing behind.
-    with behind(FINISH_DEPTH) as finishing, closing(ahead(read(), READ_DEPTH)) as reading:
+    # Four stages at once (`colornet.pipeline`): reading and L ahead, the network here, the merge
+    # behind, and compressing and writing the files behind it.
+    with (
+        behind(FINISH_DEPTH) as saving,
+        behind(FINISH_DEPTH) as finishing,
+        closing(ahead(read(), READ_DEPTH)) as reading,
+    ):
         for job, photo, prepared in reading:
             if photo is None:
                 summary.skipped.append(job.source)
