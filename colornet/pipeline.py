@@ -1,16 +1,19 @@
-"""Streams of photos and frames in three stages at once, order kept: reading and preparing on a
-thread of its own, the network in the caller's thread, finishing and writing on another.
+"""Streams of photos and frames in stages at once, order kept: reading and preparing on a thread of
+its own, the network in the caller's thread, then finishing (the merge) on another and writing (the
+encoder, the file's compression) on a third.
 
-    with behind() as finishing, closing(ahead(read_and_prepare(paths))) as items:
+    with behind() as writing, behind() as finishing, closing(ahead(read_and_prepare(paths))) as items:
         for item in items:                               # up to `depth` items read ahead
             ...                                          # batches through the network here
-            finishing.submit(finish_and_write, batch, ab)  # runs in order, up to `depth` behind
+            finishing.submit(merge, batch, ab)           # runs in order, up to `depth` behind;
+                                                         # it calls writing.submit(write, ...)
 
 The stages overlap: while the network colors one batch, the next photos are decoded and their L
-computed, and the last batch is merged at full resolution and encoded. NumPy, TensorFlow and FFmpeg
-release the interpreter while they work, so on two cores the three stages run side by side.
+computed, the last batch is merged, and the one before is encoded and written. NumPy, TensorFlow,
+FFmpeg and zlib release the interpreter while they work, so on two cores the stages run side by side.
 Each stage sees its items in the order they came; what a stage raises comes out in the caller's
-thread, and leaving early (an error, Ctrl-C) stops the other threads before anything is closed.
+thread (a writing error at the next `submit` of the stage that hands it work), and leaving early (an
+error, Ctrl-C) stops the other threads before anything is closed.
 """
 
 import queue

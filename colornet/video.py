@@ -118,9 +118,8 @@ def colorize_video(
         duration: seconds to colorize from `start` (default: to the end).
         work_size: longer side of the working resolution; by default the model's training size.
         batch_size: frames per network call.
-        preset: x264's speed preset for H.264 outputs (`PRESETS`, fastest first), at CRF 18 either
-            way: a slower preset makes a smaller file of about the same quality; other encoders
-            ignore it.
+        preset: x264's speed preset for H.264 outputs (`PRESETS`, fastest first), at CRF 18;
+            other encoders ignore it.
         overwrite: replace an existing output; otherwise it is kept and `summary.skipped` is True.
         weights_dir: where provided weights are looked up by name.
         precision: the network's precision: `float32`, `mixed_bfloat16`, `mixed_float16` or `auto`

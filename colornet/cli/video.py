@@ -66,8 +66,8 @@ def add_arguments(parser) -> None:
         "--preset",
         default=PRESET,
         metavar="PRESET",
-        help=f"x264's speed for H.264 outputs, from {PRESETS[0]} to {PRESETS[-1]}, at the same quality "
-        f"(CRF 18): slower makes smaller files (default: {PRESET}; FFmpeg's own is medium)",
+        help=f"x264's speed preset for H.264 outputs, at CRF 18: {', '.join(PRESETS)} "
+        f"(default: {PRESET}; FFmpeg's own is medium)",
     )
     add_overwrite_option(parser, "an existing output")
     add_precision_option(parser)
