@@ -21,14 +21,13 @@ used; other frames (10-bit, 4:2:2, 4:4:4, RGB, odd sizes, other matrices) take t
 `colornet.fullres` instead, as do outputs that are not 4:2:0 (`supported`).
 """
 
-import functools
 from typing import NamedTuple
 
 import numpy as np
 import tensorflow as tf
 
 from colornet.color import merge_l_ab, rgb_to_lab
-from colornet.fullres import _merge_in_gamut_xla, _per_pixel, bilinear_taps
+from colornet.fullres import _merge_in_gamut_xla, _per_pixel
 
 # FFmpeg's colorspace (AVColorSpace) -> the matrix's (Kr, Kb); 2 (unspecified) is read as BT.601, as
 # FFmpeg's scaler does.
@@ -163,25 +162,13 @@ def _pooled_lightness_xla(y, cb, cr, k):  # -> the 2 x 2 blocks' luma (H/2, W/2)
 FIT_SIZES = tuple(sorted({4096 << i for i in range(7)} | {6144 << i for i in range(6)}))
 
 
-@functools.lru_cache(maxsize=8)
-def _resize_matrix(n_out: int, n_in: int) -> np.ndarray:
-    """`(n_out, n_in)`: bilinear resizing with half-pixel centers (as `tf.image.resize`) as a matrix."""
-    i0, i1, f = bilinear_taps(n_out, n_in)
-    matrix = np.zeros((n_out, n_in), np.float32)
-    np.add.at(matrix, (np.arange(n_out), i0), 1 - f)
-    np.add.at(matrix, (np.arange(n_out), i1), f)
-    return matrix
-
-
 @tf.function(jit_compile=True)
-def _merge_xla(L, ab, rows, cols):  # ab (h, w, 2) onto the grid of L (H/2, W/2) and merged with it
-    ab = tf.einsum("Hh,hwc->Hwc", rows, ab)
-    ab = tf.einsum("Ww,Hwc->HWc", cols, ab)
+def _merge_xla(L, ab):  # L (H/2, W/2) and ab on the same grid -> RGB, and where it was clipped
     rgb = merge_l_ab(L[..., None], ab)
     # A channel at 0 or 1 was (almost always) clipped: the color was outside the gamut; a gray
     # (a = b = 0) is always inside, black and white included (as `fullres.merge_full`).
     clipped = tf.reduce_any((rgb <= 0.0) | (rgb >= 1.0), axis=-1) & ~tf.reduce_all(ab == 0.0, axis=-1)
-    return rgb, ab, clipped
+    return rgb, clipped
 
 
 @tf.function(jit_compile=True)
@@ -196,9 +183,8 @@ def merge_420(planes: Planes, ab) -> tuple[np.ndarray, np.ndarray, np.ndarray, n
     planes as uint8, and the colors on the chroma grid as uint8 RGB `(H/2, W/2, 3)` (for measures
     such as the flicker). See the module's docstring."""
     L = planes.L
-    ab = np.asarray(ab, np.float32)
-    rows, cols = _resize_matrix(L.shape[0], ab.shape[0]), _resize_matrix(L.shape[1], ab.shape[1])
-    rgb, ab, clipped = _merge_xla(L, ab, rows, cols)
+    ab = tf.image.resize(np.asarray(ab, np.float32)[None], L.shape, "bilinear")[0]  # as merge_full
+    rgb, clipped = _merge_xla(L, ab)
     outside = np.flatnonzero(np.asarray(clipped))
     if outside.size:  # there the chroma is reduced (hue kept) until the color fits: L is kept
         rgb = np.array(rgb)
