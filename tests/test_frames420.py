@@ -158,3 +158,51 @@ def test_the_video_path_on_the_grid_gives_the_rgb_paths_colors_and_keeps_lightne
         assert error_grid < 0.7 and error_grid <= error_full + 0.05, (error_grid, error_full)
         assert np.abs(grid[..., 1:] - full[..., 1:]).mean() < 0.5  # the same colors (Lab units)
         assert np.abs(grid[..., 1:]).mean() > 2  # colored
+
+
+@pytest.mark.parametrize(
+    "pix_fmt, grid", [("yuvj420p", True), ("yuv422p", False), ("yuv444p", False), ("yuv420p10le", False)]
+)
+def test_frames_of_every_format_keep_their_lightness_on_their_path(pix_fmt, grid, tmp_path, monkeypatch):
+    """Full-range 4:2:0 takes the chroma grid; 4:2:2, 4:4:4 and 10-bit frames the RGB merge; each keeps
+    the frames' lightness and comes out as 4:2:0 H.264."""
+    from test_video import FPS, H, W, read_frames, scene
+
+    import colornet.video as video
+
+    clip, original = tmp_path / "in.mkv", []
+    with av.open(str(clip), "w") as out:
+        stream = out.add_stream("libx264", rate=FPS)
+        stream.width, stream.height, stream.pix_fmt = W, H, pix_fmt
+        stream.options = {"crf": "12"}
+        for i in range(8):
+            original.append(scene("astronaut", i))
+            frame = av.VideoFrame.from_ndarray(original[-1], format="rgb24").reformat(format=pix_fmt)
+            frame.pts = i
+            out.mux(stream.encode(frame))
+        out.mux(stream.encode(None))
+    paths = {"grid": 0, "rgb": 0}
+    merge_420, finish = video.frames420.merge_420, video.finish
+
+    def on_grid(*args):
+        paths["grid"] += 1
+        return merge_420(*args)
+
+    def in_rgb(*args):
+        paths["rgb"] += 1
+        return finish(*args)
+
+    monkeypatch.setattr(video.frames420, "merge_420", on_grid)
+    monkeypatch.setattr(video, "finish", in_rgb)
+    video.colorize_video(clip, tmp_path / "out.mp4", "beta")
+    assert paths == ({"grid": 8, "rgb": 0} if grid else {"grid": 0, "rgb": 8})
+    with av.open(str(tmp_path / "out.mp4")) as container:
+        first = next(container.decode(video=0))
+        full_range = pix_fmt == "yuvj420p"  # kept full range: decoders call it yuvj420p
+        assert first.format.name == ("yuvj420p" if full_range else "yuv420p")
+        assert first.color_range == (2 if full_range else 0)
+    frames, _ = read_frames(tmp_path / "out.mp4")
+    L_in = np.asarray(rgb_to_lab(np.stack(original)))[..., 0]
+    L_out = np.asarray(rgb_to_lab(np.stack(frames)))[..., 0]
+    assert np.mean(np.abs(L_out - L_in)) < 2.5  # two lossy H.264 encodes between them
+    assert np.linalg.norm(np.asarray(rgb_to_lab(np.stack(frames)))[..., 1:], axis=-1).mean() > 2  # colored
