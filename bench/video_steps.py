@@ -25,7 +25,6 @@ import os
 import sys
 import tempfile
 import time
-from fractions import Fraction
 from pathlib import Path
 
 import numpy as np
@@ -35,6 +34,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 import av  # noqa: E402
 from video_flicker import pick_photos  # noqa: E402
+from video_presets import encode  # noqa: E402
 from video_speed import write_clip  # noqa: E402
 
 
@@ -77,19 +77,7 @@ def measure(colorizer, photos, size, seconds: float, fps: int, tmp: Path) -> dic
     meter = FlickerMeter()
     steps["flicker"] = cpu_ms(lambda: meter.add(small), 20)
     ready = [f.reformat(format="yuv420p") for f in frames]
-
-    def encode():
-        with av.open(str(tmp / "encoded.mp4"), "w") as out:
-            stream = out.add_stream("libx264", rate=fps)
-            stream.width, stream.height, stream.pix_fmt = size[0], size[1], "yuv420p"
-            stream.options = {"crf": "18", "preset": PRESET}
-            stream.time_base = Fraction(1, fps)
-            for i, f in enumerate(ready):
-                f.pts, f.time_base = i, Fraction(1, fps)
-                out.mux(stream.encode(f))
-            out.mux(stream.encode(None))
-
-    steps["encode"] = cpu_ms(encode, 1) / n
+    steps["encode"] = cpu_ms(lambda: encode(ready, tmp / "encoded.mp4", PRESET, fps), 1) / n
     out = tmp / "colorized.mp4"
     colorize_video(clip, out, colorizer, duration=1.0, overwrite=True)  # untimed: traces this canvas
     wall, cpu = time.perf_counter(), time.process_time()
