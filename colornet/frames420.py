@@ -23,11 +23,12 @@ used; other frames (10-bit, 4:2:2, 4:4:4, RGB, odd sizes, other matrices) take t
 
 from typing import NamedTuple
 
+import av
 import numpy as np
 import tensorflow as tf
 
 from colornet.color import merge_l_ab, rgb_to_lab
-from colornet.fullres import _merge_in_gamut_xla, _per_pixel
+from colornet.fullres import fit_in_gamut
 
 # FFmpeg's colorspace (AVColorSpace) -> the matrix's (Kr, Kb); 2 (unspecified) is read as BT.601, as
 # FFmpeg's scaler does.
@@ -96,8 +97,6 @@ def planes_of(frame) -> Planes:
 
 def to_frame(y, cb, cr, matrix: Matrix, colorspace: int):
     """Planes -> an `av.VideoFrame` in yuv420p, tagged with its matrix and range."""
-    import av
-
     h, w = y.shape
     packed = np.concatenate([y.reshape(-1), cb.reshape(-1), cr.reshape(-1)]).reshape(h * 3 // 2, w)
     frame = av.VideoFrame.from_ndarray(packed, format="yuv420p")
@@ -188,11 +187,7 @@ def merge_420(planes: Planes, ab) -> tuple[np.ndarray, np.ndarray, np.ndarray, n
     outside = np.flatnonzero(np.asarray(clipped))
     if outside.size:  # there the chroma is reduced (hue kept) until the color fits: L is kept
         rgb = np.array(rgb)
-        rgb.reshape(-1, 3)[outside] = _per_pixel(
-            _merge_in_gamut_xla,
-            L.reshape(-1)[outside],
-            np.asarray(ab).reshape(-1, 2)[outside],
-            sizes=FIT_SIZES,
-        )
+        ab = np.asarray(ab).reshape(-1, 2)[outside]
+        rgb.reshape(-1, 3)[outside] = fit_in_gamut(L.reshape(-1)[outside], ab, sizes=FIT_SIZES)
     y, cb, cr, small = _planes_xla(planes.y, planes.pooled, rgb, planes.matrix.constants())
     return np.asarray(y), np.asarray(cb), np.asarray(cr), np.asarray(small)

@@ -81,6 +81,12 @@ def _per_pixel(fn, *arrays, sizes=CHUNKS):
     return tuple(outputs) if several else outputs[0]
 
 
+def fit_in_gamut(L, ab, sizes=CHUNKS) -> np.ndarray:
+    """RGB `(n, 3)` in [0, 1] of `n` colors L `(n,)`, ab `(n, 2)` whose chroma is reduced (hue kept)
+    until they fit the sRGB gamut at their L (to 1/64 of it), in chunks padded to the next of `sizes`."""
+    return _per_pixel(_merge_in_gamut_xla, L, ab, sizes=sizes)
+
+
 def precompile() -> None:
     """Compile the full-resolution functions for every chunk size now (a few seconds, once per
     process) rather than while the first photos that need them are colorized."""
@@ -135,7 +141,7 @@ def merge_full(L, ab, dtype=np.float32) -> np.ndarray:
 
     def fit_pending():
         index, L_c, ab_c = (np.concatenate(parts) for parts in zip(*pending))
-        flat[index] = convert(_per_pixel(_merge_in_gamut_xla, L_c, ab_c))
+        flat[index] = convert(fit_in_gamut(L_c, ab_c))
         pending.clear()
 
     for y0, y1 in _strips(H, W):

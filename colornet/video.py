@@ -229,7 +229,6 @@ def _transcode(opened, out, target, colorizer, summary, settings: Settings):
         FlickerMeter(settings.cut_threshold),
     )
     color = {}  # the input's YUV matrix, range, primaries and transfer, from its first frame
-    chroma_grid = CHROMA_GRID and out_video.pix_fmt == "yuv420p"
     # The network's canvas is made from the chroma grid's L where the grid is at least the canvas' size.
     content = content_for(colorizer, summary.height, summary.width, work_size)
     step = max(1, round(1 / (rate * time_base)))  # one frame, in the output's time base
@@ -260,7 +259,7 @@ def _transcode(opened, out, target, colorizer, summary, settings: Settings):
                     color.update(colorspace=frame.colorspace, color_range=frame.color_range)
                     color.update(color_primaries=frame.color_primaries, color_trc=frame.color_trc)
                 planes = None
-                if chroma_grid and frames420.matrix_of(frame) is not None:
+                if CHROMA_GRID and frames420.supported(frame, out_video.pix_fmt):
                     planes = frames420.planes_of(frame)
                 if planes is not None and min(np.subtract(planes.L.shape, content)) >= 0:
                     L = planes.L
