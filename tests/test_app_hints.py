@@ -177,13 +177,19 @@ def hints_page(hints_weights):
 
 
 def upload_to_the_editor(tab, photo, expect) -> None:
-    """Give the image editor the photo, and again while it still asks for one: a file set on its
-    input before the page has wired that input up is dropped (seen on a loaded machine, once). The
-    whole wait stays bounded by WAIT."""
+    """Give the image editor the photo as a person does, clicking its upload area and choosing the
+    file, and again while it still asks for one: a choice made before the page has wired the editor
+    up is dropped on a loaded machine, and setting the same file on its input again fires no change.
+    The whole wait stays bounded by WAIT."""
     prompt = tab.locator("#hints-editor").get_by_text("Upload an image")
     deadline = time.monotonic() + WAIT / 1000
     while True:
-        tab.locator("#hints-editor input[type=file]").set_input_files(str(photo))
+        try:
+            with tab.expect_file_chooser(timeout=30_000) as chooser:
+                prompt.click(timeout=30_000)
+            chooser.value.set_files(str(photo))
+        except Exception:  # no file chooser opened (yet): set the file on the input itself
+            tab.locator("#hints-editor input[type=file]").set_input_files(str(photo))
         try:
             expect(prompt).to_be_hidden(timeout=30_000)
             return
