@@ -87,7 +87,9 @@ def main(argv=None) -> dict:
               "frames": len(frames), "presets": rows}  # fmt: skip
     print("BENCH_JSON " + json.dumps(result), flush=True)
     if args.json:
-        Path(args.json).write_text(json.dumps(result, indent=2))
+        from colornet.files import atomic_write_json
+
+        atomic_write_json(args.json, result)
     return result
 
 

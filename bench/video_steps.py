@@ -120,7 +120,9 @@ def main(argv=None) -> dict:
     result = {"benchmark": "video_steps", "device": "CPU", "cpu": cpu_name(), "model": args.model, "sizes": rows}
     print("BENCH_JSON " + json.dumps(result), flush=True)
     if args.json:
-        Path(args.json).write_text(json.dumps(result, indent=2))
+        from colornet.files import atomic_write_json
+
+        atomic_write_json(args.json, result)
     return result
 
 
