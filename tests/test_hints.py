@@ -2,6 +2,7 @@
 network's hint input, and every way hints reach it (API, command line, evaluate)."""
 
 import json
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -20,6 +21,7 @@ from colornet.hints import (
     read_hints,
     sample_hints,
     simulate_hints,
+    spread_hints,
 )
 from colornet.images import Photo
 from colornet.predict import prepare
@@ -175,6 +177,49 @@ def test_a_network_built_with_hints_colors_as_before_until_its_branches_learn():
     assert np.array_equal(plain(L).numpy(), with_hints([L, tf.constant(hints)]).numpy())
 
 
+def _two_regions(h=64, w=128):
+    """L of two regions side by side (40 on the left half, 80 on the right), network colors all gray."""
+    L = np.full((1, h, w, 1), 40.0, np.float32)
+    L[:, :, w // 2 :] = 80.0
+    return L, np.zeros((1, h, w, 2), np.float32)
+
+
+def test_spread_hints_changes_nothing_without_hints():
+    L, ab = _two_regions()
+    ab = ab + np.random.default_rng(0).normal(0, 10, ab.shape).astype(np.float32)
+    out = spread_hints(ab, L, np.zeros(ab.shape[:3] + (3,), np.float32))
+    assert np.array_equal(np.asarray(out), ab)
+
+
+def test_a_hint_reaches_its_pixels_and_the_like_lightness_around_them_not_the_other_region():
+    L, ab = _two_regions()
+    hints = np.zeros(ab.shape[:3] + (3,), np.float32)
+    hints[0, 30:35, 20:25] = (40 / AB_SCALE, 20 / AB_SCALE, 1.0)  # a 5-pixel square on the left region
+    out = np.asarray(spread_hints(ab, L, hints, spread=0.2, spread_l=6.0))
+    assert np.allclose(out[0, 30:35, 20:25], (40, 20), atol=1.0)  # the hint's own pixels take its color
+    assert out[0, 10:54, 5:60, 0].mean() > 30  # its region around it nearly so
+    assert np.abs(out[0, :, 68:]).max() < 0.5  # the other lightness, next to it too, barely at all
+    L, ab = _two_regions(64, 512)
+    far = np.asarray(spread_hints(ab, L, np.pad(hints, ((0, 0), (0, 0), (0, 384), (0, 0))), spread=0.05))
+    assert np.abs(far[0, :, 200:256]).max() < 0.5  # 175 pixels (5 sigmas) away in the same region: nothing
+
+
+def test_the_hints_codec_spreads_hints_only_where_asked():
+    codec = HintBinsCodec()
+    logits = tf.random.normal([1, 16, 32, 261], seed=2)
+    L, _ = _two_regions()
+    hints = np.zeros((1, 64, 128, 3), np.float32)
+    hints[0, 30:35, 20:25] = (40 / AB_SCALE, 20 / AB_SCALE, 1.0)
+    inputs = (L / 50.0 - 1.0, tf.constant(hints))
+    plain = np.asarray(replace(codec, spread=0.0).decode(logits, inputs))
+    spread = np.asarray(codec.decode(logits, inputs))
+    assert np.array_equal(np.asarray(codec.decode(logits, (inputs[0], tf.zeros_like(hints)))), plain)
+    assert (
+        np.abs(spread[0, 30:35, 20:25] - (40, 20)).mean()
+        < np.abs(plain[0, 30:35, 20:25] - (40, 20)).mean() - 5
+    )
+
+
 @pytest.fixture
 def tiny_hints(tmp_path):
     return save_tiny_hints(tmp_path / "hints.weights.h5")
@@ -251,7 +296,8 @@ def test_a_single_hint_colors_its_object_and_far_regions_much_less():
     """The provided features-hints on a synthetic photo of two regions: a dark square object on a
     light background. One red hint in the object changes the object's colors (by tens of levels of
     255) and the far side of the photo, more than 128 pixels from the object, by less than a tenth
-    of that. (Measured with the provided weights: 47 levels in the object, 1.07 on the far side.)"""
+    of that. (Measured with the provided weights: 74 levels in the object, 1.07 on the far side; 47
+    and 1.07 with the network's colors alone, `spread=0`.)"""
     import colornet
 
     L = np.full((256, 384), 78.0, np.float32)  # background
