@@ -21,7 +21,7 @@ pixels are hints, or as a JSON file of points (`read_hints`). Colors become ab u
 own L at that point (`ab_under`): the hue and as much of the chroma as the sRGB gamut holds at
 that lightness.
 
-After the network, `HintBinsCodec.decode` carries each hint the rest of the way (`spread_hints`): the
+After the network, `HintBinsCodec.decode` carries each hint the rest of the way (`colornet.hint_spread`): the
 difference between the hint's color and the network's colors at its pixels is added there and, fading
 with the distance, to the pixels around it of like lightness (a joint bilateral filter guided by L), so a
 hint's color fills its object and stops where the lightness changes, and colors far from every hint stay
@@ -40,6 +40,7 @@ from PIL import Image, ImageColor
 from colornet.codecs import BinsCodec
 from colornet.color import AB_SCALE, L_MAX, lab_to_rgb, rgb_to_lab
 from colornet.errors import HintError, ImageError
+from colornet.hint_spread import SPREAD, SPREAD_L, spread_hints
 from colornet.images import load_image
 
 MAX_HINTS = 48  # the most points simulated on one training photo
@@ -48,10 +49,6 @@ NONE_SHARE = 0.25  # photos trained without any hint on top of the geometric's o
 MAX_HALF = 4  # simulated patches are 2 * half + 1 pixels wide: 1, 3, 5, 7 or 9
 PATCH = 5  # side of the square a person's point covers on the working canvas, and `sample_hints`' patch
 CHANNELS = 3  # a / 128, b / 128, mask
-# After the network, what it left between each hint and its colors there is spread over pixels of like
-# lightness nearby (`spread_hints`): the Gaussian's sigma as a share of the canvas' longer side, how alike
-# in L two pixels must be (L units), and how many hint pixels' weight give the whole correction.
-SPREAD, SPREAD_L, SPREAD_FULL = 0.2, 4.0, 1.0
 
 
 # --- training: hints simulated from the truth ------------------------------------------------
@@ -157,55 +154,6 @@ class HintBinsCodec(BinsCodec):
         l_norm, hints = inputs
         L = (tf.cast(l_norm, tf.float32) + 1.0) * (L_MAX / 2.0)
         return spread_hints(ab, L, hints, self.spread, self.spread_l, factor=self.factor)
-
-
-def _blur(x, sigma: float):
-    """A Gaussian of `sigma` pixels (peak 1, not normalized: sums stay counts) over `(b, h, w, c)`."""
-    r = max(1, int(3 * sigma))
-    g = np.exp(-0.5 * (np.arange(-r, r + 1) / sigma) ** 2).astype(np.float32)
-    c = x.shape[-1]
-    x = tf.nn.depthwise_conv2d(x, tf.constant(np.tile(g[None, :, None, None], (1, 1, c, 1))), [1] * 4, "SAME")
-    return tf.nn.depthwise_conv2d(
-        x, tf.constant(np.tile(g[:, None, None, None], (1, 1, c, 1))), [1] * 4, "SAME"
-    )
-
-
-def spread_hints(
-    ab,
-    L,
-    hints,
-    spread: float = SPREAD,
-    spread_l: float = SPREAD_L,
-    factor: int = 4,
-    full: float = SPREAD_FULL,
-    levels: int = 12,
-):
-    """The network's colors `ab` `(b, h, w, 2)` (Lab units) under hints `(b, h, w, 3)` -> ab where
-    each hint's pixels take the hint's color and the pixels around them of like lightness `L`
-    `(b, h, w, 1)` take the same change, fading with the distance (a Gaussian of sigma `spread` x the
-    canvas' longer side) and with the difference of L (`spread_l`): a joint bilateral filter of the
-    differences between the hints and the network, over a grid of `levels` lightness levels, at 1 /
-    `factor` of the canvas (the changes are smooth). Where the hints' weight (their pixels counted
-    through both Gaussians) is at least `full`, the whole difference; below, in proportion, so the
-    change fades to 0 far from every hint. Without hints, `ab` unchanged."""
-    ab, L, hints = (tf.cast(t, tf.float32) for t in (ab, L, hints))
-    mask = hints[..., 2:]
-    diff = mask * (hints[..., :2] * AB_SCALE - ab)
-    centers = tf.constant(np.linspace(0.0, L_MAX, levels), tf.float32)
-    w = tf.exp(-0.5 * tf.square((L - centers) / spread_l))  # (b, h, w, levels)
-    w = w / tf.reduce_sum(w, axis=-1, keepdims=True)
-    stack = tf.concat([diff[..., :1] * w, diff[..., 1:] * w, mask * w], axis=-1)
-    size = tf.shape(ab)[1:3]
-    small = tf.nn.avg_pool2d(stack, factor, factor, "SAME") * float(factor * factor)  # sums per cell
-    sigma = spread * max(int(ab.shape[1] or 0), int(ab.shape[2] or 0)) / factor
-    blurred = tf.image.resize(_blur(small, max(sigma, 0.5)), size, "bilinear")
-    da, db, weight = (
-        tf.reduce_sum(blurred[..., i * levels : (i + 1) * levels] * w, -1, keepdims=True) for i in range(3)
-    )
-    change = (
-        tf.concat([da, db], axis=-1) / tf.maximum(weight, 1e-6) * tf.clip_by_value(weight / full, 0.0, 1.0)
-    )
-    return ab + change
 
 
 # --- a person's hints ----------------------------------------------------------------------------
