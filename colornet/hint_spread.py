@@ -55,7 +55,12 @@ def spread_hints(
     stack = tf.concat([diff[..., :1] * w, diff[..., 1:] * w, mask * w], axis=-1)
     size = tf.shape(ab)[1:3]
     small = tf.nn.avg_pool2d(stack, factor, factor, "SAME") * float(factor * factor)  # sums per cell
-    sigma = spread * max(int(ab.shape[1] or 0), int(ab.shape[2] or 0)) / factor
+    if ab.shape[1] is None or ab.shape[2] is None:
+        raise ValueError(
+            "spread_hints needs the canvas' size in the tensors' shape; call it eagerly, or in a "
+            "tf.function with a fixed input size."
+        )
+    sigma = spread * max(int(ab.shape[1]), int(ab.shape[2])) / factor
     blurred = tf.image.resize(_blur(small, max(sigma, 0.5)), size, "bilinear")
     da, db, weight = (
         tf.reduce_sum(blurred[..., i * levels : (i + 1) * levels] * w, -1, keepdims=True) for i in range(3)

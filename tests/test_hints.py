@@ -204,6 +204,16 @@ def test_a_hint_reaches_its_pixels_and_the_like_lightness_around_them_not_the_ot
     assert np.abs(far[0, :, 200:256]).max() < 0.5  # 175 pixels (5 sigmas) away in the same region: nothing
 
 
+def test_spread_hints_refuses_a_canvas_of_unknown_size():
+    L, ab = _two_regions()
+    spec = [tf.TensorSpec([1, None, None, c]) for c in (2, 1, 3)]  # ab, L, hints
+    traced = tf.function(spread_hints, input_signature=spec)
+    with pytest.raises(
+        ValueError, match="spread_hints needs the canvas' size in the tensors' shape; call it"
+    ):
+        traced(ab, L, np.zeros(ab.shape[:3] + (3,), np.float32))
+
+
 def test_the_hints_codec_spreads_hints_only_where_asked():
     codec = HintBinsCodec()
     logits = tf.random.normal([1, 16, 32, 261], seed=2)
