@@ -220,11 +220,14 @@ class Colorizer:
             extras["hints"] = tf.convert_to_tensor(np.asarray(hints, np.float32))
         codec = self.codec
         inputs = codec.encode_inputs(L, extras)
-        if compiled:
-            outputs = compiled_call(self.model)(inputs)
-        else:
-            outputs = self.model(inputs, training=False)
-        ab = np.asarray(codec.decode(outputs, inputs), np.float32)
+        call = compiled_call(self.model) if compiled else (lambda x: self.model(x, training=False))
+        outputs = call(inputs)
+        automatic = codec.automatic_inputs(inputs) if codec.takes_hints else None
+        if automatic is None:
+            ab = codec.decode(outputs, inputs)
+        else:  # the network's change under hints is kept near them, its automatic colors elsewhere
+            ab = codec.decode(outputs, inputs, automatic=call(automatic))
+        ab = np.asarray(ab, np.float32)
         probabilities = codec.class_probabilities(outputs) if codec.gives_classes else None
         return Prediction(ab, None if probabilities is None else np.asarray(probabilities))
 

@@ -5,6 +5,9 @@ guided by L. A hint's color fills the surface it is on and stops where the light
 from every hint stay the network's.
 
     ab = spread_hints(ab, L, hints)   # ab (b, h, w, 2), L (b, h, w, 1), hint maps (b, h, w, 3)
+
+Before it, `near_hints` says how near each pixel is to a hint: the network's change under hints is
+kept there and fades to the automatic colors far from every hint.
 """
 
 import numpy as np
@@ -15,6 +18,9 @@ from colornet.color import AB_SCALE, L_MAX
 # The Gaussian's sigma as a share of the canvas' longer side, how alike in L two pixels must be (L units),
 # and how many hint pixels' weight give the whole correction.
 SPREAD, SPREAD_L, SPREAD_FULL = 0.2, 4.0, 1.0
+# How far the network's own change under hints is kept (a Gaussian's sigma as a share of the canvas'
+# longer side) and how many hint pixels keep all of it: a person's point, 5 x 5 on the canvas.
+REACH, REACH_FULL = 0.25, 25.0
 
 
 def _blur(x, sigma: float):
@@ -26,6 +32,27 @@ def _blur(x, sigma: float):
     return tf.nn.depthwise_conv2d(
         x, tf.constant(np.tile(g[:, None, None, None], (1, 1, c, 1))), [1] * 4, "SAME"
     )
+
+
+def _sigma(x, share: float, factor: int, what: str) -> float:
+    """`share` of the longer side of the canvas `x` `(b, h, w, c)`, in pixels at 1 / `factor` of it."""
+    if x.shape[1] is None or x.shape[2] is None:
+        raise ValueError(
+            f"{what} needs the canvas' size in the tensors' shape; call it eagerly, or in a "
+            "tf.function with a fixed input size."
+        )
+    return max(share * max(int(x.shape[1]), int(x.shape[2])) / factor, 0.5)
+
+
+def near_hints(hints, reach: float = REACH, factor: int = 4, full: float = REACH_FULL):
+    """How near each pixel of hint maps `(b, h, w, 3)` is to a hint, `(b, h, w, 1)` in [0, 1]: the
+    hints' pixels counted through a Gaussian of sigma `reach` x the canvas' longer side (at 1 /
+    `factor` of the canvas), over `full` (a person's point: 1 at it, fading with the distance;
+    a scribble's many pixels reach further). 0 everywhere without hints."""
+    mask = tf.cast(hints, tf.float32)[..., 2:]
+    small = tf.nn.avg_pool2d(mask, factor, factor, "SAME") * float(factor * factor)
+    near = _blur(small, _sigma(mask, reach, factor, "near_hints")) / full
+    return tf.clip_by_value(tf.image.resize(near, tf.shape(mask)[1:3], "bilinear"), 0.0, 1.0)
 
 
 def spread_hints(
@@ -55,13 +82,7 @@ def spread_hints(
     stack = tf.concat([diff[..., :1] * w, diff[..., 1:] * w, mask * w], axis=-1)
     size = tf.shape(ab)[1:3]
     small = tf.nn.avg_pool2d(stack, factor, factor, "SAME") * float(factor * factor)  # sums per cell
-    if ab.shape[1] is None or ab.shape[2] is None:
-        raise ValueError(
-            "spread_hints needs the canvas' size in the tensors' shape; call it eagerly, or in a "
-            "tf.function with a fixed input size."
-        )
-    sigma = spread * max(int(ab.shape[1]), int(ab.shape[2])) / factor
-    blurred = tf.image.resize(_blur(small, max(sigma, 0.5)), size, "bilinear")
+    blurred = tf.image.resize(_blur(small, _sigma(ab, spread, factor, "spread_hints")), size, "bilinear")
     da, db, weight = (
         tf.reduce_sum(blurred[..., i * levels : (i + 1) * levels] * w, -1, keepdims=True) for i in range(3)
     )

@@ -40,7 +40,7 @@ from PIL import Image, ImageColor
 from colornet.codecs import BinsCodec
 from colornet.color import AB_SCALE, L_MAX, lab_to_rgb, rgb_to_lab
 from colornet.errors import HintError, ImageError
-from colornet.hint_spread import SPREAD, SPREAD_L, spread_hints
+from colornet.hint_spread import REACH, SPREAD, SPREAD_L, near_hints, spread_hints
 from colornet.images import load_image
 
 MAX_HINTS = 48  # the most points simulated on one training photo
@@ -116,9 +116,13 @@ class HintBinsCodec(BinsCodec):
     """The bins codec (`colornet.codecs.BinsCodec`) of a network that also takes a hint map:
     `encode` simulates hints from the truth of each training photo (`simulate_hints`);
     `encode_inputs` takes a person's hints from `extras["hints"]`, none when not given; `decode`
-    spreads what the network left between each hint and its colors (`spread_hints`).
+    keeps the network's change under hints near them and the automatic colors far from them (given
+    the network's outputs without hints, `automatic_inputs`; `near_hints`), then spreads what the
+    network left between each hint and its colors (`spread_hints`).
 
     Attributes (besides `BinsCodec`'s):
+        reach: how far the network's own change under hints is kept, the sigma of a Gaussian around
+            the hints as a share of the canvas' longer side (0: everywhere, no automatic pass).
         spread: the reach of that correction, the sigma of its Gaussian as a share of the canvas'
             longer side (0: the network's colors as they are).
         spread_l: how alike in lightness (L units) a pixel must be to a hint's to take its color.
@@ -126,6 +130,7 @@ class HintBinsCodec(BinsCodec):
 
     extra_inputs: tuple[str, ...] = ("hints",)
     name: str = "ab_bins_hints"
+    reach: float = REACH
     spread: float = SPREAD
     spread_l: float = SPREAD_L
     takes_hints: ClassVar[bool] = True
@@ -144,14 +149,31 @@ class HintBinsCodec(BinsCodec):
         l_norm = super().encode_inputs(lab[..., :1], extras)
         return (l_norm, simulate_hints(lab)), targets, weights
 
-    def decode(self, outputs, inputs=None):
-        """Bin logits -> ab as `BinsCodec.decode` gives them, then, with `inputs` (normalized L,
-        hint maps), each hint's color carried the rest of the way over its pixels and spread over
-        the pixels of like lightness around it (`spread_hints`; `spread` 0: the network's own)."""
+    def automatic_inputs(self, inputs):
+        """The `inputs` `(normalized L, hint maps)` without their hints, for the network's automatic
+        colors that `decode` keeps far from the hints; None where there is nothing to keep (no
+        hints, or `reach` 0)."""
+        l_norm, hints = inputs
+        if not self.reach or not bool(tf.reduce_any(hints[..., 2] > 0)):
+            return None
+        return l_norm, tf.zeros_like(hints)
+
+    def decode(self, outputs, inputs=None, automatic=None):
+        """Bin logits -> ab as `BinsCodec.decode` gives them; with `automatic`, the logits of
+        `automatic_inputs(inputs)`, the change the hints made kept near them and faded to the
+        automatic colors far from them (`near_hints`, sigma `reach`); then, with `inputs`
+        (normalized L, hint maps), each hint's color carried the rest of the way over its pixels and
+        spread over the pixels of like lightness around it (`spread_hints`; `spread` 0: the
+        network's own)."""
         ab = super().decode(outputs, inputs)
-        if inputs is None or not self.spread:
+        if inputs is None:
             return ab
         l_norm, hints = inputs
+        if automatic is not None and self.reach:
+            plain = super().decode(automatic, inputs)
+            ab = plain + near_hints(hints, self.reach, factor=self.factor) * (ab - plain)
+        if not self.spread:
+            return ab
         L = (tf.cast(l_norm, tf.float32) + 1.0) * (L_MAX / 2.0)
         return spread_hints(ab, L, hints, self.spread, self.spread_l, factor=self.factor)
 

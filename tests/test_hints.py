@@ -16,6 +16,7 @@ from colornet.hints import (
     HintBinsCodec,
     ab_under,
     hint_map,
+    near_hints,
     parse_color,
     parse_hint,
     read_hints,
@@ -212,6 +213,32 @@ def test_spread_hints_refuses_a_canvas_of_unknown_size():
         ValueError, match="spread_hints needs the canvas' size in the tensors' shape; call it"
     ):
         traced(ab, L, np.zeros(ab.shape[:3] + (3,), np.float32))
+
+
+def test_near_hints_is_one_at_a_point_and_fades_to_nothing_far_from_it():
+    hints = np.zeros((1, 64, 256, 3), np.float32)
+    assert np.array_equal(np.asarray(near_hints(hints)), np.zeros((1, 64, 256, 1)))
+    hints[0, 30:35, 20:25] = (0.3, 0.1, 1.0)  # a person's point: 5 x 5 on the canvas
+    near = np.asarray(near_hints(hints, reach=0.1))[0, ..., 0]
+    assert near[32, 22] > 0.9
+    assert 0.05 < near[32, 22 + 26] < 0.9  # one sigma (25.6 px) away: partly
+    assert near[:, 150:].max() < 1e-3  # five sigmas and more: nothing
+
+
+def test_the_hints_codec_keeps_the_automatic_colors_far_from_the_hints():
+    codec = HintBinsCodec(spread=0.0, reach=0.1)
+    hinted, plain = tf.random.normal([1, 16, 64, 261], seed=3), tf.random.normal([1, 16, 64, 261], seed=4)
+    hints = np.zeros((1, 64, 256, 3), np.float32)
+    hints[0, 30:35, 20:25] = (40 / AB_SCALE, 20 / AB_SCALE, 1.0)
+    inputs = (tf.zeros([1, 64, 256, 1]), tf.constant(hints))
+    assert codec.automatic_inputs((inputs[0], tf.zeros_like(hints))) is None  # no hints: one pass
+    assert replace(codec, reach=0.0).automatic_inputs(inputs) is None
+    assert np.array_equal(np.asarray(codec.automatic_inputs(inputs)[1]), np.zeros_like(hints))
+    kept = np.asarray(codec.decode(hinted, inputs, automatic=plain))
+    assert np.allclose(
+        kept[0, 30:35, 20:25], np.asarray(codec.decode(hinted, inputs))[0, 30:35, 20:25], atol=2
+    )
+    assert np.allclose(kept[0, :, 150:], np.asarray(codec.decode(plain, inputs))[0, :, 150:], atol=1e-2)
 
 
 def test_the_hints_codec_spreads_hints_only_where_asked():
