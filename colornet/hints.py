@@ -116,9 +116,8 @@ class HintBinsCodec(BinsCodec):
     """The bins codec (`colornet.codecs.BinsCodec`) of a network that also takes a hint map:
     `encode` simulates hints from the truth of each training photo (`simulate_hints`);
     `encode_inputs` takes a person's hints from `extras["hints"]`, none when not given; `decode`
-    keeps the network's change under hints near them and the automatic colors far from them (given
-    the network's outputs without hints, `automatic_inputs`; `near_hints`), then spreads what the
-    network left between each hint and its colors (`spread_hints`).
+    keeps the network's change under hints near them only, then spreads what it left between each
+    hint and its colors (`spread_hints`).
 
     Attributes (besides `BinsCodec`'s):
         reach: how far the network's own change under hints is kept, the sigma of a Gaussian around
@@ -150,21 +149,17 @@ class HintBinsCodec(BinsCodec):
         return (l_norm, simulate_hints(lab)), targets, weights
 
     def automatic_inputs(self, inputs):
-        """The `inputs` `(normalized L, hint maps)` without their hints, for the network's automatic
-        colors that `decode` keeps far from the hints; None where there is nothing to keep (no
-        hints, or `reach` 0)."""
+        """`inputs` `(normalized L, hint maps)` without their hints, for the automatic colors that
+        `decode` keeps far from the hints; None without hints or with `reach` 0."""
         l_norm, hints = inputs
         if not self.reach or not bool(tf.reduce_any(hints[..., 2] > 0)):
             return None
         return l_norm, tf.zeros_like(hints)
 
     def decode(self, outputs, inputs=None, automatic=None):
-        """Bin logits -> ab as `BinsCodec.decode` gives them; with `automatic`, the logits of
-        `automatic_inputs(inputs)`, the change the hints made kept near them and faded to the
-        automatic colors far from them (`near_hints`, sigma `reach`); then, with `inputs`
-        (normalized L, hint maps), each hint's color carried the rest of the way over its pixels and
-        spread over the pixels of like lightness around it (`spread_hints`; `spread` 0: the
-        network's own)."""
+        """Bin logits -> ab as `BinsCodec.decode` gives them; with `automatic` (the logits for
+        `automatic_inputs(inputs)`), the hints' change kept near them only (`near_hints`); then each
+        hint's color carried over its pixels and those of like lightness around (`spread_hints`)."""
         ab = super().decode(outputs, inputs)
         if inputs is None:
             return ab
