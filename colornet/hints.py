@@ -122,8 +122,8 @@ class HintBinsCodec(BinsCodec):
     Attributes (besides `BinsCodec`'s):
         reach: how far the network's own change under hints is kept, the sigma of a Gaussian around
             the hints as a share of the canvas' longer side (0: everywhere, no automatic pass).
-        spread: the reach of that correction, the sigma of its Gaussian as a share of the canvas'
-            longer side (0: the network's colors as they are).
+        spread: how far each hint's color is carried after the network, the sigma of its Gaussian
+            as a share of the canvas' longer side (0: the network's colors as they are).
         spread_l: how alike in lightness (L units) a pixel must be to a hint's to take its color.
     """
 
