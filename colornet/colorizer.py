@@ -221,12 +221,15 @@ class Colorizer:
         codec = self.codec
         inputs = codec.encode_inputs(L, extras)
         call = compiled_call(self.model) if compiled else (lambda x: self.model(x, training=False))
-        outputs = call(inputs)
         automatic = codec.automatic_inputs(inputs) if codec.takes_hints else None
         if automatic is None:
+            outputs = call(inputs)
             ab = codec.decode(outputs, inputs)
-        else:  # the network's change under hints is kept near them, its automatic colors elsewhere
-            ab = codec.decode(outputs, inputs, automatic=call(automatic))
+        else:  # with and without the hints in one batch: their change is kept near them only
+            both = call(tf.nest.map_structure(lambda a, b: tf.concat([a, b], 0), inputs, automatic))
+            n = int(L.shape[0])
+            outputs = tf.nest.map_structure(lambda x: x[:n], both)
+            ab = codec.decode(outputs, inputs, automatic=tf.nest.map_structure(lambda x: x[n:], both))
         ab = np.asarray(ab, np.float32)
         probabilities = codec.class_probabilities(outputs) if codec.gives_classes else None
         return Prediction(ab, None if probabilities is None else np.asarray(probabilities))
