@@ -5,6 +5,7 @@ A run directory (`--out`, default `runs/MODEL`) holds everything about a run:
     last.keras          model + optimizer state after the last finished epoch
     state.json          model name and options, precision, strategy, epochs finished, best validation loss
     best.weights.h5     weights with the lowest validation loss (+ best.json: model, options, size)
+    averaged.weights.h5 with --average-epochs K: the mean of the last K epochs' weights (+ averaged.json)
     history.csv         one row per epoch (CSVLogger)
     logs/               TensorBoard
     samples/epoch_NNN.png   gray | colorized | truth for fixed validation photos
@@ -44,6 +45,7 @@ from colornet.train_args import check_arguments, check_config, make_config
 
 # names marked F401 are not used here: they stay importable from `colornet.train`, as before
 from colornet.train_callbacks import (
+    AVERAGED,
     FiniteCSVLogger,  # noqa: F401
     RunCheckpoint,  # noqa: F401
     SampleStrips,
@@ -344,6 +346,7 @@ def train(model="beta", data: str = "data/Train", *, embedder=None, design: str 
         history=state.get("history", {}),
         out_dir=out_dir,
         best_weights=out_dir / "best.weights.h5",
+        averaged_weights=out_dir / AVERAGED if (out_dir / AVERAGED).exists() else None,
         epochs_run=epochs_run,
         colorizer=colorizer,
         precision=policy,

@@ -111,6 +111,11 @@ def check_config(cfg, design, default_lr: float) -> None:
         raise ColornetError(f"unknown loss {cfg.loss!r}; use {', '.join(LOSS_NAMES)}.")
     if not (_number(cfg.lr) and math.isfinite(cfg.lr) and cfg.lr >= 0):  # 0: frozen
         raise ColornetError(f"--lr {cfg.lr!r}: use a learning rate above 0, such as {default_lr}.")
+    if cfg.average_epochs is not None and cfg.average_epochs > cfg.epochs:
+        raise ColornetError(
+            f"--average-epochs {cfg.average_epochs}: more than the run's {cfg.epochs} epochs; "
+            f"use at most {cfg.epochs}."
+        )
     if cfg.data_weights is not None:
         n_sources = len(cfg.data) if isinstance(cfg.data, (list, tuple)) else 1
         try:

@@ -1,6 +1,7 @@
 """What each epoch of a run does besides training: the learning-rate schedules, early stopping, and on
-the chief the checkpoint (last.keras, state.json, best.weights.h5), history.csv, TensorBoard's logs
-and the sample strips. An epoch whose loss is NaN or infinite is not recorded."""
+the chief the checkpoint (last.keras, state.json, best.weights.h5), the mean of the last epochs'
+weights (averaged.weights.h5, with `average_epochs`), history.csv, TensorBoard's logs and the sample
+strips. An epoch whose loss is NaN or infinite is not recorded."""
 
 import math
 from pathlib import Path
@@ -13,6 +14,9 @@ from colornet.distribute import WorkerInfo
 from colornet.files import atomic_path, atomic_write_json
 from colornet.images import save_image
 from colornet.predict import Colorizer
+from colornet.weights import config_path, read_config
+
+AVERAGED = "averaged.weights.h5"  # the mean of the last epochs' weights, beside best.weights.h5
 
 
 def _finite(logs) -> bool:
@@ -74,6 +78,55 @@ class RunCheckpoint(keras.callbacks.Callback):
         atomic_write_json(self.out_dir / "state.json", self.state)
 
 
+class WeightAverage(keras.callbacks.Callback):
+    """After each of the run's epochs from `first_epoch` on: averaged.weights.h5, the mean of the
+    network's weights after each of them (stochastic weight averaging's mean; batch-norm statistics
+    are averaged too), and averaged.json beside it: best.json's description and the epochs averaged.
+    A resumed run goes on with the mean where state.json names the same epochs as averaged.json
+    (a run stopped between the two writes starts its mean again, and says so)."""
+
+    def __init__(self, out_dir: Path, state: dict, net: keras.Model, export: keras.Model, first_epoch: int):
+        super().__init__()
+        self.out_dir, self.path = Path(out_dir), Path(out_dir) / AVERAGED
+        self.state, self.net, self.export, self.first = state, net, export, first_epoch
+        self.mean = None
+
+    def on_train_begin(self, logs=None):
+        epochs = self.state.get("averaged_epochs")
+        if not epochs:
+            return
+        config = read_config(self.path) if self.path.exists() else None
+        if config is not None and config.get("averaged_epochs") == epochs:
+            self.export.load_weights(self.path)
+            self.mean = [np.array(w) for w in self.export.get_weights()]
+        else:
+            print(
+                f"{self.path}: not the mean of epochs {epochs} that state.json names; the mean starts again."
+            )
+            self.state["averaged_epochs"] = []
+
+    def on_epoch_end(self, epoch, logs=None):
+        if not _finite(logs) or epoch + 1 < self.first:
+            return
+        weights = [np.array(w) for w in self.net.get_weights()]
+        epochs = list(self.state.get("averaged_epochs") or []) if self.mean is not None else []
+        if self.mean is None:
+            self.mean = weights
+        else:  # the running mean; a counter or other whole-number state keeps its latest value
+            n = len(epochs) + 1
+            self.mean = [
+                m + (w - m) / n if np.issubdtype(w.dtype, np.floating) else w
+                for m, w in zip(self.mean, weights)
+            ]
+        epochs.append(epoch + 1)
+        self.export.set_weights(self.mean)
+        with atomic_path(self.path) as tmp:
+            self.export.save_weights(tmp)
+        config = read_config(self.out_dir / "best.weights.h5") or {}
+        atomic_write_json(config_path(self.path), {**config, "averaged_epochs": epochs})
+        self.state["averaged_epochs"] = epochs  # state.json is written next, by RunCheckpoint
+
+
 class FiniteCSVLogger(keras.callbacks.CSVLogger):
     """history.csv without a diverged epoch's row (a NaN loss is not an epoch to keep)."""
 
@@ -102,6 +155,8 @@ def make_callbacks(cfg, out_dir: Path, state: dict, resumed: bool, worker: Worke
             keras.callbacks.EarlyStopping(patience=cfg.early_stopping, restore_best_weights=False)
         )
     if worker.is_chief:
+        if cfg.average_epochs:
+            callbacks.append(WeightAverage(out_dir, state, net, export, cfg.epochs - cfg.average_epochs + 1))
         callbacks += [
             RunCheckpoint(out_dir, state, net, export),
             FiniteCSVLogger(str(out_dir / "history.csv"), append=resumed),

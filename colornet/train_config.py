@@ -112,6 +112,14 @@ class TrainConfig:
         low=1,
         metavar="PATIENCE",
     )
+    average_epochs: int | None = setting(
+        None,
+        "also write averaged.weights.h5, the mean of the weights after each of the last K epochs (as "
+        "stochastic weight averaging does; often a little better than any one of them) (default: none)",
+        takes="whole",
+        low=1,
+        metavar="K",
+    )
     augment: bool = setting(
         True,
         "the article's rotation/zoom/shear (crops and flips always)",
@@ -200,4 +208,5 @@ class TrainResult:
     epochs_run: int  # epochs trained by this call (0 when the run was already complete)
     colorizer: Colorizer | None = None  # the trained model ready for colorize/evaluate (its training size)
     precision: str = "float32"  # the dtype policy it trained under
+    averaged_weights: Path | None = None  # averaged.weights.h5 where --average-epochs made it
     worker: WorkerInfo = field(default_factory=WorkerInfo)

@@ -13,6 +13,7 @@ import pytest
 from colornet.cli import main as cli_main
 from colornet.errors import WeightsError
 from colornet.train import RunError, train
+from colornet.weights import load_model
 
 TINY = {"width": 0.125}
 
@@ -129,6 +130,35 @@ def test_early_stopping_stops_a_run_that_does_not_improve(photo_folder, tmp_path
     # A learning rate of zero cannot improve the validation loss: patience 1 stops after epoch 2.
     result = tiny_run(photo_folder, tmp_path / "stop", epochs=6, lr=0.0, early_stopping=1)
     assert len(result.history["loss"]) == 2
+
+
+@pytest.mark.slow
+def test_average_epochs_writes_the_mean_of_the_last_epochs_and_resumes_it(photo_folder, tmp_path):
+    out = tmp_path / "avg"
+    first = tiny_run(photo_folder, out, epochs=2, average_epochs=1, augment=False)
+    after_2 = first.model.get_weights()
+    assert first.averaged_weights == out / "averaged.weights.h5"
+    assert json.loads((out / "averaged.json").read_text())["averaged_epochs"] == [2]
+    model, _ = load_model(out / "averaged.weights.h5")
+    assert all(np.array_equal(a, b) for a, b in zip(model.get_weights(), after_2))  # one epoch: its weights
+    # Two more epochs asked, the last two averaged: the mean of epoch 2 (kept from before) and epoch 3.
+    second = tiny_run(photo_folder, out, epochs=3, average_epochs=2, augment=False)
+    after_3 = second.model.get_weights()
+    assert json.loads((out / "averaged.json").read_text())["averaged_epochs"] == [2, 3]
+    model, config = load_model(out / "averaged.weights.h5")
+    assert config["model"] == "beta" and config["size"] == 32
+    moved = [b for a, b in zip(after_2, after_3) if not np.array_equal(a, b)]
+    assert moved  # epoch 3 trained: its weights differ, so the mean is neither
+    for averaged, a, b in zip(model.get_weights(), after_2, after_3):
+        np.testing.assert_allclose(averaged, (a + b) / 2, rtol=1e-5, atol=1e-6)
+
+
+def test_average_epochs_beyond_the_run_is_one_line(photo_folder, tmp_path, capsys):
+    argv = ["train", "beta", "--data", photo_folder, "--epochs", "2", "--average-epochs", "3"]
+    code = cli_main([*argv, "--out", str(tmp_path / "r")])
+    err = capsys.readouterr().err.strip()
+    assert code == 2 and "--average-epochs 3" in err and "at most 2" in err and len(err.splitlines()) == 1
+    assert not (tmp_path / "r").exists()
 
 
 def test_command_line_errors_are_one_line(photo_folder, tmp_path, capsys):

@@ -12,6 +12,7 @@ from colornet.models import DESIGNS, get_design
 from colornet.models.spec import options_by_name
 from colornet.signals import sigterm_as_interrupt
 from colornet.train_config import TrainConfig, flag_of
+from colornet.weights import read_config
 
 # settings whose flag the commands share (`colornet.cli.options`): its wording is there
 SHARED_FLAGS = {"precision": lambda parser, default: add_precision_option(parser, default, training=True)}
@@ -135,4 +136,8 @@ def run(args) -> int:
     best = result.history.get("val_loss", [])
     summary = f"best val_loss {min(best):.5f}" if best else "no validation loss"
     print(f"Done: {result.out_dir} ({summary}); weights: {result.best_weights}")
+    if result.averaged_weights is not None:
+        epochs = (read_config(result.averaged_weights) or {}).get("averaged_epochs", [])
+        shown = f"{epochs[0]} to {epochs[-1]}" if len(epochs) > 1 else ", ".join(map(str, epochs))
+        print(f"Averaged weights (the mean of epochs {shown}): {result.averaged_weights}")
     return 0
