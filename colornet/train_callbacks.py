@@ -82,8 +82,9 @@ class WeightAverage(keras.callbacks.Callback):
     """After each of the run's epochs from `first_epoch` on: averaged.weights.h5, the mean of the
     network's weights after each of them (stochastic weight averaging's mean; batch-norm statistics
     are averaged too), and averaged.json beside it: best.json's description and the epochs averaged.
-    A resumed run goes on with the mean where state.json names the same epochs as averaged.json
-    (a run stopped between the two writes starts its mean again, and says so)."""
+    A resumed run goes on with the mean where state.json names the same epochs as averaged.json and
+    they are among the last ones asked now; otherwise (more epochs asked since, or a run stopped
+    between the two writes) the mean starts again, and says so."""
 
     def __init__(self, out_dir: Path, state: dict, net: keras.Model, export: keras.Model, first_epoch: int):
         super().__init__()
@@ -95,15 +96,17 @@ class WeightAverage(keras.callbacks.Callback):
         epochs = self.state.get("averaged_epochs")
         if not epochs:
             return
-        config = read_config(self.path) if self.path.exists() else None
-        if config is not None and config.get("averaged_epochs") == epochs:
+        if min(epochs) < self.first:  # more epochs asked since: the mean is of the new last ones
+            print(f"{self.path}: the mean of epochs {epochs} starts again from epoch {self.first}.")
+        elif self.path.exists() and (read_config(self.path) or {}).get("averaged_epochs") == epochs:
             self.export.load_weights(self.path)
             self.mean = [np.array(w) for w in self.export.get_weights()]
+            return
         else:
             print(
                 f"{self.path}: not the mean of epochs {epochs} that state.json names; the mean starts again."
             )
-            self.state["averaged_epochs"] = []
+        self.state["averaged_epochs"] = []
 
     def on_epoch_end(self, epoch, logs=None):
         if not _finite(logs) or epoch + 1 < self.first:

@@ -151,6 +151,11 @@ def test_average_epochs_writes_the_mean_of_the_last_epochs_and_resumes_it(photo_
     assert moved  # epoch 3 trained: its weights differ, so the mean is neither
     for averaged, a, b in zip(model.get_weights(), after_2, after_3):
         np.testing.assert_allclose(averaged, (a + b) / 2, rtol=1e-5, atol=1e-6)
+    # Two more epochs, the last one averaged: epochs 2 and 3 are not among the last ones now.
+    third = tiny_run(photo_folder, out, epochs=5, average_epochs=1, augment=False)
+    assert json.loads((out / "averaged.json").read_text())["averaged_epochs"] == [5]
+    model, _ = load_model(out / "averaged.weights.h5")
+    assert all(np.array_equal(a, b) for a, b in zip(model.get_weights(), third.model.get_weights()))
 
 
 def test_average_epochs_beyond_the_run_is_one_line(photo_folder, tmp_path, capsys):
