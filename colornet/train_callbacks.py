@@ -112,8 +112,8 @@ class WeightAverage(keras.callbacks.Callback):
         if not _finite(logs) or epoch + 1 < self.first:
             return
         weights = [np.array(w) for w in self.net.get_weights()]
-        epochs = list(self.state.get("averaged_epochs") or []) if self.mean is not None else []
-        if self.mean is None:
+        epochs = list(self.state.get("averaged_epochs") or [])  # empty exactly while self.mean is None
+        if not epochs:
             self.mean = weights
         else:  # the running mean; a counter or other whole-number state keeps its latest value
             n = len(epochs) + 1

@@ -115,7 +115,7 @@ class TrainConfig:
     average_epochs: int | None = setting(
         None,
         "also write averaged.weights.h5, the mean of the weights after each of the last K epochs (as "
-        "stochastic weight averaging does; often a little better than any one of them) (default: none)",
+        "stochastic weight averaging takes it) (default: none)",
         takes="whole",
         low=1,
         metavar="K",
