@@ -8,7 +8,9 @@ Each photo is center-cropped at `--size` as `colornet evaluate` does and coloriz
 (`colornet.predict.colorize_photos`); the network's logits are computed once per photo and decoded at
 every setting, so a sweep of 16 settings costs about one evaluation. With `--semantic`, EfficientNet-Lite0's
 top-1 on the photos of known ImageNet class and the Fréchet distance of its features to the real photos'
-(`colornet.semantic`) are added (one Lite0 pass per setting).
+(`colornet.semantic`) are added (one Lite0 pass per setting). Colors are predicted at the model's own
+working size (`Colorizer.work_size`: the one recorded for its weights, else its training size), or at
+`--work-size`.
 """
 
 import argparse
@@ -48,6 +50,9 @@ def main(argv=None) -> int:
     parser.add_argument("--undo", nargs="+", type=float, default=[0.0, 0.3, 0.6, 1.0])
     parser.add_argument("--labels", help="ImageNet classes of the photos (colornet evaluate --labels)")
     parser.add_argument("--semantic", action="store_true", help="also Lite0's top-1 on photos of known class")
+    parser.add_argument(
+        "--work-size", type=int, help="colors predicted at this size (default: the model's own)"
+    )
     args = parser.parse_args(argv)
 
     from colornet.evaluate import colorize_crops, load_crop, select_paths
@@ -72,13 +77,16 @@ def main(argv=None) -> int:
                 scores.add(TRUTH, crops[i : i + 32], known[i : i + 32])
         print(
             f"\n{folder}: {len(paths)} photos at {args.size} px; real colorfulness "
-            f"{np.mean([colorfulness(c) for c in crops]):.1f}; {args.model} ({base.training_size} px)"
+            f"{np.mean([colorfulness(c) for c in crops]):.1f}; {args.model} (colors at {base.work_size(args.work_size)} px)"
         )
         rows = []
         for t, s in settings:
             colorizer, _ = base.with_temperature(t, s)
             out = np.concatenate(
-                [colorize_crops(colorizer, crops[i : i + 16]) for i in range(0, len(crops), 16)]
+                [
+                    colorize_crops(colorizer, crops[i : i + 16], work_size=args.work_size)
+                    for i in range(0, len(crops), 16)
+                ]
             )
             gain = np.array([psnr(o, c) for o, c in zip(out, crops)]) - gray_psnr
             rows.append((t, s, gain.mean(), np.mean([colorfulness(o) for o in out]), (gain > 0).mean()))

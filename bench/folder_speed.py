@@ -22,6 +22,7 @@ import os
 import sys
 import tempfile
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -63,6 +64,9 @@ def main(argv=None) -> dict:
     parser.add_argument(
         "--format", choices=("png", "jpg"), default="png", help="output format (default: png, as colorize)"
     )
+    parser.add_argument(
+        "--work-size", type=int, help="the working size colors are predicted at (default: the model's own)"
+    )
     parser.add_argument("--quick", action="store_true", help="16 photos")
     parser.add_argument("--json", help="also write the result here")
     args = parser.parse_args(argv)
@@ -86,6 +90,9 @@ def main(argv=None) -> dict:
     )
     photos = pick_photos(args.data, min(args.n, 6))
     colorizer = load_colorizer(args.model)
+    if args.work_size:
+        colorizer = replace(colorizer, default_work_size=args.work_size)
+    print(f"colors predicted at {colorizer.work_size()} px (the longer side)", flush=True)
     with tempfile.TemporaryDirectory() as tmp:
         inputs = write_folder(Path(tmp) / "in", photos, args.n, size)
         options = {"model": colorizer, "batch_size": args.batch_size, "overwrite": True}

@@ -33,6 +33,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -119,6 +120,7 @@ def peak_memory_mb(clip: Path, out: Path, args) -> float:
     """Peak resident memory, in MB, of `python -m colornet video` on `clip`, in a fresh child process."""
     command = [sys.executable, "-m", "colornet", "video", str(clip), str(out), "--overwrite"]
     command += ["--model", args.model, "--batch-size", str(args.batch_size)]
+    command += ["--work-size", str(args.work_size)] if args.work_size else []
     with tempfile.TemporaryFile() as log:
         child = subprocess.Popen(command, cwd=REPO, stdout=log, stderr=subprocess.STDOUT)
         _, status, usage = os.wait4(child.pid, 0)
@@ -158,11 +160,16 @@ def main(argv=None) -> dict:
     )
     parser.add_argument("--batch-size", type=int, default=8, help="frames per network call (default: 8)")
     parser.add_argument(
-        "--preset", default="veryfast", help="x264's preset for the colorized output (default: veryfast, as `video`)"
+        "--preset",
+        default="veryfast",
+        help="x264's preset for the colorized output (default: veryfast, as `video`)",
     )
     parser.add_argument("--seconds", type=float, default=10.0, help="clip length per size (default: 10)")
     parser.add_argument("--fps", type=int, default=25, help="frame rate (default: 25)")
     parser.add_argument("--shots", type=int, default=5, help="photos, one shot each (default: 5)")
+    parser.add_argument(
+        "--work-size", type=int, help="the working size colors are predicted at (default: the model's own)"
+    )
     parser.add_argument("--memory", action="store_true", help="also the peak memory, 10 s against 2 min")
     parser.add_argument("--quick", action="store_true", help="3-second clips, 320x240 and 640x480 only")
     parser.add_argument("--json", help="also write the result here")
@@ -187,6 +194,9 @@ def main(argv=None) -> dict:
     )
     photos = pick_photos(args.data, args.shots)
     colorizer = load_colorizer(args.model)
+    if args.work_size:
+        colorizer = replace(colorizer, default_work_size=args.work_size)
+    print(f"colors predicted at {colorizer.work_size()} px (the longer side)", flush=True)
     with tempfile.TemporaryDirectory() as tmp:
         rows = [measure_size(colorizer, photos, size, args, Path(tmp)) for size in sizes]
         memory = {}

@@ -25,6 +25,7 @@ import os
 import sys
 import tempfile
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -68,7 +69,9 @@ def measure(colorizer, photos, size, seconds: float, fps: int, tmp: Path) -> dic
     planes = frames420.planes_of(frame)
     steps["read"] = cpu_ms(lambda: frames420.planes_of(frame), 20)
     prepared = prepare_for(colorizer, Photo(rgb=None, path="frame"), None, planes.L)
-    steps["prepare"] = cpu_ms(lambda: prepare_for(colorizer, Photo(rgb=None, path="frame"), None, planes.L), 20)
+    steps["prepare"] = cpu_ms(
+        lambda: prepare_for(colorizer, Photo(rgb=None, path="frame"), None, planes.L), 20
+    )
     batch = np.stack([prepared.canvas] * 8)
     steps["network"] = cpu_ms(lambda: colorizer.predict_ab(batch, compiled=True), 5) / 8
     ab = colors(prepared, colorizer.predict_ab(batch, compiled=True)[0])
@@ -99,6 +102,9 @@ def main(argv=None) -> dict:
     parser.add_argument("--fps", type=int, default=25, help="frame rate (default: 25)")
     parser.add_argument("--shots", type=int, default=5, help="photos, one shot each (default: 5)")
     parser.add_argument("--data", help="a folder of color photos (default: scikit-image's bundled photos)")
+    parser.add_argument(
+        "--work-size", type=int, help="the working size colors are predicted at (default: the model's own)"
+    )
     parser.add_argument("--quick", action="store_true", help="640x480 only, 3-second clip")
     parser.add_argument("--json", help="also write the result here")
     args = parser.parse_args(argv)
@@ -106,18 +112,28 @@ def main(argv=None) -> dict:
     if args.quick:
         args.seconds = 3.0
     colorizer = load_colorizer(args.model)
+    if args.work_size:
+        colorizer = replace(colorizer, default_work_size=args.work_size)
     photos = pick_photos(args.data, args.shots)
     with tempfile.TemporaryDirectory() as tmp:
         rows = [measure(colorizer, photos, size, args.seconds, args.fps, Path(tmp)) for size in sizes]
     names = list(rows[0]["steps_cpu_ms"])
-    print(f"video_steps: model {args.model}, CPU ms per frame; {cpu_name()}")
+    print(
+        f"video_steps: model {args.model}, colors at {colorizer.work_size()} px, CPU ms per frame; {cpu_name()}"
+    )
     print("| size | " + " | ".join(names) + " | sum | whole path (CPU) | whole path (wall) | sum / whole |")
     print("|---|" + "---|" * (len(names) + 4))
     for r in rows:
         cells = " | ".join(f"{r['steps_cpu_ms'][k]:.1f}" for k in names)
         print(f"| {r['size']} | {cells} | {r['steps_sum_cpu_ms']:.1f} | {r['whole_cpu_ms']:.1f} | "
               f"{r['whole_wall_ms']:.1f} | {r['ratio']:.2f} |")  # fmt: skip
-    result = {"benchmark": "video_steps", "device": "CPU", "cpu": cpu_name(), "model": args.model, "sizes": rows}
+    result = {
+        "benchmark": "video_steps",
+        "device": "CPU",
+        "cpu": cpu_name(),
+        "model": args.model,
+        "sizes": rows,
+    }
     print("BENCH_JSON " + json.dumps(result), flush=True)
     if args.json:
         from colornet.files import atomic_write_json

@@ -55,8 +55,9 @@ class Colorizer:
     Attributes:
         model: the Keras network.
         design: its `Design` (codec, size multiple, ...).
-        training_size: the crop size it was trained at (colors are predicted at that scale
-            by default), or None when unknown.
+        training_size: the crop size it was trained at, or None when unknown.
+        default_work_size: the working resolution colors are predicted at unless told otherwise,
+            chosen for these weights (their JSON's `work_size`); None: the training size.
         features: computes the design's extra inputs from L (the Full model's `Embedder`),
             or None.
         source: the weights name or path it was loaded from, for messages.
@@ -75,6 +76,7 @@ class Colorizer:
     model: keras.Model
     design: Design
     training_size: int | None = None
+    default_work_size: int | None = None
     features: object | None = None
     source: str | None = None
     options: dict = field(default_factory=dict)
@@ -163,8 +165,9 @@ class Colorizer:
         return self.design.name
 
     def work_size(self, work_size: int | None = None) -> int:
-        """The working resolution: `work_size` if given, else the training size, else `WORK_SIZE`."""
-        return int(work_size or self.training_size or WORK_SIZE)
+        """The working resolution: `work_size` if given, else the one chosen for these weights
+        (`default_work_size`), else the training size, else `WORK_SIZE`."""
+        return int(work_size or self.default_work_size or self.training_size or WORK_SIZE)
 
     def canvas_shape(self) -> tuple[int, int] | None:
         """The fixed `(height, width)` the network was built for, or None when it takes any size."""

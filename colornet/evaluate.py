@@ -85,8 +85,8 @@ def evaluate(
         embedder: for models with an embedding input (`full`); made once if needed.
         progress: show a progress bar when stderr is a terminal.
         work_size: predict colors at this resolution and upsample them, as
-            `colornet.colorize` does; by default each model's training size
-            (recorded beside its weights), or `size` when unknown.
+            `colornet.colorize` does; by default each model's own (the working size chosen for its
+            weights, else its training size, both recorded beside them), or `size` when unknown.
         temperature: the annealed mean's temperature for models over ab bins (zhang, beta
             --head bins); default: 0.38. Other models ignore it (a note in `notes`).
         undo_rebalancing: for models over ab bins: the share of the rebalancing taken back
@@ -143,7 +143,10 @@ def evaluate(
             models[name] = colorizer = replace(colorizer, features=embedder)
         check_finite_colors(colorizer)  # NaN weights would score as plausible gray photos
     columns = [GRAY, *models]
-    work_sizes = {name: min(size, work_size or c.training_size or size) for name, c in models.items()}
+    work_sizes = {
+        name: min(size, work_size or c.default_work_size or c.training_size or size)
+        for name, c in models.items()
+    }
     paths = select_paths(data, limit)
     lite0 = classes = None
     if semantic:

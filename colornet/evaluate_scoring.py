@@ -102,7 +102,7 @@ def colorize_crops(
     """uint8 RGB `(b, h, w, 3)` -> what `colornet.colorize` writes for each, uint8.
 
     The crops go through the same steps as any photo (`colornet.predict`): L at full
-    resolution, colors predicted at `work_size` (default: the model's training size) and
+    resolution, colors predicted at `work_size` (default: the model's own, `Colorizer.work_size`) and
     upsampled, chroma reduced where a color would leave the gamut. `colorizer` None
     gives the gray baseline (a = b = 0: the photo's own lightness). `probabilities` receives
     each crop's scene class probabilities, for designs that classify the scene. `hints`:

@@ -300,7 +300,7 @@ def export_model(
         image_format: `saved_model` (any image size), `tflite` or `onnx` (the fixed `size`).
         out: the folder to write; it must not exist unless `overwrite`, and never be the current folder.
         size: `(height, width)` of the gray image a TFLite or ONNX model takes.
-        work_size: longer side of the resolution colors are predicted at (default: the training size).
+        work_size: longer side of the resolution colors are predicted at (default: the model's own, `Colorizer.work_size`).
         temperature: the annealed-mean temperature baked into a model that predicts ab bins
             (zhang, beta --head bins; default 0.38); ignored, with a warning, by the others.
         undo_rebalancing: the share of the rebalancing taken back before the annealed mean,

@@ -32,7 +32,7 @@ class InferenceOptions:
         PrecisionError: an unknown precision, in one line.
     """
 
-    work_size: int | None = None  # longer side of the working resolution, px; None: the training size
+    work_size: int | None = None  # longer side of the working resolution, px; None: the model's own
     precision: str = "float32"  # float32, mixed_bfloat16, mixed_float16 or auto (`load_colorizer`)
     temperature: float | None = None  # bins only: the annealed mean's temperature; None: the model's (0.38)
     undo_rebalancing: float | None = None  # bins only: share of the rebalancing taken back; None: 0

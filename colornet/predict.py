@@ -78,7 +78,7 @@ def load_colorizer(
             stderr says which and why). A `keras.Model` runs in the policy it was built under with
             `float32`, and is rebuilt with the same weights under any other.
         work_size: the working size the network will be used at, for `auto` (which measures
-            there); default: the training size.
+            there); default: its own (`Colorizer.work_size`).
         design: for a `keras.Model`: which design it is (default: the model's name; a network
             named after no design is taken to follow the article's contract, `article_contract`).
         training_size: for a `keras.Model`: the crop size it was trained at.
@@ -121,6 +121,7 @@ def load_colorizer(
         model=net,
         design=get_design(config["model"]),
         training_size=config.get("size"),
+        default_work_size=config.get("work_size"),
         features=features,
         source=str(model),
         options=config.get("options", {}),
@@ -165,7 +166,7 @@ def with_auto_precision(
 
     Args:
         colorizer: a `Colorizer`, in float32 or another precision (rebuilt where needed).
-        work_size: the working size it will run at; default: its training size.
+        work_size: the working size it will run at; default: its own (`Colorizer.work_size`).
         gpus, flags: the GPU count and CPU flags (default: this machine's).
         measure: policies -> seconds per call (default: `Colorizer.predict` timed on the fixed
             photos' canvases at the working size, one batch, `inference_precision.time_interleaved`).

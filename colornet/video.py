@@ -116,7 +116,7 @@ def colorize_video(
             where the smoothing restarts.
         start: seconds from the beginning of the video where colorizing starts.
         duration: seconds to colorize from `start` (default: to the end).
-        work_size: longer side of the working resolution; by default the model's training size.
+        work_size: longer side of the working resolution; by default the model's own (`Colorizer.work_size`).
         batch_size: frames per network call.
         preset: x264's speed preset for H.264 outputs (`PRESETS`, fastest first), at CRF 18;
             other encoders ignore it.

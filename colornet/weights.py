@@ -77,6 +77,15 @@ def check_config(path, config: dict) -> None:
         problem = (
             f"'size' (the training size) must be a whole number of pixels from {low} to {high}, not {size!r}"
         )
+    elif "work_size" in config and (
+        isinstance(config["work_size"], bool)
+        or not isinstance(config["work_size"], int)
+        or not low <= config["work_size"] <= high
+    ):
+        problem = (
+            "'work_size' (the working resolution chosen for these weights) must be a whole number of "
+            f"pixels from {low} to {high}, not {config['work_size']!r}"
+        )
     elif classes is not None and not (isinstance(classes, list) and all(isinstance(c, str) for c in classes)):
         problem = f"'classes' must be a list of scene class names, not {classes!r}"
     elif prior is not None and not (isinstance(prior, str) and prior.strip()):

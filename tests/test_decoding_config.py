@@ -102,3 +102,48 @@ def test_a_wrong_decoding_entry_is_one_line_naming_the_file(tmp_path, tiny_files
         load_colorizer(path)
     message = str(caught.value)
     assert "\n" not in message and config_file in message and says in message, message
+
+
+def test_the_recorded_working_size_is_the_default_and_can_still_be_changed(tmp_path):
+    import colornet
+    from colornet.colorizer import content_for
+    from colornet.predict import load_colorizer
+    from colornet.weights import config_path
+
+    path = save_tiny_features(str(tmp_path))
+    trained_size = load_colorizer(path)
+    assert trained_size.work_size() == 64  # the training size, where no working size is recorded
+    with open(config_path(path)) as f:
+        config = json.load(f)
+    config["work_size"] = 96
+    with open(config_path(path), "w") as f:
+        json.dump(config, f)
+    colorizer = load_colorizer(path)
+    assert colorizer.work_size() == 96 and colorizer.work_size(48) == 48
+
+    by_default = np.asarray(colornet.colorize(photo(), model=colorizer))
+    asked = np.asarray(colornet.colorize(photo(), model=trained_size, work_size=96))
+    np.testing.assert_allclose(by_default, asked, atol=1e-6)
+    # the canvas the network sees: the recorded size unless another is asked
+    assert content_for(colorizer, 640, 960) == (64, 96)
+    assert content_for(colorizer, 640, 960, 48) == content_for(trained_size, 960, 640, 48)[::-1] == (32, 48)
+    assert content_for(trained_size, 640, 960) == (43, 64)
+
+
+@pytest.mark.parametrize("work_size", [0, 100000, 96.5, "large", True])
+def test_a_wrong_working_size_entry_is_one_line_naming_the_file(tmp_path, tiny_files, work_size):
+    from colornet.predict import load_colorizer
+
+    path = str(tmp_path / "tiny.weights.h5")
+    shutil.copy(tiny_files, path)
+    shutil.copy(os.path.join(os.path.dirname(tiny_files), "tiny_prior.npy"), tmp_path)
+    with open(tiny_files.replace(".weights.h5", ".json")) as f:
+        config = json.load(f)
+    config["work_size"] = work_size
+    config_file = path.replace(".weights.h5", ".json")
+    with open(config_file, "w") as f:
+        json.dump(config, f)
+    with pytest.raises(WeightsError) as caught:
+        load_colorizer(path)
+    message = str(caught.value)
+    assert "\n" not in message and config_file in message and "'work_size'" in message, message

@@ -65,7 +65,7 @@ def add_arguments(parser) -> None:
     add_work_size_option(
         parser,
         then=", then upsampled, as colorize does",
-        default_help="each model's training size, else --size",
+        default_help="each model's own: chosen for its weights, else its training size; at most --size",
     )
     parser.add_argument(
         "--labels",

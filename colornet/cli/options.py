@@ -59,13 +59,14 @@ def add_model_option(
 def add_work_size_option(parser, *, default_help=None, then="") -> None:
     """`--work-size`: the longer side of the resolution colors are predicted at, 8 to 8192 pixels
     (`colornet.cli.arguments.work_size_argument`). `default_help`: the default where it is not the
-    model's training size; `then`: what follows the prediction (`evaluate`: upsampled)."""
+    model's own; `then`: what follows the prediction (`evaluate`: upsampled)."""
+    own = f"the model's own: chosen for its weights, else the size it was trained at, else {WORK_SIZE}"
     parser.add_argument(
         "--work-size",
         type=work_size_argument,
         default=None,
         help=f"longer side of the resolution the colors are predicted at{then} "
-        f"(default: {default_help or f'the size the model was trained at, else {WORK_SIZE}'})",
+        f"(default: {default_help or own})",
     )
 
 
