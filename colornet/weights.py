@@ -66,22 +66,20 @@ def check_config(path, config: dict) -> None:
     of the wrong kind, or options the model's builder does not take (see `Design.check_options`)."""
     low, high = WORK_SIZE_RANGE
     size, classes, prior = config.get("size"), config.get("classes"), config.get("prior")
+
+    def pixels(value) -> bool:  # a whole number of pixels in the range
+        return isinstance(value, int) and not isinstance(value, bool) and low <= value <= high
+
     problem = None
     if not isinstance(config["model"], str):
         problem = f"'model' must be a model's name, not {config['model']!r}"
     elif not isinstance(config.get("options", {}), dict):
         problem = f"'options' must be an object of builder options, not {config['options']!r}"
-    elif size is not None and (
-        isinstance(size, bool) or not isinstance(size, int) or not low <= size <= high
-    ):
+    elif size is not None and not pixels(size):
         problem = (
             f"'size' (the training size) must be a whole number of pixels from {low} to {high}, not {size!r}"
         )
-    elif "work_size" in config and (
-        isinstance(config["work_size"], bool)
-        or not isinstance(config["work_size"], int)
-        or not low <= config["work_size"] <= high
-    ):
+    elif "work_size" in config and not pixels(config["work_size"]):
         problem = (
             "'work_size' (the working resolution chosen for these weights) must be a whole number of "
             f"pixels from {low} to {high}, not {config['work_size']!r}"

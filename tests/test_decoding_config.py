@@ -72,6 +72,29 @@ def tiny_files(tmp_path_factory) -> str:
     return save_tiny_features(str(tmp_path_factory.mktemp("tiny")))
 
 
+def refusal(tmp_path, tiny_files, **entries) -> tuple[str, str]:
+    """The one-line `WeightsError` of a copy of the tiny files whose JSON has `entries` changed
+    (None: removed), and that JSON's path."""
+    from colornet.predict import load_colorizer
+
+    path = str(tmp_path / "tiny.weights.h5")
+    shutil.copy(tiny_files, path)
+    shutil.copy(os.path.join(os.path.dirname(tiny_files), "tiny_prior.npy"), tmp_path)
+    with open(tiny_files.replace(".weights.h5", ".json")) as f:
+        config = json.load(f)
+    for key, value in entries.items():
+        if value is None:
+            del config[key]
+        else:
+            config[key] = value
+    config_file = path.replace(".weights.h5", ".json")
+    with open(config_file, "w") as f:
+        json.dump(config, f)
+    with pytest.raises(WeightsError) as caught:
+        load_colorizer(path)
+    return str(caught.value), config_file
+
+
 @pytest.mark.parametrize(
     "decoding, prior, says",
     [
@@ -85,22 +108,9 @@ def tiny_files(tmp_path_factory) -> str:
     ],
 )
 def test_a_wrong_decoding_entry_is_one_line_naming_the_file(tmp_path, tiny_files, decoding, prior, says):
-    from colornet.predict import load_colorizer
-
-    path = str(tmp_path / "tiny.weights.h5")
-    shutil.copy(tiny_files, path)
-    shutil.copy(os.path.join(os.path.dirname(tiny_files), "tiny_prior.npy"), tmp_path)
-    with open(tiny_files.replace(".weights.h5", ".json")) as f:
-        config = json.load(f)
-    config["decoding"] = decoding
-    if not prior:
-        del config["prior"]
-    config_file = path.replace(".weights.h5", ".json")
-    with open(config_file, "w") as f:
-        json.dump(config, f)
-    with pytest.raises(WeightsError) as caught:
-        load_colorizer(path)
-    message = str(caught.value)
+    message, config_file = refusal(
+        tmp_path, tiny_files, decoding=decoding, **({} if prior else {"prior": None})
+    )
     assert "\n" not in message and config_file in message and says in message, message
 
 
@@ -132,18 +142,5 @@ def test_the_recorded_working_size_is_the_default_and_can_still_be_changed(tmp_p
 
 @pytest.mark.parametrize("work_size", [0, 100000, 96.5, "large", True])
 def test_a_wrong_working_size_entry_is_one_line_naming_the_file(tmp_path, tiny_files, work_size):
-    from colornet.predict import load_colorizer
-
-    path = str(tmp_path / "tiny.weights.h5")
-    shutil.copy(tiny_files, path)
-    shutil.copy(os.path.join(os.path.dirname(tiny_files), "tiny_prior.npy"), tmp_path)
-    with open(tiny_files.replace(".weights.h5", ".json")) as f:
-        config = json.load(f)
-    config["work_size"] = work_size
-    config_file = path.replace(".weights.h5", ".json")
-    with open(config_file, "w") as f:
-        json.dump(config, f)
-    with pytest.raises(WeightsError) as caught:
-        load_colorizer(path)
-    message = str(caught.value)
+    message, config_file = refusal(tmp_path, tiny_files, work_size=work_size)
     assert "\n" not in message and config_file in message and "'work_size'" in message, message
