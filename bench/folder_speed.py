@@ -9,7 +9,9 @@ from color photos in `--data` (one per subfolder in turn; without it, photos bun
 written to a temporary folder. In one process, with one loaded colorizer:
     folder       photos/s of `colornet.infer.colorize_files` on the folder into another temporary folder
                  (reading, preparing, the network, finishing at full resolution, writing `--format`),
-                 after an untimed run on one batch of the photos
+                 after an untimed run on one batch of the photos and one more (which traces the
+                 network's compiled graph, as the timed run uses it); into JPEGs the photos are colored
+                 on their chroma grid (`colornet.jpeg420`), or in RGB at full resolution with `--rgb-path`
     network      photos/s of `Colorizer.predict(L, compiled=True)` alone on ready canvases of the
                  photos' shape (one photo prepared with `prepare_for`, repeated to the batch), the same
                  batch size, as many photos as the folder (at least 2 s), after an untimed call
@@ -67,6 +69,11 @@ def main(argv=None) -> dict:
     parser.add_argument(
         "--work-size", type=int, help="the working size colors are predicted at (default: the model's own)"
     )
+    parser.add_argument(
+        "--rgb-path",
+        action="store_true",
+        help="JPEGs too in RGB at full resolution, not on their chroma grid",
+    )
     parser.add_argument("--quick", action="store_true", help="16 photos")
     parser.add_argument("--json", help="also write the result here")
     args = parser.parse_args(argv)
@@ -90,6 +97,11 @@ def main(argv=None) -> dict:
     )
     photos = pick_photos(args.data, min(args.n, 6))
     colorizer = load_colorizer(args.model)
+    if args.rgb_path:
+        import colornet.infer
+
+        colornet.infer.CHROMA_GRID = False
+        print("JPEGs colored in RGB at full resolution (--rgb-path)", flush=True)
     if args.work_size:
         colorizer = replace(colorizer, default_work_size=args.work_size)
     print(f"colors predicted at {colorizer.work_size()} px (the longer side)", flush=True)
@@ -97,8 +109,10 @@ def main(argv=None) -> dict:
         inputs = write_folder(Path(tmp) / "in", photos, args.n, size)
         options = {"model": colorizer, "batch_size": args.batch_size, "overwrite": True}
         options["image_format"] = args.format
-        warm = [str(p) for p in inputs[: args.batch_size]]
-        colorize_files(warm, Path(tmp) / "warmup", **options)  # untimed: traces this canvas
+        # untimed: traces the network's graph for this canvas (`colorize_files` compiles it for more
+        # photos than one batch, as the folder has)
+        warm = [str(p) for p in inputs[: args.batch_size + 1]]
+        colorize_files(warm, Path(tmp) / "warmup", **options)
         began = time.perf_counter()
         summary = colorize_files(str(Path(tmp) / "in"), Path(tmp) / "out", **options)
         folder = len(summary.colorized) / (time.perf_counter() - began)

@@ -71,6 +71,9 @@ class Prepared:
     content: tuple  # (h, w): the part of the canvas that holds the photo
     source: str | None = None  # the photo's path, for messages
     hints: np.ndarray | None = None  # (hc, wc, 3): a person's color hints on the canvas (`colornet.hints`)
+    # the photo on its chroma grid (`colornet.frames420.Planes`), L being the grid's, where it is
+    # colored there (`colornet.jpeg420`); None: L is the photo's own, at full resolution
+    planes: object | None = None
 
 
 def prepare(photo: Photo, work_size: int = WORK_SIZE, canvas=None, multiple: int = 8, L=None) -> Prepared:

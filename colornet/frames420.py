@@ -90,9 +90,14 @@ def planes_of(frame) -> Planes:
     packed = frame.to_ndarray()  # (H * 3/2, W): Y, then Cb and Cr, each (H/2, W/2) row after row
     cb = packed[h : h + h // 4].reshape(h // 2, w // 2)
     cr = packed[h + h // 4 :].reshape(h // 2, w // 2)
-    matrix = matrix_of(frame)
-    pooled, L = _pooled_lightness_xla(packed[:h], cb, cr, matrix.constants())
-    return Planes(packed[:h], np.asarray(pooled), np.asarray(L), matrix)
+    return planes_from(packed[:h], cb, cr, matrix_of(frame))
+
+
+def planes_from(y, cb, cr, matrix: Matrix) -> Planes:
+    """The `Planes` of luma `y` `(H, W)` uint8 (H and W even) and chroma `cb`, `cr` on its grid
+    `(H/2, W/2)` (uint8 codes, or float: a JPEG's chroma averaged over each block)."""
+    pooled, L = _pooled_lightness_xla(y, cb, cr, matrix.constants())
+    return Planes(y, np.asarray(pooled), np.asarray(L), matrix)
 
 
 def to_frame(y, cb, cr, matrix: Matrix, colorspace: int):

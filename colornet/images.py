@@ -197,10 +197,11 @@ def _to_float(im: Image.Image):
     return np.ascontiguousarray(rgb), alpha, is_gray
 
 
-def _decode(path, convert, max_pixels: int | None = MAX_PIXELS):
+def _decode(path, convert, max_pixels: int | None = MAX_PIXELS, draft: str | None = None):
     """Open, check, decode and EXIF-rotate `path`, then `convert(pil_image)`. Pillow's warnings
     about the file (corrupt EXIF data, printed raw and without the file's name) come back as one
-    `ImageWarning` each, naming it."""
+    `ImageWarning` each, naming it. `draft`: the mode a JPEG is decoded to where its decoder can
+    (`"YCbCr"`: its own planes, no conversion); other files ignore it."""
     header = []
     im = _open(path, max_pixels, header)
     notes = [f"corrupt metadata ({note}); the photo is used as far as it could be read" for note in header]
@@ -209,6 +210,8 @@ def _decode(path, convert, max_pixels: int | None = MAX_PIXELS):
             with warnings.catch_warnings(record=True) as caught:
                 warnings.simplefilter("always")
                 im.seek(0)
+                if draft is not None:
+                    im.draft(draft, im.size)
                 im.load()
             notes += [f"{w.message}".strip().rstrip(".") for w in caught]
             with warnings.catch_warnings(record=True) as caught:
@@ -264,6 +267,17 @@ def load_rgb8(path, max_pixels: int | None = MAX_PIXELS) -> np.ndarray:
         ImageError: as `load_image`.
     """
     return _decode(path, _to_rgb8, max_pixels)
+
+
+def load_ycbcr(path, max_pixels: int | None = MAX_PIXELS) -> np.ndarray | None:
+    """A JPEG's own YCbCr `(h, w, 3)` uint8 (chroma upsampled to every pixel by its decoder), read
+    as `load_image` reads it (EXIF orientation applied), or None for a file that does not hold
+    YCbCr (PNG, a gray or CMYK JPEG, ...).
+
+    Raises:
+        ImageError: as `load_image`.
+    """
+    return _decode(path, lambda im: np.asarray(im) if im.mode == "YCbCr" else None, max_pixels, "YCbCr")
 
 
 def as_photo(image) -> Photo:

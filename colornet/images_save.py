@@ -1,5 +1,5 @@
-"""Writing photos: the one image writer of the project (`colorize`, the page, the training sample
-strips), PNG or JPEG, never leaving a truncated file."""
+"""Writing photos: the project's image writers (`colorize`, the page, the training sample strips),
+PNG or JPEG from RGB, or JPEG from its own YCbCr planes, never leaving a truncated file."""
 
 import os
 from pathlib import Path
@@ -13,8 +13,8 @@ from colornet.files import atomic_path
 def save_image(path, rgb, alpha=None, quality: int = 95) -> None:
     """Write RGB (uint8, or float in [0, 1]) and an optional alpha in [0, 1] (PNG only) as PNG or
     JPEG, chosen by the extension, through a temporary file beside it and a rename: an interrupted
-    write leaves the old file or none, never a truncated one. The one image writer of the project
-    (`colorize`, the page, the training sample strips)."""
+    write leaves the old file or none, never a truncated one. The RGB writer of the project
+    (`colorize`, the page, the training sample strips); `save_ycbcr` writes a JPEG's own planes."""
     from colornet.color import to_uint8  # TensorFlow, imported only when a photo is written
 
     path = Path(path)
@@ -27,3 +27,16 @@ def save_image(path, rgb, alpha=None, quality: int = 95) -> None:
     options = {"format": "JPEG", "quality": quality} if jpeg else {"format": "PNG", "compress_level": 3}
     with atomic_path(path) as tmp:  # unique to this process: two runs into one folder never share it
         Image.fromarray(np.asarray(arr)).save(tmp, **options)
+
+
+def save_ycbcr(path, y, cb, cr, quality: int = 95) -> None:
+    """Write luma `y` `(H, W)` and chroma `cb`, `cr` on its 2 x 2 grid `(H/2, W/2)` (uint8, JPEG's
+    YCbCr: BT.601, full range) as a 4:2:0 JPEG, through a temporary file and a rename as `save_image`
+    writes: the planes go to the encoder as they are, no RGB in between."""
+    up = [
+        np.repeat(np.repeat(np.asarray(c), 2, axis=0), 2, axis=1) for c in (cb, cr)
+    ]  # the encoder averages them back
+    image = Image.merge("YCbCr", [Image.fromarray(np.asarray(p)) for p in (y, *up)])
+    os.makedirs(Path(path).parent.resolve(), exist_ok=True)
+    with atomic_path(path) as tmp:
+        image.save(tmp, format="JPEG", quality=quality, subsampling="4:2:0")

@@ -27,10 +27,14 @@ import numpy as np
 import tensorflow as tf
 from tqdm import tqdm
 
+from colornet import jpeg420
+from colornet.canvas import MIN_SIDE, colors
 from colornet.defaults import DEFAULT_MODEL, HINTS_MODEL
 from colornet.errors import ColornetError, HintError
+from colornet.frames420 import merge_420
 from colornet.hints import hint_map, read_hints
 from colornet.images import ImageError, Photo, as_photo, load_image, save_image
+from colornet.images_save import save_ycbcr
 from colornet.infer_jobs import (  # noqa: F401  (Job, _fit, ...: kept importable from here)
     COMPARE_SIDE,
     Job,
@@ -47,6 +51,7 @@ from colornet.predict import (  # noqa: F401  (working_shape, load_colorizer, ..
     Colorizer,
     Prepared,
     check_work_size,
+    content_for,
     finish,
     load_colorizer,
     prepare_for,
@@ -56,6 +61,9 @@ from colornet.printing import printable
 from colornet.signals import remove_stale_temporaries
 from colornet.weights import WEIGHTS_DIR
 
+# JPEG photos written as JPEG are colored on their chroma grid (`colornet.jpeg420`); False colors every
+# photo in RGB at full resolution (`colornet.fullres`), as other formats are.
+CHROMA_GRID = True
 MAX_PENDING_PIXELS = 32_000_000  # full-resolution pixels waiting for a batch, at most
 READ_DEPTH = 4  # photos read and prepared ahead of the network, at most
 FINISH_DEPTH = 2  # batches waiting to be merged and written, at most
@@ -240,8 +248,10 @@ def colorize_files(
         out_dir: where the results go; subfolders of folder inputs are mirrored.
         model: a `Colorizer`, `alpha`, `beta`, `full`, a weights path, or a `keras.Model`.
         work_size: longer side of the working resolution, in pixels; by default
-            the size the model was trained at.
-        image_format: `png` (keeps alpha; L exactly) or `jpg`.
+            the model's own (`Colorizer.work_size`).
+        image_format: `png` (keeps alpha; L exactly) or `jpg` (JPEG photos, of even width and
+            height, are then colored on their chroma grid, `colornet.jpeg420`, unless `compare`
+            or `hints`).
         quality: JPEG quality.
         compare: also write `<stem>_compare.png`: gray | colorized | original.
         overwrite: replace existing outputs.
@@ -287,6 +297,9 @@ def colorize_files(
     summary.notes += [note] if note else []
     bar = tqdm(total=len(jobs), unit="photo", file=sys.stderr, disable=None if progress else True)
     pending: dict[tuple, list] = {}  # canvas shape -> [(job, photo, prepared)]
+    # JPEGs into JPEGs are colored on their chroma grid (`colornet.jpeg420`); a compare strip or hints
+    # need the photo's RGB, so they take the RGB path
+    grid = CHROMA_GRID and image_format == "jpg" and not compare and hints is None
     # A network called on many batches runs as one compiled graph: faster per batch once traced
     # (seconds), which a few photos would not repay.
     compiled = len(jobs) > batch_size
@@ -304,8 +317,9 @@ def colorize_files(
                 yield job, None, None
                 continue
             try:
-                photo = load_image(job.source)
-                prepared = prepare_for(colorizer, photo, work_size)
+                prepared = on_grid(job) if grid else None
+                photo = Photo(rgb=None, path=job.source) if prepared else load_image(job.source)
+                prepared = prepared or prepare_for(colorizer, photo, work_size)
                 if hints is not None:
                     prepared.hints = hint_map(prepared, hints, job.source)
             except (ImageError, HintError) as err:
@@ -319,6 +333,18 @@ def colorize_files(
             yield job, photo, prepared
             photo = prepared = None  # a written photo's memory is free before the next one is read
 
+    def on_grid(job) -> Prepared | None:
+        """A JPEG into a JPEG, prepared on its chroma grid (`colornet.jpeg420`), or None where it takes
+        the RGB path (another format, an odd size, a grid smaller than the network's canvas)."""
+        planes = jpeg420.read_planes(job.source)
+        if planes is None or min(planes.L.shape) < MIN_SIDE:
+            return None
+        if min(np.subtract(planes.L.shape, content_for(colorizer, *planes.y.shape, work_size))) < 0:
+            return None
+        prepared = prepare_for(colorizer, Photo(rgb=None, path=job.source), work_size, planes.L)
+        prepared.planes = planes
+        return prepared
+
     def write(group, ab, probabilities):
         """Merge each photo at full resolution (on the finishing thread, in order) and hand it to
         the saving thread."""
@@ -326,7 +352,10 @@ def colorize_files(
             if probabilities is not None:
                 summary.scenes[job.source] = scene_class(colorizer, probabilities[i])
             try:
-                rgb = finish(prepared, ab_canvas, np.uint8)
+                if prepared.planes is not None:  # the planes of a JPEG
+                    rgb = merge_420(prepared.planes, colors(prepared, ab_canvas))[:3]
+                else:
+                    rgb = finish(prepared, ab_canvas, np.uint8)
             except MemoryError as err:
                 fail(f"{job.source}: cannot write the result ({err}); check the --out folder.")
                 bar.update(1)
@@ -342,7 +371,10 @@ def colorize_files(
         try:
             if overwrite or not os.path.exists(job.output):
                 os.makedirs(os.path.dirname(job.output) or ".", exist_ok=True)
-                save_image(job.output, rgb, photo.alpha, quality)
+                if isinstance(rgb, tuple):  # Y, Cb, Cr
+                    save_ycbcr(job.output, *rgb, quality)
+                else:
+                    save_image(job.output, rgb, photo.alpha, quality)
                 summary.written.append(job.output)
             if job.compare and (overwrite or not os.path.exists(job.compare)):
                 save_image(job.compare, compare_strip(photo, rgb))

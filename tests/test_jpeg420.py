@@ -1,0 +1,104 @@
+"""JPEG photos into JPEG outputs, colored on their chroma grid (`colornet.jpeg420`): which photos take
+the path, the same colors as the RGB path at full resolution with the lightness kept, EXIF rotation,
+odd sizes, other outputs, and a bad file among good ones."""
+
+import numpy as np
+from PIL import Image
+
+import colornet.infer as infer
+from colornet import jpeg420
+from colornet.color import rgb_to_lab
+from colornet.images import load_image
+from colornet.predict import load_colorizer
+
+from conftest import bundled_photo
+
+NAMES = ("chelsea", "coffee", "astronaut")
+
+
+def write_jpeg(path, name="chelsea", size=(384, 256), exif_orientation=None) -> None:
+    """A bundled photo resized to `size`, as a quality 95 JPEG (with an EXIF orientation if given)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    image = Image.fromarray(bundled_photo(name)).convert("RGB").resize(size, Image.BILINEAR)
+    exif = Image.Exif()
+    if exif_orientation:
+        exif[0x0112] = exif_orientation
+    image.save(path, quality=95, exif=exif.tobytes())
+
+
+def lab(path) -> np.ndarray:
+    with Image.open(path) as image:
+        return np.asarray(rgb_to_lab(np.asarray(image.convert("RGB"))))
+
+
+def colorize(folder, out, fmt="jpg", grid=True, monkeypatch=None, **options):
+    """`colorize_files` on `folder` with beta, the grid on or off; returns the summary and the files
+    read in RGB."""
+    read_rgb = []
+    monkeypatch.setattr(infer, "load_image", lambda path, *a, **k: read_rgb.append(path) or load_image(path))
+    monkeypatch.setattr(infer, "CHROMA_GRID", grid)
+    summary = infer.colorize_files(str(folder), out, load_colorizer("beta"), image_format=fmt, **options)
+    return summary, read_rgb
+
+
+def test_which_photos_take_the_chroma_grid(tmp_path, monkeypatch):
+    write_jpeg(tmp_path / "even.jpg")
+    planes = jpeg420.read_planes(tmp_path / "even.jpg")
+    assert planes.y.shape == (256, 384) and planes.L.shape == planes.pooled.shape == (128, 192)
+    assert planes.matrix == jpeg420.JFIF
+    write_jpeg(tmp_path / "odd.jpg", size=(383, 256))
+    assert jpeg420.read_planes(tmp_path / "odd.jpg") is None  # odd width: the RGB path
+    Image.fromarray(bundled_photo("chelsea")).convert("L").save(tmp_path / "gray.jpg")
+    assert jpeg420.read_planes(tmp_path / "gray.jpg") is None  # one channel, no chroma
+    Image.fromarray(bundled_photo("chelsea")).save(tmp_path / "photo.png")
+    assert jpeg420.read_planes(tmp_path / "photo.png") is None
+    write_jpeg(tmp_path / "small" / "small.jpg", size=(192, 128))  # a grid of 96 x 64: beta sees 128 x 85
+    _, read_rgb = colorize(tmp_path / "small", tmp_path / "out", monkeypatch=monkeypatch)
+    assert len(read_rgb) == 1  # L is not enlarged for the network: the RGB path
+
+
+def test_jpegs_on_the_grid_get_the_rgb_paths_colors_and_keep_their_lightness(tmp_path, monkeypatch):
+    """The same folder colorized into JPEGs on the chroma grid and through the RGB merge at full
+    resolution: the same colors within a fraction of a Lab unit, the lightness as near the original."""
+    for name in NAMES:
+        write_jpeg(tmp_path / "in" / f"{name}.jpg", name)
+    for grid in (True, False):
+        summary, read_rgb = colorize(
+            tmp_path / "in", tmp_path / f"out_{grid}", grid=grid, monkeypatch=monkeypatch
+        )
+        assert not summary.failed and len(summary.written) == 3
+        assert len(read_rgb) == (0 if grid else 3)  # on the grid no photo is read in RGB
+    for name in NAMES:
+        truth = lab(tmp_path / "in" / f"{name}.jpg")
+        on_grid, full = (
+            lab(tmp_path / "out_True" / f"{name}.jpg"),
+            lab(tmp_path / "out_False" / f"{name}.jpg"),
+        )
+        error_grid, error_full = (np.abs(x[..., 0] - truth[..., 0]).mean() for x in (on_grid, full))
+        assert error_grid < 0.6 and error_grid <= error_full + 0.1, (name, error_grid, error_full)
+        assert np.abs(on_grid[..., 1:] - full[..., 1:]).mean() < 0.6, name  # the same colors (Lab units)
+        assert np.abs(on_grid[..., 1:]).mean() > 2, name  # colored
+
+
+def test_rotated_odd_and_bad_files_and_other_outputs(tmp_path, monkeypatch):
+    """An EXIF-rotated JPEG is colored upright on the grid; an odd-sized one, and every photo of a
+    PNG output or a --compare run, takes the RGB path; a corrupt file fails in one line, the others
+    are written."""
+    write_jpeg(tmp_path / "in" / "rotated.jpg", exif_orientation=6)  # 90 degrees: 256 wide, 384 high
+    write_jpeg(tmp_path / "in" / "odd.jpg", size=(383, 255))
+    (tmp_path / "in" / "broken.jpg").write_bytes(b"\xff\xd8\xff\xe0 not a photo")
+    summary, read_rgb = colorize(tmp_path / "in", tmp_path / "out", monkeypatch=monkeypatch)
+    assert len(summary.failed) == 1 and "broken.jpg" in summary.failed[0] and "\n" not in summary.failed[0]
+    assert [p.split("/")[-1] for p in read_rgb] == ["odd.jpg"]
+    for name, size in (("rotated", (256, 384)), ("odd", (383, 255))):
+        with Image.open(tmp_path / "out" / f"{name}.jpg") as written:
+            assert written.size == size
+    upright = lab(tmp_path / "out" / "rotated.jpg")[..., 0]
+    truth = np.asarray(rgb_to_lab(np.asarray(load_image(tmp_path / "in" / "rotated.jpg").rgb)))[..., 0]
+    assert np.abs(upright - truth).mean() < 0.6  # the photo's own lightness, upright
+
+    for fmt, compare in (("png", False), ("jpg", True)):
+        summary, read_rgb = colorize(
+            tmp_path / "in", tmp_path / f"out_{fmt}_{compare}", fmt, monkeypatch=monkeypatch, compare=compare
+        )
+        assert len(read_rgb) == 3 and len(summary.failed) == 1  # every photo in RGB (the broken one too)
