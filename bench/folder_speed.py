@@ -98,9 +98,9 @@ def main(argv=None) -> dict:
     photos = pick_photos(args.data, min(args.n, 6))
     colorizer = load_colorizer(args.model)
     if args.rgb_path:
-        import colornet.infer
+        import colornet.infer_files
 
-        colornet.infer.CHROMA_GRID = False
+        colornet.infer_files.CHROMA_GRID = False
         print("JPEGs colored in RGB at full resolution (--rgb-path)", flush=True)
     if args.work_size:
         colorizer = replace(colorizer, default_work_size=args.work_size)

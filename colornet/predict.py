@@ -44,7 +44,9 @@ from colornet.colorizer import (  # noqa: F401  (importable from here)
     content_for,
     prepare_for,
 )
-from colornet.defaults import DEFAULT_MODEL
+from colornet.defaults import DEFAULT_MODEL, HINTS_MODEL
+from colornet.errors import ColornetError
+from colornet.images import ImageError, as_photo
 from colornet.models import DESIGNS, get_design
 from colornet.precision import choose_precision, cpu_flags, gpu_count, precision_scope
 from colornet.weights import WEIGHTS_DIR, load_model
@@ -220,3 +222,45 @@ def with_auto_precision(
     if fresh:
         print(f"colornet: {colorizer.source or colorizer.name} at {size} px: {verdict.note}", file=sys.stderr)
     return twin(verdict.policy)
+
+
+# --- shared by `colorize` and `colorize_files` ------------------------------------
+
+
+def choose_model(model, hints=None):
+    """The model a command uses: `model` where named, else the default model, or with hints
+    the default model's network with hint channels."""
+    if model is not None:
+        return model
+    return HINTS_MODEL if hints is not None else DEFAULT_MODEL
+
+
+def style_lightness(colorizer: Colorizer, style, work_size: int | None = None):
+    """L `(1, h, w, 1)` of a style photo at the working resolution, or None without one.
+
+    Raises:
+        ImageError: an unreadable style photo.
+        ColornetError: a design without a global path.
+    """
+    if style is None:
+        return None
+    if not colorizer.codec.takes_style:
+        raise ColornetError(
+            f"--style needs a model with global features (iizuka); {colorizer.name} has none."
+        )
+    try:
+        photo = as_photo(style)
+    except ImageError as err:
+        raise ImageError(f"style photo: {err}") from None
+    prepared = prepare_for(colorizer, photo, work_size)
+    h, w = prepared.content
+    return prepared.canvas[None, :h, :w]
+
+
+def scene_class(colorizer: Colorizer, probabilities) -> dict:
+    """`{"class": name, "probability": p}` of the most probable scene class, or `{}`."""
+    if probabilities is None:
+        return {}
+    best = int(np.argmax(probabilities))
+    names = colorizer.classes or [f"class {i}" for i in range(len(probabilities))]
+    return {"class": names[best], "probability": float(probabilities[best])}

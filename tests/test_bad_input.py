@@ -371,7 +371,7 @@ def test_temporary_names_are_unique_per_process_and_never_listed(tmp_path, tiny,
 
     renamed = []
     replace = os.replace
-    monkeypatch.setattr(infer.os, "replace", lambda src, dst: (renamed.append(Path(src)), replace(src, dst)))
+    monkeypatch.setattr(os, "replace", lambda src, dst: (renamed.append(Path(src)), replace(src, dst)))
     Image.fromarray(rgb8()).save(tmp_path / "cat.jpg")
     summary = infer.colorize_files([str(tmp_path / "cat.jpg")], str(tmp_path / "out"), tiny, compare=True)
     assert not summary.failed and len(renamed) == 2

@@ -5,7 +5,7 @@ odd sizes, other outputs, and a bad file among good ones."""
 import numpy as np
 from PIL import Image
 
-import colornet.infer as infer
+import colornet.infer_files as infer
 from colornet import jpeg420
 from colornet.color import rgb_to_lab
 from colornet.images import load_image
