@@ -103,6 +103,19 @@ def rgb_to_lab(rgb):
     return tf.cast(lab, out_dtype)
 
 
+def rgb_to_lightness(rgb):
+    """sRGB in [0, 1] (or uint8) -> CIE L alone, shape `(...)`: `rgb_to_lab(rgb)[..., 0]` without
+    the work a and b need (two of the three cube roots and two rows of the matrix), float32."""
+    rgb = tf.convert_to_tensor(rgb)
+    if rgb.dtype == tf.uint8:
+        linear = tf.gather(tf.constant(_LINEAR_FROM_UINT8), tf.cast(rgb, tf.int32))
+    else:
+        linear = _srgb_to_linear(_as_float32(rgb))
+    wr, wg, wb = (float(w) for w in XYZ_FROM_RGB[1])  # luminance Y; the white's Y is 1
+    y = wr * linear[..., 0] + wg * linear[..., 1] + wb * linear[..., 2]
+    return 116.0 * tf.where(y > 0.008856, _pow(tf.maximum(y, 0.008856), 1.0 / 3.0), 7.787 * y + 16.0 / 116.0) - 16.0
+
+
 def lab_to_rgb(lab):
     """CIE Lab -> sRGB in [0, 1], shape `(..., 3)`.
 

@@ -27,7 +27,7 @@ import av
 import numpy as np
 import tensorflow as tf
 
-from colornet.color import merge_l_ab, rgb_to_lab
+from colornet.color import merge_l_ab, rgb_to_lightness
 from colornet.fullres import fit_in_gamut
 
 # FFmpeg's colorspace (AVColorSpace) -> the matrix's (Kr, Kb); 2 (unspecified) is read as BT.601, as
@@ -86,11 +86,15 @@ def supported(frame, output_pix_fmt: str) -> bool:
 
 def planes_of(frame) -> Planes:
     """The `Planes` of a frame for which `matrix_of` is not None."""
-    h, w = frame.height, frame.width
-    packed = frame.to_ndarray()  # (H * 3/2, W): Y, then Cb and Cr, each (H/2, W/2) row after row
-    cb = packed[h : h + h // 4].reshape(h // 2, w // 2)
-    cr = packed[h + h // 4 :].reshape(h // 2, w // 2)
-    return planes_from(packed[:h], cb, cr, matrix_of(frame))
+    return planes_from(*split_420(frame.to_ndarray(), frame.height, frame.width), matrix_of(frame))
+
+
+def split_420(packed, h: int, w: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """A yuv420p frame's `to_ndarray()` `(H * 3/2, W)` (Y, then Cb and Cr, each `(H/2, W/2)` one after
+    the other) -> its three planes (views)."""
+    flat, size, quarter = packed.reshape(-1), h * w, (h // 2) * (w // 2)
+    cb = flat[size : size + quarter].reshape(h // 2, w // 2)
+    return packed[:h], cb, flat[size + quarter : size + 2 * quarter].reshape(h // 2, w // 2)
 
 
 def planes_from(y, cb, cr, matrix: Matrix) -> Planes:
@@ -157,7 +161,7 @@ def _upsampled(c):  # (H/2, W/2) -> (H/2, 2, W/2, 2): bilinear x2 with half-pixe
 @tf.function(jit_compile=True)
 def _pooled_lightness_xla(y, cb, cr, k):  # -> the 2 x 2 blocks' luma (H/2, W/2) and their L
     pooled = _pool(y)
-    return pooled, rgb_to_lab(_to_rgb(pooled, tf.cast(cb, tf.float32), tf.cast(cr, tf.float32), k))[..., 0]
+    return pooled, rgb_to_lightness(_to_rgb(pooled, tf.cast(cb, tf.float32), tf.cast(cr, tf.float32), k))
 
 
 # The out-of-gamut pixels of a frame (often a tenth of them) are fitted in chunks padded to the next

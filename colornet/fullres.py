@@ -11,7 +11,7 @@ photo never needs a full-size float copy of ab.
 import numpy as np
 import tensorflow as tf
 
-from colornet.color import merge_l_ab, rgb_to_lab, to_uint8
+from colornet.color import merge_l_ab, rgb_to_lightness, to_uint8
 
 STRIP_PIXELS = 1 << 20  # pixels per strip of rows for the full-resolution work
 # Photos and frames up to this size get their ab upsampled whole (32 MB of float32 at most); larger
@@ -35,7 +35,7 @@ CHUNKS = (1 << 12, 1 << 14, 1 << 16, 1 << 17, 1 << 18)
 
 @tf.function(jit_compile=True)
 def _lightness_xla(rgb):  # (n, 3) -> (n,)
-    return rgb_to_lab(rgb)[:, 0]
+    return rgb_to_lightness(rgb)
 
 
 @tf.function(jit_compile=True)
@@ -177,7 +177,7 @@ def merge_full(L, ab, dtype=np.float32) -> np.ndarray:
 
 @tf.function(jit_compile=True)
 def _frame_lightness_xla(rgb):  # uint8 (H, W, 3) -> L (H, W)
-    return rgb_to_lab(tf.cast(rgb, tf.float32) / 255.0)[..., 0]
+    return rgb_to_lightness(tf.cast(rgb, tf.float32) / 255.0)
 
 
 def frame_lightness(rgb) -> np.ndarray:

@@ -3,6 +3,7 @@ the path, the same colors as the RGB path at full resolution with the lightness 
 odd sizes, other outputs, and a bad file among good ones."""
 
 import numpy as np
+import pytest
 from PIL import Image
 
 import colornet.infer_files as infer
@@ -102,3 +103,40 @@ def test_rotated_odd_and_bad_files_and_other_outputs(tmp_path, monkeypatch):
             tmp_path / "in", tmp_path / f"out_{fmt}_{compare}", fmt, monkeypatch=monkeypatch, compare=compare
         )
         assert len(read_rgb) == 3 and len(summary.failed) == 1  # every photo in RGB (the broken one too)
+
+
+def test_jpegs_of_420_are_read_as_they_hold_their_planes(tmp_path, monkeypatch):
+    """A 4:2:0 JPEG's chroma is read as the file holds it (FFmpeg's decoder, upright for every EXIF
+    orientation) and gives the planes Pillow's YCbCr, averaged over each block, gives; a 4:4:4 JPEG
+    takes Pillow's way; a truncated one is refused in one line as `load_image` refuses it."""
+    from colornet.errors import ImageError
+    from colornet.images import load_ycbcr
+
+    write_jpeg(tmp_path / "photo.jpg", size=(386, 258))  # 258 = 2 mod 4: the chroma planes' rows split
+    y, cb, cr = jpeg420.stored_planes(tmp_path / "photo.jpg")
+    assert y.shape == (258, 386) and cb.shape == cr.shape == (129, 193)
+    fast = jpeg420.read_planes(tmp_path / "photo.jpg")
+    monkeypatch.setattr(jpeg420, "stored_planes", lambda path: None)  # Pillow's decoder instead
+    slow = jpeg420.read_planes(tmp_path / "photo.jpg")
+    assert np.abs(fast.y.astype(int) - slow.y).mean() < 0.1  # two decoders' rounding
+    assert np.abs(fast.L - slow.L).mean() < 0.3 and np.abs(fast.pooled - slow.pooled).max() < 1.0
+    monkeypatch.undo()
+
+    for orientation in range(1, 9):
+        path = tmp_path / f"turned_{orientation}.jpg"
+        write_jpeg(path, size=(384, 256), exif_orientation=orientation)
+        upright = load_ycbcr(path)[..., 0]  # Pillow turns it as `load_image` does
+        planes = jpeg420.read_planes(path)
+        assert planes.y.shape == upright.shape, orientation
+        assert np.abs(planes.y.astype(int) - upright).mean() < 0.1, orientation
+
+    Image.open(tmp_path / "photo.jpg").save(tmp_path / "full.jpg", quality=95, subsampling=0)
+    assert jpeg420.stored_planes(tmp_path / "full.jpg") is None  # 4:4:4: Pillow's YCbCr, averaged
+    assert jpeg420.read_planes(tmp_path / "full.jpg").L.shape == (129, 193)
+
+    data = (tmp_path / "photo.jpg").read_bytes()
+    (tmp_path / "cut.jpg").write_bytes(data[: len(data) // 2])
+    assert jpeg420.stored_planes(tmp_path / "cut.jpg") is None  # damaged: not concealed
+    with pytest.raises(ImageError) as refused:
+        jpeg420.read_planes(tmp_path / "cut.jpg")
+    assert "cut.jpg" in str(refused.value) and "\n" not in str(refused.value)
