@@ -113,7 +113,10 @@ def rgb_to_lightness(rgb):
         linear = _srgb_to_linear(_as_float32(rgb))
     wr, wg, wb = (float(w) for w in XYZ_FROM_RGB[1])  # luminance Y; the white's Y is 1
     y = wr * linear[..., 0] + wg * linear[..., 1] + wb * linear[..., 2]
-    return 116.0 * tf.where(y > 0.008856, _pow(tf.maximum(y, 0.008856), 1.0 / 3.0), 7.787 * y + 16.0 / 116.0) - 16.0
+    return (
+        116.0 * tf.where(y > 0.008856, _pow(tf.maximum(y, 0.008856), 1.0 / 3.0), 7.787 * y + 16.0 / 116.0)
+        - 16.0
+    )
 
 
 def lab_to_rgb(lab):
