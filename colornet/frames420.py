@@ -196,11 +196,8 @@ def merge_420(planes: Planes, ab) -> tuple[np.ndarray, np.ndarray, np.ndarray, n
     rgb, clipped = _merge_xla(L, ab)
     outside = np.flatnonzero(np.asarray(clipped))
     if outside.size:  # there the chroma is reduced (hue kept) until the color fits: L is kept
-        ab = tf.gather(tf.reshape(ab, (-1, 2)), outside).numpy()
-        fitted = fit_in_gamut(L.reshape(-1)[outside], ab, sizes=FIT_SIZES)
-        # written into the tensor as it is (a NumPy copy would be copied again into the next function)
-        rgb = tf.reshape(
-            tf.tensor_scatter_nd_update(tf.reshape(rgb, (-1, 3)), outside[:, None], fitted), rgb.shape
-        )
+        rgb = np.array(rgb)
+        ab = np.asarray(ab).reshape(-1, 2)[outside]
+        rgb.reshape(-1, 3)[outside] = fit_in_gamut(L.reshape(-1)[outside], ab, sizes=FIT_SIZES)
     y, cb, cr, small = _planes_xla(planes.y, planes.pooled, rgb, planes.matrix.constants())
     return np.asarray(y), np.asarray(cb), np.asarray(cr), np.asarray(small)
