@@ -63,13 +63,29 @@ def _matmul_last(x, matrix):
     return tf.tensordot(x, m, axes=[[-1], [0]])
 
 
-# sRGB's curve ((x + 0.055) / 1.055) ** 2.4 on [0.04045, 1] as a polynomial of degree 8 (coefficients
-# from the constant term up): interpolated at Chebyshev points, within 1.1e-6 of the curve there.
-_SRGB_CURVE = (
-    np.polynomial.Chebyshev.interpolate(lambda x: ((x + 0.055) / 1.055) ** 2.4, 8, domain=[0.04045, 1.0])
-    .convert(kind=np.polynomial.Polynomial)
-    .coef
-)
+# sRGB's curve as polynomials, for functions run on millions of pixels where the powers (exp and log)
+# are the cost: interpolated at Chebyshev points, coefficients from the constant term up.
+def _polynomial(f, degree: int, domain) -> np.ndarray:
+    return (
+        np.polynomial.Chebyshev.interpolate(f, degree, domain=domain)
+        .convert(kind=np.polynomial.Polynomial)
+        .coef
+    )
+
+
+# decoding, ((x + 0.055) / 1.055) ** 2.4 on [0.04045, 1]: within 1.1e-6
+_SRGB_CURVE = _polynomial(lambda x: ((x + 0.055) / 1.055) ** 2.4, 8, [0.04045, 1.0])
+# encoding, 1.055 * x ** (1 / 2.4) - 0.055 on [0.0031308, 1], in s = x ** (1/4) (two square roots):
+# 1.055 * s ** (5/3) - 0.055, within 2.2e-6
+_SRGB_ENCODE = _polynomial(lambda s: 1.055 * s ** (5.0 / 3.0) - 0.055, 6, [0.0031308**0.25, 1.0])
+
+
+def _horner(coefficients, x):
+    """The polynomial of `coefficients` (from the constant term up) at `x`, by Horner's rule."""
+    value = tf.constant(float(coefficients[-1]), tf.float32)
+    for c in coefficients[-2::-1]:
+        value = value * x + float(c)
+    return value
 
 
 def _srgb_to_linear(rgb):
@@ -123,10 +139,7 @@ def rgb_to_lightness(rgb, polynomial: bool = False):
         linear = tf.gather(tf.constant(_LINEAR_FROM_UINT8), tf.cast(rgb, tf.int32))
     elif polynomial:
         x = _as_float32(rgb)
-        curve = tf.constant(float(_SRGB_CURVE[-1]), tf.float32)
-        for c in _SRGB_CURVE[-2::-1]:  # Horner's rule
-            curve = curve * x + float(c)
-        linear = tf.where(x > 0.04045, curve, x / 12.92)
+        linear = tf.where(x > 0.04045, _horner(_SRGB_CURVE, x), x / 12.92)
     else:
         linear = _srgb_to_linear(_as_float32(rgb))
     wr, wg, wb = (float(w) for w in XYZ_FROM_RGB[1])  # luminance Y; the white's Y is 1
@@ -137,11 +150,12 @@ def rgb_to_lightness(rgb, polynomial: bool = False):
     )
 
 
-def lab_to_rgb(lab):
+def lab_to_rgb(lab, polynomial: bool = False):
     """CIE Lab -> sRGB in [0, 1], shape `(..., 3)`.
 
     Colors outside the sRGB gamut are clipped to valid RGB (as
     `skimage.color.lab2rgb` does, without its warning). Matches `lab2rgb`.
+    `polynomial`: sRGB's curve by `_SRGB_ENCODE` instead of a power (within 3e-6).
     """
     out_dtype = _out_dtype(lab)
     lab = _as_float32(lab)
@@ -153,11 +167,14 @@ def lab_to_rgb(lab):
     xyz = tf.where(f > 0.2068966, f * f * f, (f - 16.0 / 116.0) / 7.787)
     xyz = xyz * tf.constant(WHITE_D65, tf.float32)
     linear = _matmul_last(xyz, RGB_FROM_XYZ)
-    rgb = tf.where(
-        linear > 0.0031308,
-        1.055 * _pow(tf.maximum(linear, 0.0031308), 1.0 / 2.4) - 0.055,
-        12.92 * linear,
-    )
+    bright = tf.maximum(linear, 0.0031308)
+    if polynomial:  # 1 and above exactly as the power gives them: what is out of gamut stays so
+        encoded = tf.where(
+            linear >= 1.0, linear, _horner(_SRGB_ENCODE, tf.sqrt(tf.sqrt(tf.minimum(bright, 1.0))))
+        )
+    else:
+        encoded = 1.055 * _pow(bright, 1.0 / 2.4) - 0.055
+    rgb = tf.where(linear > 0.0031308, encoded, 12.92 * linear)
     return tf.cast(tf.clip_by_value(rgb, 0.0, 1.0), out_dtype)
 
 
@@ -253,11 +270,12 @@ def model_io_to_rgb(l_norm, ab_norm):
     return lab_to_rgb(lab_from_model_io(l_norm, ab_norm))
 
 
-def merge_l_ab(L, ab):
-    """Merge L in [0, 100] `(..., 1)` with ab in Lab units `(..., 2)` into RGB in [0, 1]."""
+def merge_l_ab(L, ab, polynomial: bool = False):
+    """Merge L in [0, 100] `(..., 1)` with ab in Lab units `(..., 2)` into RGB in [0, 1]
+    (`polynomial`: see `lab_to_rgb`)."""
     L = tf.cast(L, tf.float32)
     ab = tf.cast(ab, tf.float32)
-    return lab_to_rgb(tf.concat([L, ab], axis=-1))
+    return lab_to_rgb(tf.concat([L, ab], axis=-1), polynomial)
 
 
 def to_uint8(rgb):

@@ -1,6 +1,7 @@
 """Writing photos: the project's image writers (`colorize`, the page, the training sample strips),
 PNG or JPEG from RGB, or JPEG from its own YCbCr planes, never leaving a truncated file."""
 
+import io
 import os
 from pathlib import Path
 
@@ -33,10 +34,11 @@ def save_ycbcr(path, y, cb, cr, quality: int = 95) -> None:
     """Write luma `y` `(H, W)` and chroma `cb`, `cr` on its 2 x 2 grid `(H/2, W/2)` (uint8, JPEG's
     YCbCr: BT.601, full range) as a 4:2:0 JPEG, through a temporary file and a rename as `save_image`
     writes: the planes go to the encoder as they are, no RGB in between."""
-    up = [
-        np.repeat(np.repeat(np.asarray(c), 2, axis=0), 2, axis=1) for c in (cb, cr)
-    ]  # the encoder averages them back
-    image = Image.merge("YCbCr", [Image.fromarray(np.asarray(p)) for p in (y, *up)])
+    luma = Image.fromarray(np.asarray(y))
+    # each chroma sample repeated over its 2 x 2 block (which the encoder averages back)
+    up = [Image.fromarray(np.asarray(c)).resize(luma.size, Image.NEAREST) for c in (cb, cr)]
+    encoded = io.BytesIO()  # encoded in memory, then written at once: faster than Pillow's writes to a file
+    Image.merge("YCbCr", [luma, *up]).save(encoded, format="JPEG", quality=quality, subsampling="4:2:0")
     os.makedirs(Path(path).parent.resolve(), exist_ok=True)
     with atomic_path(path) as tmp:
-        image.save(tmp, format="JPEG", quality=quality, subsampling="4:2:0")
+        Path(tmp).write_bytes(encoded.getbuffer())

@@ -130,3 +130,24 @@ def test_yuv_matches_skimage_and_round_trips(random_rgb):
     np.testing.assert_allclose(back, random_rgb, atol=1e-5)
     gray = np.repeat(np.linspace(0, 1, 11, dtype=np.float32)[:, None], 3, axis=1)
     assert np.abs(color.rgb_to_yuv(gray).numpy()[:, 1:]).max() < 1e-6  # gray has no chroma
+
+
+def test_lightness_alone_and_the_polynomial_curves_agree_with_the_powers():
+    """`rgb_to_lightness` gives `rgb_to_lab`'s L (the polynomial within 0.002, uint8 exactly as
+    rgb_to_lab's table); `lab_to_rgb(polynomial=True)` gives the power's RGB within 1e-5, with the
+    same channels at 0 or 1 (what the merges take for out of gamut), white and black included."""
+    rng = np.random.default_rng(1)
+    rgb = np.concatenate([rng.random((200_000, 3)), [[0, 0, 0], [1, 1, 1], [0.04045] * 3, [0.0405] * 3]])
+    rgb = rgb.astype(np.float32)
+    L = color.rgb_to_lab(rgb).numpy()[:, 0]
+    assert np.abs(color.rgb_to_lightness(rgb).numpy() - L).max() < 1e-4
+    assert np.abs(color.rgb_to_lightness(rgb, polynomial=True).numpy() - L).max() < 2e-3
+    codes = (rgb * 255).astype(np.uint8)
+    assert np.abs(color.rgb_to_lightness(codes).numpy() - color.rgb_to_lab(codes).numpy()[:, 0]).max() < 1e-4
+
+    n = 200_000
+    lab = np.stack([rng.uniform(0, 100, n), rng.uniform(-110, 110, n), rng.uniform(-110, 110, n)], axis=-1)
+    lab = np.concatenate([lab, [[100, 0, 0], [0, 0, 0], [50, 0, 0]]]).astype(np.float32)
+    exact, poly = color.lab_to_rgb(lab).numpy(), color.lab_to_rgb(lab, polynomial=True).numpy()
+    assert np.abs(exact - poly).max() < 1e-5
+    np.testing.assert_array_equal((exact <= 0) | (exact >= 1), (poly <= 0) | (poly >= 1))
