@@ -65,9 +65,10 @@ def working_shape(h: int, w: int, work_size: int = WORK_SIZE, canvas=None, multi
 def shrunk(L, size) -> np.ndarray:
     """`L` `(H, W)` float32 resized to `size` `(h, w)` as `tf.image.resize(..., "bilinear",
     antialias=True)` resizes it (within float32 rounding), as two sparse matrix products with the same
-    weights (`antialias_weights`): 5 times faster on CPU for a 1 MP photo's chroma grid."""
+    weights (`antialias_weights`), rows first (each output row a sum of whole input rows): several
+    times less CPU time than `tf.image.resize`, for a 1 MP photo's chroma grid as for 48 MP."""
     rows, cols = antialias_weights(size[0], L.shape[0]), antialias_weights(size[1], L.shape[1])
-    return np.ascontiguousarray(rows @ (cols @ np.asarray(L, np.float32).T).T, dtype=np.float32)
+    return np.ascontiguousarray((cols @ (rows @ np.asarray(L, np.float32)).T).T, dtype=np.float32)
 
 
 @functools.lru_cache(maxsize=64)
