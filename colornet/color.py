@@ -137,13 +137,27 @@ def rgb_to_lightness(rgb, polynomial: bool = False):
     rgb = tf.convert_to_tensor(rgb)
     if rgb.dtype == tf.uint8:
         linear = tf.gather(tf.constant(_LINEAR_FROM_UINT8), tf.cast(rgb, tf.int32))
-    elif polynomial:
-        x = _as_float32(rgb)
-        linear = tf.where(x > 0.04045, _horner(_SRGB_CURVE, x), x / 12.92)
+        return _lightness_of_luminance(_luminance(linear[..., 0], linear[..., 1], linear[..., 2]))
+    x = _as_float32(rgb)
+    return lightness_of_planes(x[..., 0], x[..., 1], x[..., 2], polynomial)
+
+
+def lightness_of_planes(r, g, b, polynomial: bool = False):
+    """`rgb_to_lightness` of float sRGB in [0, 1] given as three planes of the same shape: on
+    separate planes, XLA's fused loops stay vectorized (no interleaved channels to gather)."""
+    if polynomial:
+        r, g, b = (tf.where(x > 0.04045, _horner(_SRGB_CURVE, x), x / 12.92) for x in (r, g, b))
     else:
-        linear = _srgb_to_linear(_as_float32(rgb))
-    wr, wg, wb = (float(w) for w in XYZ_FROM_RGB[1])  # luminance Y; the white's Y is 1
-    y = wr * linear[..., 0] + wg * linear[..., 1] + wb * linear[..., 2]
+        r, g, b = (_srgb_to_linear(x) for x in (r, g, b))
+    return _lightness_of_luminance(_luminance(r, g, b))
+
+
+def _luminance(r, g, b):  # linear RGB -> Y, the white's Y being 1
+    wr, wg, wb = (float(w) for w in XYZ_FROM_RGB[1])
+    return wr * r + wg * g + wb * b
+
+
+def _lightness_of_luminance(y):
     return (
         116.0 * tf.where(y > 0.008856, _pow(tf.maximum(y, 0.008856), 1.0 / 3.0), 7.787 * y + 16.0 / 116.0)
         - 16.0
@@ -159,14 +173,30 @@ def lab_to_rgb(lab, polynomial: bool = False):
     """
     out_dtype = _out_dtype(lab)
     lab = _as_float32(lab)
-    L, a, b = lab[..., 0], lab[..., 1], lab[..., 2]
+    rgb = lab_to_rgb_planes(lab[..., 0], lab[..., 1], lab[..., 2], polynomial)
+    return tf.cast(tf.stack(rgb, axis=-1), out_dtype)
+
+
+def lab_to_rgb_planes(L, a, b, polynomial: bool = False):
+    """`lab_to_rgb` on three float32 planes of the same shape -> the planes R, G, B (see
+    `lightness_of_planes` for why planes)."""
+    return tuple(_encode_srgb(c, polynomial) for c in lab_to_linear_planes(L, a, b))
+
+
+def lab_to_linear_planes(L, a, b):
+    """CIE Lab planes -> linear RGB planes, not clipped: a color is inside the sRGB gamut where
+    all three are in [0, 1], as the encoded ones are."""
     fy = (L + 16.0) / 116.0
     fx = a / 500.0 + fy
     fz = tf.maximum(fy - b / 200.0, 0.0)  # negative Z is clipped to zero
-    f = tf.stack([fx, fy, fz], axis=-1)
-    xyz = tf.where(f > 0.2068966, f * f * f, (f - 16.0 / 116.0) / 7.787)
-    xyz = xyz * tf.constant(WHITE_D65, tf.float32)
-    linear = _matmul_last(xyz, RGB_FROM_XYZ)
+    x, y, z = (
+        tf.where(f > 0.2068966, f * f * f, (f - 16.0 / 116.0) / 7.787) * float(white)
+        for f, white in zip((fx, fy, fz), WHITE_D65)
+    )
+    return tuple(float(m[0]) * x + float(m[1]) * y + float(m[2]) * z for m in RGB_FROM_XYZ)
+
+
+def _encode_srgb(linear, polynomial: bool):  # linear -> sRGB's curve, clipped to [0, 1]
     bright = tf.maximum(linear, 0.0031308)
     if polynomial:  # 1 and above exactly as the power gives them: what is out of gamut stays so
         encoded = tf.where(
@@ -174,8 +204,7 @@ def lab_to_rgb(lab, polynomial: bool = False):
         )
     else:
         encoded = 1.055 * _pow(bright, 1.0 / 2.4) - 0.055
-    rgb = tf.where(linear > 0.0031308, encoded, 12.92 * linear)
-    return tf.cast(tf.clip_by_value(rgb, 0.0, 1.0), out_dtype)
+    return tf.clip_by_value(tf.where(linear > 0.0031308, encoded, 12.92 * linear), 0.0, 1.0)
 
 
 def rgb_to_gray(rgb):

@@ -27,7 +27,7 @@ import av
 import numpy as np
 import tensorflow as tf
 
-from colornet.color import merge_l_ab, rgb_to_lightness
+from colornet.color import lab_to_rgb_planes, lightness_of_planes
 from colornet.fullres import fit_in_gamut
 
 # FFmpeg's colorspace (AVColorSpace) -> the matrix's (Kr, Kb); 2 (unspecified) is read as BT.601, as
@@ -115,21 +115,21 @@ def to_frame(y, cb, cr, matrix: Matrix, colorspace: int):
 
 
 # --- the color math, on codes -------------------------------------------------------------------
+# Each channel is a plane of its own: XLA's fused loops then stay vectorized.
 
 
-def _to_rgb(y, cb, cr, k):  # codes (float) -> R'G'B' in [0, 1], (..., 3)
+def _to_rgb(y, cb, cr, k):  # codes (float) -> the planes R', G', B' in [0, 1]
     kr, kb, offset, y_scale, c_scale = k[0], k[1], k[2], k[3], k[4]
     luma = (y - offset) / y_scale
     pb, pr = (cb - 128.0) / c_scale, (cr - 128.0) / c_scale
     r = luma + 2.0 * (1.0 - kr) * pr
     b = luma + 2.0 * (1.0 - kb) * pb
     g = (luma - kr * r - kb * b) / (1.0 - kr - kb)
-    return tf.clip_by_value(tf.stack([r, g, b], axis=-1), 0.0, 1.0)
+    return tuple(tf.clip_by_value(c, 0.0, 1.0) for c in (r, g, b))
 
 
-def _to_codes(rgb, k):  # R'G'B' in [0, 1] (..., 3) -> Y, Cb, Cr codes (float)
+def _to_codes(r, g, b, k):  # the planes R', G', B' in [0, 1] -> Y, Cb, Cr codes (float)
     kr, kb, offset, y_scale, c_scale = k[0], k[1], k[2], k[3], k[4]
-    r, g, b = rgb[..., 0], rgb[..., 1], rgb[..., 2]
     luma = kr * r + (1.0 - kr - kb) * g + kb * b
     pb = (b - luma) / (2.0 * (1.0 - kb))
     pr = (r - luma) / (2.0 * (1.0 - kr))
@@ -141,7 +141,8 @@ def _code(x):
 
 
 def _pool(y):  # uint8 (H, W) -> the mean of each 2 x 2 block, float (H/2, W/2)
-    return tf.reduce_mean(_blocks(tf.cast(y, tf.float32)), axis=(1, 3))
+    y = tf.cast(y, tf.float32)
+    return 0.25 * ((y[0::2, 0::2] + y[0::2, 1::2]) + (y[1::2, 0::2] + y[1::2, 1::2]))
 
 
 def _blocks(y):  # (H, W) -> (H/2, 2, W/2, 2): each 2 x 2 block of pixels on axes 1 and 3
@@ -167,42 +168,66 @@ def _upsampled(c):  # (H/2, W/2) -> (H/2, 2, W/2, 2): bilinear x2 with half-pixe
 def _pooled_lightness_xla(y, cb, cr, k):  # -> the 2 x 2 blocks' luma (H/2, W/2) and their L
     pooled = _pool(y)
     rgb = _to_rgb(pooled, tf.cast(cb, tf.float32), tf.cast(cr, tf.float32), k)
-    return pooled, rgb_to_lightness(rgb, polynomial=True)
+    return pooled, lightness_of_planes(*rgb, polynomial=True)
 
 
 # The out-of-gamut pixels of a frame (often a tenth of them) are fitted in chunks padded to the next
 # of these sizes, a factor 1.5 apart or less: a film needs few of them (each compiled once, in half a
 # second), and the padding costs a third at most.
 FIT_SIZES = tuple(sorted({4096 << i for i in range(7)} | {6144 << i for i in range(6)}))
+# The fitted colors are written into the grid's planes in the same compiled function as the output's
+# planes are made, their count padded to the next power of 2 (one compilation per size and grid).
+SCATTER_MIN = 4096
 
 
 @tf.function(jit_compile=True)
-def _merge_xla(L, ab):  # L (H/2, W/2) and ab on the same grid -> RGB, and where it was clipped
-    rgb = merge_l_ab(L[..., None], ab, polynomial=True)
+def _merge_xla(L, ab):  # L (H/2, W/2) and ab on the same grid -> R, G, B planes, and where clipped
+    a, b = ab[..., 0], ab[..., 1]
+    rgb = lab_to_rgb_planes(L, a, b, polynomial=True)
     # A channel at 0 or 1 was (almost always) clipped: the color was outside the gamut; a gray
     # (a = b = 0) is always inside, black and white included (as `fullres.merge_full`).
-    clipped = tf.reduce_any((rgb <= 0.0) | (rgb >= 1.0), axis=-1) & ~tf.reduce_all(ab == 0.0, axis=-1)
-    return rgb, clipped
+    clipped = tf.zeros_like(L, tf.bool)
+    for c in rgb:
+        clipped |= (c <= 0.0) | (c >= 1.0)
+    return rgb + (clipped & ~((a == 0.0) & (b == 0.0)),)
+
+
+def _planes(y, pooled, r, g, b, k):  # the merged colors on the chroma grid -> the output's planes
+    luma, cb, cr = _to_codes(r, g, b, k)
+    out = _blocks(tf.cast(y, tf.float32)) + _upsampled(luma - pooled)
+    small = tf.stack([r, g, b], axis=-1) * 255.0
+    return _code(tf.reshape(out, tf.shape(y))), _code(cb), _code(cr), _code(small)
 
 
 @tf.function(jit_compile=True)
-def _planes_xla(y, pooled, rgb, k):  # the merged colors on the chroma grid -> the output's planes
-    luma, cb, cr = _to_codes(rgb, k)
-    out = _blocks(tf.cast(y, tf.float32)) + _upsampled(luma - pooled)
-    return _code(tf.reshape(out, tf.shape(y))), _code(cb), _code(cr), _code(rgb * 255.0)
+def _planes_xla(y, pooled, r, g, b, k):
+    return _planes(y, pooled, r, g, b, k)
+
+
+@tf.function(jit_compile=True)
+def _fitted_planes_xla(y, pooled, r, g, b, index, fitted, k):  # `fitted` (n, 3) at flat `index` (n,)
+    index = index[:, None]
+    r, g, b = (
+        tf.reshape(tf.tensor_scatter_nd_update(tf.reshape(c, [-1]), index, fitted[:, i]), tf.shape(c))
+        for i, c in enumerate((r, g, b))
+    )
+    return _planes(y, pooled, r, g, b, k)
 
 
 def merge_420(planes: Planes, ab) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """The frame colored by `ab` (h, w, 2) in Lab units (any working size): its `(Y, Cb, Cr)`
     planes as uint8, and the colors on the chroma grid as uint8 RGB `(H/2, W/2, 3)` (for measures
     such as the flicker). See the module's docstring."""
-    L = planes.L
+    L, k = planes.L, planes.matrix.constants()
     ab = tf.image.resize(np.asarray(ab, np.float32)[None], L.shape, "bilinear")[0]  # as merge_full
-    rgb, clipped = _merge_xla(L, ab)
-    outside = np.flatnonzero(np.asarray(clipped))
+    r, g, b, clipped = _merge_xla(L, ab)
+    outside = np.flatnonzero(np.asarray(clipped)).astype(np.int32)
     if outside.size:  # there the chroma is reduced (hue kept) until the color fits: L is kept
-        rgb = np.array(rgb)
-        ab = np.asarray(ab).reshape(-1, 2)[outside]
-        rgb.reshape(-1, 3)[outside] = fit_in_gamut(L.reshape(-1)[outside], ab, sizes=FIT_SIZES)
-    y, cb, cr, small = _planes_xla(planes.y, planes.pooled, rgb, planes.matrix.constants())
-    return np.asarray(y), np.asarray(cb), np.asarray(cr), np.asarray(small)
+        fitted = fit_in_gamut(L.reshape(-1)[outside], np.asarray(ab).reshape(-1, 2)[outside], FIT_SIZES)
+        size = max(SCATTER_MIN, 1 << (outside.size - 1).bit_length())
+        pad = size - outside.size  # the last pixel again, with the same color
+        index, fitted = np.pad(outside, (0, pad), "edge"), np.pad(fitted, ((0, pad), (0, 0)), "edge")
+        out = _fitted_planes_xla(planes.y, planes.pooled, r, g, b, index, fitted, k)
+    else:
+        out = _planes_xla(planes.y, planes.pooled, r, g, b, k)
+    return tuple(np.asarray(o) for o in out)

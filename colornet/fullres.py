@@ -11,7 +11,7 @@ photo never needs a full-size float copy of ab.
 import numpy as np
 import tensorflow as tf
 
-from colornet.color import merge_l_ab, rgb_to_lightness, to_uint8
+from colornet.color import lab_to_linear_planes, lab_to_rgb_planes, merge_l_ab, rgb_to_lightness, to_uint8
 
 STRIP_PIXELS = 1 << 20  # pixels per strip of rows for the full-resolution work
 # Photos and frames up to this size get their ab upsampled whole (32 MB of float32 at most); larger
@@ -55,14 +55,17 @@ def _merge_uint8_xla(L, ab):  # as `_merge_xla`, RGB rounded to uint8 in the sam
 
 @tf.function(jit_compile=True)
 def _merge_in_gamut_xla(L, ab):  # (n,), (n, 2) -> (n, 3)
-    # Bisection on a chroma factor in [0, 1]: the largest one whose color needs no clipping.
+    # Bisection on a chroma factor in [0, 1]: the largest one whose color needs no clipping, its
+    # linear RGB inside [0, 1] (where sRGB's curve keeps it inside, no curve needed to tell).
+    a, b = ab[:, 0], ab[:, 1]
     low, high = tf.zeros_like(L), tf.ones_like(L)
     for _ in range(GAMUT_STEPS):
         mid = (low + high) / 2
-        rgb = merge_l_ab(L[:, None], ab * mid[:, None])
-        inside = tf.reduce_all((rgb > 0.0) & (rgb < 1.0), axis=-1)
+        inside = tf.ones_like(L, tf.bool)
+        for c in lab_to_linear_planes(L, a * mid, b * mid):
+            inside &= (c > 0.0) & (c < 1.0)
         low, high = tf.where(inside, mid, low), tf.where(inside, high, mid)
-    return merge_l_ab(L[:, None], ab * low[:, None])
+    return tf.stack(lab_to_rgb_planes(L, a * low, b * low), axis=-1)
 
 
 def _per_pixel(fn, *arrays, sizes=CHUNKS):

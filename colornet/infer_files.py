@@ -1,9 +1,9 @@
 """Colorize files, folders and globs: `colorize_files(...)`, what `python -m colornet colorize` runs
 (importable from `colornet.infer` too).
 
-Photos stream through four stages at once (`colornet.pipeline`): reading and L on one thread, the
-network on batches of photos with the same working canvas, the merge at full resolution on another,
-and compressing and writing on a third, in order, with bounded queues. JPEGs written as JPEG are
+Photos stream through four stages at once (`colornet.pipeline`): reading and L on two threads, the
+network on batches of photos with the same working canvas, the merge at full resolution on another
+thread, and compressing and writing on a third, in order, with bounded queues. JPEGs written as JPEG are
 colored on their chroma grid (`colornet.jpeg420`), every other photo in RGB at full resolution
 (`colornet.fullres`). The files a run reads and writes, their names and its summary are in
 `colornet.infer_jobs`.
@@ -31,7 +31,7 @@ from colornet.infer_jobs import (
     plan_jobs,
 )
 from colornet.inference_options import InferenceOptions, merge_options
-from colornet.pipeline import ahead, behind, padded
+from colornet.pipeline import behind, mapped, padded
 from colornet.predict import (
     Prepared,
     choose_model,
@@ -49,7 +49,10 @@ from colornet.weights import WEIGHTS_DIR
 # photo in RGB at full resolution (`colornet.fullres`), as other formats are.
 CHROMA_GRID = True
 MAX_PENDING_PIXELS = 32_000_000  # full-resolution pixels waiting for a batch, at most
-READ_DEPTH = 4  # photos read and prepared ahead of the network, at most
+# Photos are read and prepared on two threads (both cores while the network waits for its first
+# batch), up to a batch and two ahead of the network and `READ_PIXELS` full-resolution pixels at most.
+READ_WORKERS = 2
+READ_PIXELS = MAX_PENDING_PIXELS // 2
 FINISH_DEPTH = 2  # batches waiting to be merged and written, at most
 
 
@@ -147,29 +150,28 @@ def colorize_files(
         if progress:
             bar.write(printable(f"failed: {message}", sys.stderr.encoding), file=sys.stderr)
 
-    def read():
-        """`(job, photo, prepared)` for each photo to colorize, or `(job, message, None)` for one
-        that cannot be (on the reading thread, in order)."""
-        for job in jobs:
-            if not overwrite and all(os.path.exists(p) for p in job.outputs):
-                yield job, None, None
-                continue
-            try:
-                prepared = on_grid(job) if grid else None
-                photo = Photo(rgb=None, path=job.source) if prepared else load_image(job.source)
-                prepared = prepared or prepare_for(colorizer, photo, work_size)
-                if hints is not None:
-                    prepared.hints = hint_map(prepared, hints, job.source)
-            except (ImageError, HintError) as err:
-                yield job, str(err), None
-                continue
-            except MemoryError:
-                yield job, f"{job.source}: out of memory while reading it; downscale it first.", None
-                continue
-            if not job.compare:
-                photo = Photo(rgb=None, alpha=photo.alpha, is_gray=photo.is_gray, path=photo.path)
-            yield job, photo, prepared
-            photo = prepared = None  # a written photo's memory is free before the next one is read
+    def read(job):
+        """`(job, photo, prepared)` for a photo to colorize, `(job, message, None)` for one that
+        cannot be, `(job, None, None)` for one whose outputs are kept (on a reading thread)."""
+        if not overwrite and all(os.path.exists(p) for p in job.outputs):
+            return job, None, None
+        try:
+            prepared = on_grid(job) if grid else None
+            photo = Photo(rgb=None, path=job.source) if prepared else load_image(job.source)
+            prepared = prepared or prepare_for(colorizer, photo, work_size)
+            if hints is not None:
+                prepared.hints = hint_map(prepared, hints, job.source)
+        except (ImageError, HintError) as err:
+            return job, str(err), None
+        except MemoryError:
+            return job, f"{job.source}: out of memory while reading it; downscale it first.", None
+        if not job.compare:
+            photo = Photo(rgb=None, alpha=photo.alpha, is_gray=photo.is_gray, path=photo.path)
+        return job, photo, prepared
+
+    def pixels(result) -> int:
+        """The full-resolution pixels a read photo holds (for the reading stage's budget)."""
+        return 0 if result[2] is None else result[2].L.size
 
     def on_grid(job) -> Prepared | None:
         """A JPEG into a JPEG, prepared on its chroma grid (`colornet.jpeg420`), or None where it takes
@@ -240,12 +242,12 @@ def colorize_files(
         probabilities = None if probabilities is None else probabilities[: len(group)]
         finishing.submit(write, group, ab[: len(group)], probabilities)
 
-    # Four stages at once (`colornet.pipeline`): reading and L ahead, the network here, the merge
-    # behind, and compressing and writing the files behind it.
+    # Four stages at once (`colornet.pipeline`): reading and L ahead (two photos at a time), the
+    # network here, the merge behind, and compressing and writing the files behind it.
     with (
         behind(FINISH_DEPTH) as saving,
         behind(FINISH_DEPTH) as finishing,
-        closing(ahead(read(), READ_DEPTH)) as reading,
+        closing(mapped(read, jobs, batch_size + READ_WORKERS, READ_WORKERS, pixels, READ_PIXELS)) as reading,
     ):
         for job, photo, prepared in reading:
             if photo is None:

@@ -1,6 +1,6 @@
 """Streams of photos and frames in stages at once, order kept: reading and preparing on a thread of
-its own, the network in the caller's thread, then finishing (the merge) on another and writing (the
-encoder, the file's compression) on a third.
+its own (or on several, `mapped`), the network in the caller's thread, then finishing (the merge) on
+another and writing (the encoder, the file's compression) on a third.
 
     with behind() as writing, behind() as finishing, closing(ahead(read_and_prepare(paths))) as items:
         for item in items:                               # up to `depth` items read ahead
@@ -69,6 +69,52 @@ def ahead(iterable, depth: int = DEPTH):
     finally:
         stop.set()
         thread.join()
+
+
+def mapped(fn, iterable, depth: int = DEPTH, workers: int = 2, weight=None, budget: float = 0):
+    """`fn(item)` for each item of `iterable`, in order, computed on `workers` threads up to `depth`
+    items ahead of the loop: files of a folder read and prepared on both cores while the network
+    waits for its first batch, and kept ahead of it after.
+
+    `weight(result)` and `budget` also bound the memory: no item is started while the results done
+    and not yet taken weigh `budget` or more (the pixels of large photos). What `fn` raises is
+    raised by the loop at that item. Leaving the loop early drops the calls not started and waits
+    for the running ones, once the generator is closed (`with contextlib.closing(mapped(...))`)."""
+    items, pending = iter(iterable), deque()
+    held, changed, stop = [0], threading.Condition(), threading.Event()
+
+    def run(item):
+        if weight is None or not budget:
+            return fn(item), 0
+        with changed:  # items start in order: the loop's next one never waits on later ones
+            while held[0] >= budget and not stop.is_set():
+                changed.wait(0.05)
+        if stop.is_set():
+            return None, 0
+        result = fn(item)
+        load = weight(result)
+        with changed:
+            held[0] += load
+        return result, load
+
+    pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="colornet-read")
+    try:
+        while True:
+            while len(pending) < depth:
+                item = next(items, _END)
+                if item is _END:
+                    break
+                pending.append(pool.submit(run, item))
+            if not pending:
+                return
+            result, load = pending.popleft().result()
+            with changed:
+                held[0] -= load
+                changed.notify_all()
+            yield result
+    finally:
+        stop.set()
+        pool.shutdown(wait=True, cancel_futures=True)
 
 
 class behind:

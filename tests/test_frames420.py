@@ -73,12 +73,12 @@ def test_the_color_math_agrees_with_ffmpeg(colorspace, full_range):
         planes = frames420.planes_of(frame)
         k = planes.matrix.constants()
         cb, cr = (np.float32(c) for c in frame.to_ndarray()[4:].reshape(2, 2, 2)[:, 0, 0])
-        ours = np.asarray(frames420._to_rgb(planes.pooled, cb, cr, k))[0, 0] * 255
+        ours = np.stack(frames420._to_rgb(planes.pooled, cb, cr, k), -1)[0, 0] * 255
         theirs = frame.to_ndarray(format="rgb24")[0, 0]  # FFmpeg's, truncated
         assert np.abs(ours - theirs).max() < 3.5, (color, ours, theirs)
         assert np.abs(ours - color).max() < 2.5, (color, ours)  # the color the frame was made of
         codes = np.float32([planes.pooled[0, 0], cb, cr])
-        assert np.allclose(np.stack(frames420._to_codes(ours / 255, k)), codes, atol=0.02)  # both ways
+        assert np.allclose(np.stack(frames420._to_codes(*(ours / 255), k)), codes, atol=0.02)  # both ways
         L = np.asarray(rgb_to_lab(np.float32(ours)[None] / 255))[0, 0]
         assert planes.L[0, 0] == pytest.approx(L, abs=1e-3)  # the L on the grid is the L of that color
 
@@ -116,7 +116,8 @@ BT601 = frames420.Matrix(0.299, 0.114, False)
 def lab_of(y, cb, cr, matrix=BT601):
     """CIE Lab of 4:2:0 planes, each chroma sample held over its 2 x 2 pixels (exact math, no rounding)."""
     cb, cr = (np.repeat(np.repeat(c, 2, 0), 2, 1).astype(np.float32) for c in (cb, cr))
-    return np.asarray(rgb_to_lab(frames420._to_rgb(y.astype(np.float32), cb, cr, matrix.constants())))
+    rgb = frames420._to_rgb(y.astype(np.float32), cb, cr, matrix.constants())
+    return np.asarray(rgb_to_lab(np.stack(rgb, axis=-1)))
 
 
 def test_the_video_path_on_the_grid_gives_the_rgb_paths_colors_and_keeps_lightness_better(

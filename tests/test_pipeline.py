@@ -11,7 +11,7 @@ import pytest
 from test_video import write_clip
 
 from colornet.images import Photo
-from colornet.pipeline import ahead, behind, padded
+from colornet.pipeline import ahead, behind, mapped, padded
 from colornet.predict import finish, load_colorizer, prepare_for
 from colornet.temporal import CUT_THRESHOLD, SMOOTHING, CutDetector, TemporalSmoother
 from colornet.video import colorize_video
@@ -61,6 +61,67 @@ def test_leaving_ahead_early_stops_its_thread():
     loop.close()  # as a `for` loop's generator is closed when it is dropped
     assert threading.active_count() == before
     assert not any(t.name == "colornet-read" for t in threading.enumerate())
+
+
+def test_mapped_keeps_the_order_on_two_threads_and_reads_ahead():
+    started, threads = [], set()
+
+    def slow_square(i):
+        started.append(i)
+        threads.add(threading.current_thread().name)
+        time.sleep(0.002 * (i % 3))  # later items often finish first
+        return i * i
+
+    seen = []
+    for value in mapped(slow_square, range(40), depth=5, workers=2):
+        if not seen:
+            deadline = time.monotonic() + 10
+            while len(started) < 5 and time.monotonic() < deadline:
+                time.sleep(0.01)
+            assert len(started) == 5  # the first 5 started, no more before the loop takes the next
+        seen.append(value)
+    assert seen == [i * i for i in range(40)]
+    assert len(threads) == 2 and all(name.startswith("colornet-read") for name in threads)
+
+
+def test_mapped_stops_reading_ahead_at_its_budget():
+    started = []
+
+    def read(i):
+        started.append(i)
+        return i
+
+    loop = mapped(read, range(20), depth=10, workers=1, weight=lambda item: 100, budget=250)
+    assert next(loop) == 0
+    deadline = time.monotonic() + 10
+    while len(started) < 4 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    time.sleep(0.1)
+    # items 1 to 3 done and not taken weigh 300 >= 250: the fifth is not started
+    assert started == [0, 1, 2, 3]
+    assert list(loop) == list(range(1, 20))
+
+
+def test_mapped_raises_at_the_item_and_leaving_early_stops_its_threads():
+    def read(i):
+        if i == 3:
+            raise ValueError(f"bad photo {i}")
+        return i
+
+    seen = []
+    with pytest.raises(ValueError, match="bad photo 3"):
+        for i in mapped(read, range(10), depth=4):
+            seen.append(i)
+    assert seen == [0, 1, 2]
+
+    before = threading.active_count()
+    loop = mapped(lambda i: i, itertools.count(), depth=3)
+    for i in loop:
+        if i == 5:
+            break
+    loop.close()
+    assert threading.active_count() == before
+    assert not any(t.name.startswith("colornet-read") for t in threading.enumerate())
 
 
 def test_behind_runs_calls_in_order_and_raises_their_errors():
