@@ -11,7 +11,9 @@ writing them (`save_image`) `colornet.images_save`; both are importable from her
 
 import os
 import re
+import threading
 import warnings
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import numpy as np
@@ -32,6 +34,10 @@ from colornet.images_save import save_image  # noqa: F401
 # Pixels a photo may have, checked from its header before anything is decoded: a 100 MP photo
 # takes about 1.2 GB as float RGB; a "decompression bomb" (a tiny PNG claiming 30000x30000) is refused.
 MAX_PIXELS = 100_000_000
+# `warnings.catch_warnings` swaps the interpreter's global warning state: photos read on several
+# threads at once (`colorize_files`) take turns through it, and warn in turn, so that each photo's
+# warnings are recorded with it and no other's.
+_WARNINGS = threading.RLock()
 
 
 @dataclass
@@ -85,9 +91,7 @@ def _open(path, max_pixels: int | None = MAX_PIXELS, notes: list | None = None) 
     if os.path.getsize(path) == 0:
         raise ImageError(f"{path}: empty file (0 bytes); replace it with a real photo or remove it.")
     try:
-        with warnings.catch_warnings(record=True) as caught:
-            warnings.simplefilter("always")
-            warnings.simplefilter("ignore", Image.DecompressionBombWarning)  # our own cap is below
+        with recorded_warnings(Image.DecompressionBombWarning) as caught:  # our own cap is below
             im = Image.open(path)
         if notes is not None:
             notes += [" ".join(str(w.message).split()).rstrip(".") for w in caught]
@@ -207,15 +211,13 @@ def _decode(path, convert, max_pixels: int | None = MAX_PIXELS, draft: str | Non
     notes = [f"corrupt metadata ({note}); the photo is used as far as it could be read" for note in header]
     with im:
         try:
-            with warnings.catch_warnings(record=True) as caught:
-                warnings.simplefilter("always")
+            with recorded_warnings() as caught:
                 im.seek(0)
                 if draft is not None:
                     im.draft(draft, im.size)
                 im.load()
             notes += [f"{w.message}".strip().rstrip(".") for w in caught]
-            with warnings.catch_warnings(record=True) as caught:
-                warnings.simplefilter("always")
+            with recorded_warnings() as caught:
                 im = ImageOps.exif_transpose(im)
             notes += [
                 f"corrupt metadata ({' '.join(str(w.message).split()).rstrip('.')}); "
@@ -227,9 +229,21 @@ def _decode(path, convert, max_pixels: int | None = MAX_PIXELS, draft: str | Non
             raise
         except Exception as err:
             raise unreadable_data(path, err) from None
-    for note in dict.fromkeys(notes):
-        warnings.warn(f"{path}: {note}.", ImageWarning, stacklevel=3)
+    with _WARNINGS:
+        for note in dict.fromkeys(notes):
+            warnings.warn(f"{path}: {note}.", ImageWarning, stacklevel=3)
     return result
+
+
+@contextmanager
+def recorded_warnings(*ignored):
+    """The warnings raised in the block (but `ignored` categories), recorded in a list instead of
+    shown, one thread at a time (see `_WARNINGS`)."""
+    with _WARNINGS, warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        for category in ignored:
+            warnings.simplefilter("ignore", category)
+        yield caught
 
 
 def load_image(path, max_pixels: int | None = MAX_PIXELS) -> Photo:

@@ -22,14 +22,13 @@ JPEG's YCbCr is BT.601 at full range (JFIF). Photos of odd width or height, gray
 other formats take the RGB path of `colornet.fullres`.
 """
 
-import warnings
 from pathlib import Path
 
 import av
 import numpy as np
 
 from colornet.frames420 import Matrix, Planes, planes_from, split_420
-from colornet.images import MAX_PIXELS, _open, load_ycbcr
+from colornet.images import MAX_PIXELS, _open, load_ycbcr, recorded_warnings
 
 JFIF = Matrix(kr=0.299, kb=0.114, full_range=True)  # JPEG's YCbCr
 SUFFIXES = (".jpg", ".jpeg", ".jpe", ".jfif")
@@ -57,8 +56,7 @@ def read_planes(path, max_pixels: int | None = MAX_PIXELS) -> Planes | None:
         return None
     notes = []
     with _open(path, max_pixels, notes) as im:  # the header: raises ImageError as `load_image`
-        with warnings.catch_warnings(record=True) as caught:
-            warnings.simplefilter("always")
+        with recorded_warnings() as caught:
             orientation = im.getexif().get(ORIENTATION, 1) if im.format == "JPEG" else None
         if im.format != "JPEG" or im.mode != "RGB":  # gray, CMYK, another format: the RGB path
             return None

@@ -429,6 +429,25 @@ def test_corrupt_exif_is_one_warning_that_names_the_file(tmp_path, tiny, capsys)
     assert "1 colorized" in capsys.readouterr().out
 
 
+def test_photos_read_on_two_threads_keep_their_own_warnings(tmp_path):
+    """`colorize_files` reads two photos at a time: each file's warning names it, none is lost or
+    given to the other file, and the warning filters are as they were after."""
+    from colornet import jpeg420
+    from colornet.pipeline import mapped
+
+    odd, good = corrupt_exif_jpeg(tmp_path / "odd.jpg"), tmp_path / "good.jpg"
+    Image.fromarray(rgb8()).save(good)
+    filters = list(warnings.filters)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        for _ in mapped(lambda p: (load_image(p), jpeg420.read_planes(p)), [odd, good] * 30, depth=8):
+            pass
+    messages = [str(w.message) for w in caught]
+    assert len(messages) == 60  # one for each read of odd.jpg, by either reader
+    assert all(m.startswith(f"{odd}: corrupt metadata (Corrupt EXIF data") for m in messages)
+    assert warnings.filters == filters
+
+
 @pytest.mark.slow
 def test_a_photo_that_fails_inside_the_pipeline_is_named_in_one_line(tmp_path, photo_folder, monkeypatch):
     """Should a bad photo get past the check (changed on disk meanwhile), training names it."""
