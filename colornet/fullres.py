@@ -55,9 +55,14 @@ def _merge_uint8_xla(L, ab):  # as `_merge_xla`, RGB rounded to uint8 in the sam
 
 @tf.function(jit_compile=True)
 def _merge_in_gamut_xla(L, ab):  # (n,), (n, 2) -> (n, 3)
+    return tf.stack(in_gamut_planes(L, ab[:, 0], ab[:, 1]), axis=-1)
+
+
+def in_gamut_planes(L, a, b):
+    """The colors L, a, b (planes of the same shape) with their chroma reduced (hue kept) until they
+    fit the sRGB gamut at their L, to 1/64 of it: their R, G, B planes in [0, 1]."""
     # Bisection on a chroma factor in [0, 1]: the largest one whose color needs no clipping, its
     # linear RGB inside [0, 1] (where sRGB's curve keeps it inside, no curve needed to tell).
-    a, b = ab[:, 0], ab[:, 1]
     low, high = tf.zeros_like(L), tf.ones_like(L)
     for _ in range(GAMUT_STEPS):
         mid = (low + high) / 2
@@ -65,7 +70,7 @@ def _merge_in_gamut_xla(L, ab):  # (n,), (n, 2) -> (n, 3)
         for c in lab_to_linear_planes(L, a * mid, b * mid):
             inside &= (c > 0.0) & (c < 1.0)
         low, high = tf.where(inside, mid, low), tf.where(inside, high, mid)
-    return tf.stack(lab_to_rgb_planes(L, a * low, b * low), axis=-1)
+    return lab_to_rgb_planes(L, a * low, b * low)
 
 
 def _per_pixel(fn, *arrays, sizes=CHUNKS):

@@ -31,7 +31,7 @@ from colornet.infer_jobs import (
     plan_jobs,
 )
 from colornet.inference_options import InferenceOptions, merge_options
-from colornet.pipeline import behind, mapped, padded
+from colornet.pipeline import behind, mapped, padded, workers
 from colornet.predict import (
     Prepared,
     choose_model,
@@ -54,6 +54,7 @@ MAX_PENDING_PIXELS = 32_000_000  # full-resolution pixels waiting for a batch, a
 READ_WORKERS = 2
 READ_PIXELS = MAX_PENDING_PIXELS // 2
 FINISH_DEPTH = 2  # batches waiting to be merged and written, at most
+FINISH_WORKERS = 2  # photos merged at once (both cores at the end of a run), written in order
 
 
 def colorize_files(
@@ -185,29 +186,26 @@ def colorize_files(
         prepared.planes = planes
         return prepared
 
-    def write(group, ab, probabilities):
-        """Merge each photo at full resolution (on the finishing thread, in order) and hand it to
-        the saving thread."""
-        for i, ((job, photo, prepared), ab_canvas) in enumerate(zip(group, ab)):
-            if probabilities is not None:
-                summary.scenes[job.source] = scene_class(colorizer, probabilities[i])
-            try:
-                if prepared.planes is not None:  # the planes of a JPEG
-                    rgb = merge_420(prepared.planes, colors(prepared, ab_canvas))[:3]
-                else:
-                    rgb = finish(prepared, ab_canvas, np.uint8)
-            except MemoryError as err:
-                fail(f"{job.source}: cannot write the result ({err}); check the --out folder.")
-                bar.update(1)
-                continue
-            except ColornetError as err:  # colors that came out NaN
-                fail(str(err))
-                bar.update(1)
-                continue
-            saving.submit(save, job, photo, rgb)
+    def merge(job, prepared, ab_canvas):
+        """One photo merged at full resolution (on a finishing thread), or None where that failed
+        (said in the summary)."""
+        try:
+            if prepared.planes is not None:  # the planes of a JPEG
+                return merge_420(prepared.planes, colors(prepared, ab_canvas))[:3]
+            return finish(prepared, ab_canvas, np.uint8)
+        except MemoryError as err:
+            fail(f"{job.source}: cannot write the result ({err}); check the --out folder.")
+        except ColornetError as err:  # colors that came out NaN
+            fail(str(err))
+        return None
 
-    def save(job, photo, rgb):
-        """Write one colorized photo, and its comparison strip (on the saving thread, in order)."""
+    def save(job, photo, merged):
+        """Write one colorized photo, and its comparison strip, once merged (on the saving thread,
+        in order)."""
+        rgb = merged.result()
+        if rgb is None:
+            bar.update(1)
+            return
         try:
             if overwrite or not os.path.exists(job.output):
                 os.makedirs(os.path.dirname(job.output) or ".", exist_ok=True)
@@ -226,7 +224,7 @@ def colorize_files(
             fail(str(err))
         bar.update(1)
 
-    def flush(shape, finishing):
+    def flush(shape):
         group = pending.pop(shape)
         L = np.stack([p.canvas for _, _, p in group])
         hint = None if hints is None else np.stack([p.hints for _, _, p in group])
@@ -239,14 +237,16 @@ def colorize_files(
                 fail(f"{job.source}: out of memory; use a smaller --work-size or --batch-size.")
             bar.update(len(group))
             return
-        probabilities = None if probabilities is None else probabilities[: len(group)]
-        finishing.submit(write, group, ab[: len(group)], probabilities)
+        for i, (job, photo, prepared) in enumerate(group):
+            if probabilities is not None:
+                summary.scenes[job.source] = scene_class(colorizer, probabilities[i])
+            saving.submit(save, job, photo, finishing.submit(merge, job, prepared, ab[i]))
 
     # Four stages at once (`colornet.pipeline`): reading and L ahead (two photos at a time), the
     # network here, the merge behind, and compressing and writing the files behind it.
     with (
-        behind(FINISH_DEPTH) as saving,
-        behind(FINISH_DEPTH) as finishing,
+        workers(FINISH_WORKERS, "colornet-finish") as finishing,
+        behind(FINISH_DEPTH * batch_size) as saving,
         closing(mapped(read, jobs, batch_size + READ_WORKERS, READ_WORKERS, pixels, READ_PIXELS)) as reading,
     ):
         for job, photo, prepared in reading:
@@ -262,9 +262,9 @@ def colorize_files(
             pending.setdefault(shape, []).append((job, photo, prepared))
             pending_pixels = sum(p.L.size for group in pending.values() for _, _, p in group)
             if len(pending[shape]) >= batch_size or pending_pixels > MAX_PENDING_PIXELS:
-                flush(shape, finishing)
+                flush(shape)
             photo = prepared = None
         for shape in list(pending):
-            flush(shape, finishing)
+            flush(shape)
     bar.close()
     return summary

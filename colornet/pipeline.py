@@ -20,6 +20,7 @@ import queue
 import threading
 from collections import deque
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 
 import numpy as np
 
@@ -114,6 +115,18 @@ def mapped(fn, iterable, depth: int = DEPTH, workers: int = 2, weight=None, budg
             yield result
     finally:
         stop.set()
+        pool.shutdown(wait=True, cancel_futures=True)
+
+
+@contextmanager
+def workers(count: int, name: str):
+    """A pool of `count` threads for calls whose futures a later stage waits on (merges that the
+    writing stage takes in order). Leaving the block drops the calls not started and waits for the
+    running ones: leave the stages that wait on them first."""
+    pool = ThreadPoolExecutor(max_workers=count, thread_name_prefix=name)
+    try:
+        yield pool
+    finally:
         pool.shutdown(wait=True, cancel_futures=True)
 
 

@@ -140,3 +140,27 @@ def test_jpegs_of_420_are_read_as_they_hold_their_planes(tmp_path, monkeypatch):
     with pytest.raises(ImageError) as refused:
         jpeg420.read_planes(tmp_path / "cut.jpg")
     assert "cut.jpg" in str(refused.value) and "\n" not in str(refused.value)
+
+
+def test_a_folder_read_and_merged_on_two_threads_gives_what_one_thread_gives(tmp_path, monkeypatch):
+    """Photos read two at a time and merged two at a time (`colorize_files`' stages) come out as
+    with one thread each: the same bytes, the same summary in the same order, a bad file named."""
+    for i in range(10):
+        write_jpeg(tmp_path / "in" / f"p{i:02d}.jpg", NAMES[i % 3], size=(256 + 32 * (i % 2), 192))
+    (tmp_path / "in" / "p04.jpg").write_bytes(b"not a photo")
+    colorizer = load_colorizer("beta")
+    runs = {}
+    for threads in (1, 2):
+        monkeypatch.setattr(infer, "READ_WORKERS", threads)
+        monkeypatch.setattr(infer, "FINISH_WORKERS", threads)
+        out = tmp_path / f"out{threads}"
+        summary = infer.colorize_files(tmp_path / "in", out, colorizer, image_format="jpg", batch_size=3)
+        runs[threads] = summary, {p.name: p.read_bytes() for p in sorted(out.iterdir())}
+    (one, files_one), (two, files_two) = runs[1], runs[2]
+    assert files_one == files_two and len(files_two) == 9
+    names = [[p.rsplit("/", 1)[-1] for p in run.written] for run in (one, two)]
+    assert (one.colorized, one.failed, names[0]) == (two.colorized, two.failed, names[1])
+    assert sorted(p.rsplit("/", 1)[-1] for p in two.colorized) == [
+        f"p{i:02d}.jpg" for i in range(10) if i != 4
+    ]
+    assert len(two.failed) == 1 and "p04.jpg" in two.failed[0]

@@ -11,7 +11,7 @@ import pytest
 from test_video import write_clip
 
 from colornet.images import Photo
-from colornet.pipeline import ahead, behind, mapped, padded
+from colornet.pipeline import ahead, behind, mapped, padded, workers
 from colornet.predict import finish, load_colorizer, prepare_for
 from colornet.temporal import CUT_THRESHOLD, SMOOTHING, CutDetector, TemporalSmoother
 from colornet.video import colorize_video
@@ -143,6 +143,33 @@ def test_behind_runs_calls_in_order_and_raises_their_errors():
                 stage.submit(failing, i)
     assert done[:2] == [0, 1] and 2 not in done
     assert len(done) < 100  # the calls after the error were dropped
+
+
+def test_workers_run_calls_at_once_and_leaving_drops_those_not_started():
+    gate, started = threading.Event(), []
+
+    def call(i):
+        started.append(i)
+        gate.wait(10)
+        return i
+
+    with workers(2, "colornet-finish") as pool:
+        futures = [pool.submit(call, i) for i in range(6)]
+        deadline = time.monotonic() + 10
+        while len(started) < 2 and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert sorted(started) == [0, 1]  # two at once
+        gate.set()
+        assert [f.result() for f in futures] == list(range(6))
+
+    gate.clear()
+    started.clear()
+    with pytest.raises(KeyboardInterrupt):
+        with workers(1, "colornet-finish") as pool:
+            futures = [pool.submit(call, i) for i in range(5)]
+            threading.Timer(0.2, gate.set).start()
+            raise KeyboardInterrupt
+    assert started == [0] and all(f.cancelled() for f in futures[1:])
 
 
 def test_padded_repeats_the_last_item():
