@@ -57,7 +57,7 @@ def measure(colorizer, paths, n_photos: int, out: Path) -> dict:
     canvases = np.stack([prepared[i % len(prepared)].canvas for i in range(BATCH)])
     ab = np.asarray(colorizer.predict(canvases, compiled=True)[0])
     ab = [colors(p, ab[i]) for i, p in enumerate(prepared)]
-    merged = [frames420.merge_420(q, a)[:3] for q, a in zip(planes, ab)]
+    merged = [frames420.merge_420(q, a, small=False) for q, a in zip(planes, ab)]
     each = len(distinct)
     steps = {
         "decode": cpu_ms(lambda: [jpeg420.stored_planes(p) for p in distinct], 4) / each,
@@ -66,7 +66,7 @@ def measure(colorizer, paths, n_photos: int, out: Path) -> dict:
             lambda: [prepare_for(colorizer, Photo(rgb=None), None, q.L) for q in planes], 8
         ) / each,
         "network": cpu_ms(lambda: colorizer.predict(canvases, compiled=True), 4) / BATCH,
-        "merge": cpu_ms(lambda: [frames420.merge_420(q, a) for q, a in zip(planes, ab)], 4) / each,
+        "merge": cpu_ms(lambda: [frames420.merge_420(q, a, small=False) for q, a in zip(planes, ab)], 4) / each,
         "write": cpu_ms(lambda: [save_ycbcr(out / "step.jpg", *m, 95) for m in merged], 4) / each,
     }  # fmt: skip
     options = {"model": colorizer, "batch_size": BATCH, "overwrite": True, "image_format": "jpg"}

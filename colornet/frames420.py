@@ -189,20 +189,20 @@ def _merge_xla(L, ab):  # L and ab on the grid -> R, G, B, a, b, and where clipp
     return rgb + (a, b, clipped & ~((a == 0.0) & (b == 0.0)))
 
 
-def _planes(y, pooled, r, g, b, k):  # the merged colors on the chroma grid -> the output's planes
+def _planes(y, pooled, r, g, b, k, small):  # the merged colors on the chroma grid -> the output
     luma, cb, cr = _to_codes(r, g, b, k)
     out = _blocks(tf.cast(y, tf.float32)) + _upsampled(luma - pooled)
-    small = tf.stack([r, g, b], axis=-1) * 255.0
-    return _code(tf.reshape(out, tf.shape(y))), _code(cb), _code(cr), _code(small)
+    planes = _code(tf.reshape(out, tf.shape(y))), _code(cb), _code(cr)
+    return planes + ((_code(tf.stack([r, g, b], axis=-1) * 255.0),) if small else ())
 
 
 @tf.function(jit_compile=True)
-def _planes_xla(y, pooled, r, g, b, k):
-    return _planes(y, pooled, r, g, b, k)
+def _planes_xla(y, pooled, r, g, b, k, small):
+    return _planes(y, pooled, r, g, b, k, small)
 
 
 @tf.function(jit_compile=True)
-def _fitted_planes_xla(y, pooled, rgb, lab, index, k):  # the colors at flat `index` fitted first
+def _fitted_planes_xla(y, pooled, rgb, lab, index, k, small):  # the colors at flat `index` fitted
     # there the chroma is reduced (hue kept) until the color fits: L is kept
     fitted = in_gamut_planes(*(tf.gather(tf.reshape(c, [-1]), index) for c in lab))
     index = index[:, None]
@@ -210,13 +210,13 @@ def _fitted_planes_xla(y, pooled, rgb, lab, index, k):  # the colors at flat `in
         tf.reshape(tf.tensor_scatter_nd_update(tf.reshape(c, [-1]), index, f), tf.shape(c))
         for c, f in zip(rgb, fitted)
     )
-    return _planes(y, pooled, r, g, b, k)
+    return _planes(y, pooled, r, g, b, k, small)
 
 
-def merge_420(planes: Planes, ab) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+def merge_420(planes: Planes, ab, small: bool = True) -> tuple[np.ndarray, ...]:
     """The frame colored by `ab` (h, w, 2) in Lab units (any working size): its `(Y, Cb, Cr)`
     planes as uint8, and the colors on the chroma grid as uint8 RGB `(H/2, W/2, 3)` (for measures
-    such as the flicker). See the module's docstring."""
+    such as the flicker; not made if not `small`). See the module's docstring."""
     L, k = tf.constant(planes.L), planes.matrix.constants()
     # (XLA's own resizing is several times slower than TensorFlow's op)
     ab = tf.image.resize(np.asarray(ab, np.float32)[None], L.shape, "bilinear")[0]  # as merge_full
@@ -225,7 +225,7 @@ def merge_420(planes: Planes, ab) -> tuple[np.ndarray, np.ndarray, np.ndarray, n
     if outside.size:  # the last pixel again, up to the padded count
         size = max(FIT_MIN, 1 << (outside.size - 1).bit_length())
         index = np.pad(outside, (0, size - outside.size), "edge")
-        out = _fitted_planes_xla(planes.y, planes.pooled, (r, g, b), (L, a, b_), index, k)
+        out = _fitted_planes_xla(planes.y, planes.pooled, (r, g, b), (L, a, b_), index, k, small)
     else:
-        out = _planes_xla(planes.y, planes.pooled, r, g, b, k)
+        out = _planes_xla(planes.y, planes.pooled, r, g, b, k, small)
     return tuple(np.asarray(o) for o in out)

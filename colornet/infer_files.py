@@ -1,16 +1,17 @@
 """Colorize files, folders and globs: `colorize_files(...)`, what `python -m colornet colorize` runs
 (importable from `colornet.infer` too).
 
-Photos stream through four stages at once (`colornet.pipeline`): reading and L on two threads, the
-network on batches of photos with the same working canvas, the merge at full resolution on another
-thread, and compressing and writing on a third, in order, with bounded queues. JPEGs written as JPEG are
-colored on their chroma grid (`colornet.jpeg420`), every other photo in RGB at full resolution
-(`colornet.fullres`). The files a run reads and writes, their names and its summary are in
+Photos stream through three stages at once (`colornet.pipeline`): reading and L on two threads, the
+network on batches of photos with the same working canvas, then the merge at full resolution and the
+compressing and writing on two more, each photo on one of them, taken into the summary in order;
+bounded queues between them. JPEGs written as JPEG are colored on their chroma grid
+(`colornet.jpeg420`), every other photo in RGB at full resolution (`colornet.fullres`). The files a run reads and writes, their names and its summary are in
 `colornet.infer_jobs`.
 """
 
 import os
 import sys
+from collections import deque
 from contextlib import closing
 
 import numpy as np
@@ -31,7 +32,7 @@ from colornet.infer_jobs import (
     plan_jobs,
 )
 from colornet.inference_options import InferenceOptions, merge_options
-from colornet.pipeline import behind, mapped, padded, workers
+from colornet.pipeline import mapped, padded, workers
 from colornet.predict import (
     Prepared,
     choose_model,
@@ -54,7 +55,7 @@ MAX_PENDING_PIXELS = 32_000_000  # full-resolution pixels waiting for a batch, a
 READ_WORKERS = 2
 READ_PIXELS = MAX_PENDING_PIXELS // 2
 FINISH_DEPTH = 2  # batches waiting to be merged and written, at most
-FINISH_WORKERS = 2  # photos merged at once (both cores at the end of a run), written in order
+FINISH_WORKERS = 2  # photos merged and written at once (both cores at the end of a run)
 
 
 def colorize_files(
@@ -138,7 +139,8 @@ def colorize_files(
     )
     summary.notes += [note] if note else []
     bar = tqdm(total=len(jobs), unit="photo", file=sys.stderr, disable=None if progress else True)
-    pending: dict[tuple, list] = {}  # canvas shape -> [(job, photo, prepared)]
+    pending: dict[tuple, list] = {}
+    finishing_order = deque()  # (job, future) of the photos being merged and written, in order  # canvas shape -> [(job, photo, prepared)]
     # JPEGs into JPEGs are colored on their chroma grid (`colornet.jpeg420`); a compare strip or hints
     # need the photo's RGB, so they take the RGB path
     grid = CHROMA_GRID and image_format == "jpg" and not compare and hints is None
@@ -186,43 +188,43 @@ def colorize_files(
         prepared.planes = planes
         return prepared
 
-    def merge(job, prepared, ab_canvas):
-        """One photo merged at full resolution (on a finishing thread), or None where that failed
-        (said in the summary)."""
+    def finish_and_write(job, photo, prepared, ab_canvas) -> tuple[list, str | None]:
+        """Merge one photo at full resolution and write it, and its comparison strip (on a finishing
+        thread): the files written, and what failed (None)."""
+        written = []
         try:
             if prepared.planes is not None:  # the planes of a JPEG
-                return merge_420(prepared.planes, colors(prepared, ab_canvas))[:3]
-            return finish(prepared, ab_canvas, np.uint8)
-        except MemoryError as err:
-            fail(f"{job.source}: cannot write the result ({err}); check the --out folder.")
-        except ColornetError as err:  # colors that came out NaN
-            fail(str(err))
-        return None
-
-    def save(job, photo, merged):
-        """Write one colorized photo, and its comparison strip, once merged (on the saving thread,
-        in order)."""
-        rgb = merged.result()
-        if rgb is None:
-            bar.update(1)
-            return
-        try:
+                rgb = merge_420(prepared.planes, colors(prepared, ab_canvas), small=False)
+            else:
+                rgb = finish(prepared, ab_canvas, np.uint8)
             if overwrite or not os.path.exists(job.output):
                 os.makedirs(os.path.dirname(job.output) or ".", exist_ok=True)
                 if isinstance(rgb, tuple):  # Y, Cb, Cr
                     save_ycbcr(job.output, *rgb, quality)
                 else:
                     save_image(job.output, rgb, photo.alpha, quality)
-                summary.written.append(job.output)
+                written.append(job.output)
             if job.compare and (overwrite or not os.path.exists(job.compare)):
                 save_image(job.compare, compare_strip(photo, rgb))
-                summary.written.append(job.compare)
-            summary.colorized.append(job.source)
+                written.append(job.compare)
         except (OSError, MemoryError) as err:
-            fail(f"{job.source}: cannot write the result ({err}); check the --out folder.")
-        except ColornetError as err:
-            fail(str(err))
-        bar.update(1)
+            return written, f"{job.source}: cannot write the result ({err}); check the --out folder."
+        except ColornetError as err:  # colors that came out NaN
+            return written, str(err)
+        return written, None
+
+    def collect(keep: int) -> None:
+        """Take the finished photos in order into the summary, waiting until at most `keep` are
+        still on the finishing threads (a bound on the memory in flight)."""
+        while finishing_order and (finishing_order[0][1].done() or len(finishing_order) > keep):
+            job, future = finishing_order.popleft()
+            written, error = future.result()
+            summary.written += written
+            if error is None:
+                summary.colorized.append(job.source)
+            else:
+                fail(error)
+            bar.update(1)
 
     def flush(shape):
         group = pending.pop(shape)
@@ -240,13 +242,14 @@ def colorize_files(
         for i, (job, photo, prepared) in enumerate(group):
             if probabilities is not None:
                 summary.scenes[job.source] = scene_class(colorizer, probabilities[i])
-            saving.submit(save, job, photo, finishing.submit(merge, job, prepared, ab[i]))
+            future = finishing.submit(finish_and_write, job, photo, prepared, ab[i])
+            finishing_order.append((job, future))
+        collect(keep=FINISH_DEPTH * batch_size)
 
-    # Four stages at once (`colornet.pipeline`): reading and L ahead (two photos at a time), the
-    # network here, the merge behind, and compressing and writing the files behind it.
+    # Three stages at once (`colornet.pipeline`): reading and L ahead (two photos at a time), the
+    # network here, merging and writing behind (two photos at a time).
     with (
         workers(FINISH_WORKERS, "colornet-finish") as finishing,
-        behind(FINISH_DEPTH * batch_size) as saving,
         closing(mapped(read, jobs, batch_size + READ_WORKERS, READ_WORKERS, pixels, READ_PIXELS)) as reading,
     ):
         for job, photo, prepared in reading:
@@ -266,5 +269,6 @@ def colorize_files(
             photo = prepared = None
         for shape in list(pending):
             flush(shape)
+        collect(keep=0)
     bar.close()
     return summary
