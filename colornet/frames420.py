@@ -28,7 +28,7 @@ import numpy as np
 import tensorflow as tf
 
 from colornet.color import lab_to_rgb_planes, lightness_of_planes
-from colornet.fullres import in_gamut_planes
+from colornet.fullres import fit_in_gamut
 
 # FFmpeg's colorspace (AVColorSpace) -> the matrix's (Kr, Kb); 2 (unspecified) is read as BT.601, as
 # FFmpeg's scaler does.
@@ -171,14 +171,17 @@ def _pooled_lightness_xla(y, cb, cr, k):  # -> the 2 x 2 blocks' luma (H/2, W/2)
     return pooled, lightness_of_planes(*rgb, polynomial=True)
 
 
-# The out-of-gamut pixels of a frame (often a tenth of them) are fitted, and written into its planes,
-# in the compiled function that makes the output's planes: their count padded to the next power of 2
-# (at least `FIT_MIN`), so that a film or a folder needs few compilations (a quarter of a second each).
-FIT_MIN = 4096
+# The out-of-gamut pixels of a frame (often a tenth of them) are fitted in chunks padded to the next
+# of these sizes, a factor 1.5 apart or less: a film needs few of them (each compiled once, in a fifth
+# of a second, for every frame size), and the padding costs a third at most.
+FIT_SIZES = tuple(sorted({4096 << i for i in range(7)} | {6144 << i for i in range(6)}))
+# The fitted colors are then written into the grid's planes, their count padded to the next power of 2
+# (at least this): a small function compiled per frame size and count, in a tenth of a second.
+SCATTER_MIN = 4096
 
 
 @tf.function(jit_compile=True)
-def _merge_xla(L, ab):  # L and ab on the grid -> R, G, B, a, b, and where clipped
+def _merge_xla(L, ab):  # L and ab on the grid -> its R, G, B planes, and where they were clipped
     a, b = ab[..., 0], ab[..., 1]
     rgb = lab_to_rgb_planes(L, a, b, polynomial=True)
     # A channel at 0 or 1 was (almost always) clipped: the color was outside the gamut; a gray
@@ -186,46 +189,38 @@ def _merge_xla(L, ab):  # L and ab on the grid -> R, G, B, a, b, and where clipp
     clipped = tf.zeros_like(L, tf.bool)
     for c in rgb:
         clipped |= (c <= 0.0) | (c >= 1.0)
-    return rgb + (a, b, clipped & ~((a == 0.0) & (b == 0.0)))
+    return rgb + (clipped & ~((a == 0.0) & (b == 0.0)),)
 
 
-def _planes(y, pooled, r, g, b, k, small):  # the merged colors on the chroma grid -> the output
+@tf.function(jit_compile=True)
+def _scatter_xla(r, g, b, index, fitted):  # the colors `fitted` (n, 3) at the flat `index` (n,)
+    index = index[:, None]
+    return tuple(
+        tf.reshape(tf.tensor_scatter_nd_update(tf.reshape(c, [-1]), index, fitted[:, i]), tf.shape(c))
+        for i, c in enumerate((r, g, b))
+    )
+
+
+@tf.function(jit_compile=True)
+def _planes_xla(y, pooled, r, g, b, k, small):  # the merged colors on the chroma grid -> the output
     luma, cb, cr = _to_codes(r, g, b, k)
     out = _blocks(tf.cast(y, tf.float32)) + _upsampled(luma - pooled)
     planes = _code(tf.reshape(out, tf.shape(y))), _code(cb), _code(cr)
     return planes + ((_code(tf.stack([r, g, b], axis=-1) * 255.0),) if small else ())
 
 
-@tf.function(jit_compile=True)
-def _planes_xla(y, pooled, r, g, b, k, small):
-    return _planes(y, pooled, r, g, b, k, small)
-
-
-@tf.function(jit_compile=True)
-def _fitted_planes_xla(y, pooled, rgb, lab, index, k, small):  # the colors at flat `index` fitted
-    # there the chroma is reduced (hue kept) until the color fits: L is kept
-    fitted = in_gamut_planes(*(tf.gather(tf.reshape(c, [-1]), index) for c in lab))
-    index = index[:, None]
-    r, g, b = (
-        tf.reshape(tf.tensor_scatter_nd_update(tf.reshape(c, [-1]), index, f), tf.shape(c))
-        for c, f in zip(rgb, fitted)
-    )
-    return _planes(y, pooled, r, g, b, k, small)
-
-
 def merge_420(planes: Planes, ab, small: bool = True) -> tuple[np.ndarray, ...]:
     """The frame colored by `ab` (h, w, 2) in Lab units (any working size): its `(Y, Cb, Cr)`
     planes as uint8, and the colors on the chroma grid as uint8 RGB `(H/2, W/2, 3)` (for measures
     such as the flicker; not made if not `small`). See the module's docstring."""
-    L, k = tf.constant(planes.L), planes.matrix.constants()
-    # (XLA's own resizing is several times slower than TensorFlow's op)
+    L = planes.L
     ab = tf.image.resize(np.asarray(ab, np.float32)[None], L.shape, "bilinear")[0]  # as merge_full
-    r, g, b, a, b_, clipped = _merge_xla(L, ab)
+    r, g, b, clipped = _merge_xla(L, ab)
     outside = np.flatnonzero(np.asarray(clipped)).astype(np.int32)
-    if outside.size:  # the last pixel again, up to the padded count
-        size = max(FIT_MIN, 1 << (outside.size - 1).bit_length())
-        index = np.pad(outside, (0, size - outside.size), "edge")
-        out = _fitted_planes_xla(planes.y, planes.pooled, (r, g, b), (L, a, b_), index, k, small)
-    else:
-        out = _planes_xla(planes.y, planes.pooled, r, g, b, k, small)
+    if outside.size:  # there the chroma is reduced (hue kept) until the color fits: L is kept
+        fitted = fit_in_gamut(L.reshape(-1)[outside], np.asarray(ab).reshape(-1, 2)[outside], FIT_SIZES)
+        pad = max(SCATTER_MIN, 1 << (outside.size - 1).bit_length()) - outside.size
+        index, fitted = np.pad(outside, (0, pad), "edge"), np.pad(fitted, ((0, pad), (0, 0)), "edge")
+        r, g, b = _scatter_xla(r, g, b, index, fitted)  # (the last pixel again over the padding)
+    out = _planes_xla(planes.y, planes.pooled, r, g, b, planes.matrix.constants(), small)
     return tuple(np.asarray(o) for o in out)
