@@ -1,6 +1,7 @@
-"""Streams of photos and frames in stages at once, order kept: reading and preparing on a thread of
-its own (or on several, `mapped`), the network in the caller's thread, then finishing (the merge) on
-another and writing (the encoder, the file's compression) on a third.
+"""Streams of photos and frames in stages at once: reading and preparing ahead, the network in the
+caller's thread, then finishing (the merge) and writing (the encoder, the file's compression) behind.
+
+A film's frames are decoded in order and encoded in order, on one thread each (`colornet.video`):
 
     with behind() as writing, behind() as finishing, closing(ahead(read_and_prepare(paths))) as items:
         for item in items:                               # up to `depth` items read ahead
@@ -8,12 +9,21 @@ another and writing (the encoder, the file's compression) on a third.
             finishing.submit(merge, batch, ab)           # runs in order, up to `depth` behind;
                                                          # it calls writing.submit(write, ...)
 
+A folder's photos are independent (`colornet.infer_files`): two are read at a time (`mapped`, results in
+order, bounded by items and by pixels) and two merged and written at a time (`workers`), so that both
+cores work while the network waits for its first batch and after its last one:
+
+    with workers(2, "finish") as finishing, closing(mapped(read, paths, depth, 2)) as items:
+        for item in items:                               # in the order of `paths`
+            ...                                          # batches through the network here
+            futures.append(finishing.submit(merge_and_write, item, ab))   # taken in order after
+
 The stages overlap: while the network colors one batch, the next photos are decoded and their L
-computed, the last batch is merged, and the one before is encoded and written. NumPy, TensorFlow,
-FFmpeg and zlib release the interpreter while they work, so on two cores the stages run side by side.
-Each stage sees its items in the order they came; what a stage raises comes out in the caller's
-thread (a writing error at the next `submit` of the stage that hands it work), and leaving early (an
-error, Ctrl-C) stops the other threads before anything is closed.
+computed, and the last ones are merged, encoded and written. NumPy, TensorFlow, FFmpeg, libjpeg and
+zlib release the interpreter while they work, so on two cores the stages run side by side. Each stage
+sees its items in the order they came; what a stage raises comes out in the caller's thread (a writing
+error at the next `submit` of the stage that hands it work), and leaving early (an error, Ctrl-C)
+stops the other threads before anything is closed.
 """
 
 import queue
