@@ -5,8 +5,8 @@ Photos stream through three stages at once (`colornet.pipeline`): reading and L 
 network on batches of photos with the same working canvas, then the merge at full resolution and the
 compressing and writing on two more, each photo on one of them, taken into the summary in order;
 bounded queues between them. JPEGs written as JPEG are colored on their chroma grid
-(`colornet.jpeg420`), every other photo in RGB at full resolution (`colornet.fullres`). The files a run reads and writes, their names and its summary are in
-`colornet.infer_jobs`.
+(`colornet.jpeg420`), every other photo in RGB at full resolution (`colornet.fullres`). The files a
+run reads and writes, their names and its summary are in `colornet.infer_jobs`.
 """
 
 import os
@@ -139,8 +139,8 @@ def colorize_files(
     )
     summary.notes += [note] if note else []
     bar = tqdm(total=len(jobs), unit="photo", file=sys.stderr, disable=None if progress else True)
-    pending: dict[tuple, list] = {}
-    finishing_order = deque()  # (job, future) of the photos being merged and written, in order  # canvas shape -> [(job, photo, prepared)]
+    pending: dict[tuple, list] = {}  # canvas shape -> [(job, photo, prepared)]
+    finishing_order = deque()  # (job, future) of the photos being merged and written, in order
     # JPEGs into JPEGs are colored on their chroma grid (`colornet.jpeg420`); a compare strip or hints
     # need the photo's RGB, so they take the RGB path
     grid = CHROMA_GRID and image_format == "jpg" and not compare and hints is None
