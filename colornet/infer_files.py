@@ -51,7 +51,8 @@ from colornet.weights import WEIGHTS_DIR
 CHROMA_GRID = True
 MAX_PENDING_PIXELS = 32_000_000  # full-resolution pixels waiting for a batch, at most
 # Photos are read and prepared on two threads (both cores while the network waits for its first
-# batch), up to a batch and two ahead of the network and `READ_PIXELS` full-resolution pixels at most.
+# batch), up to a batch and two ahead of the network, and no further while those read and not yet
+# taken hold `READ_PIXELS` full-resolution pixels.
 READ_WORKERS = 2
 READ_PIXELS = MAX_PENDING_PIXELS // 2
 FINISH_DEPTH = 2  # batches waiting to be merged and written, at most
