@@ -5,6 +5,7 @@
 >>> jobs[0].outputs  # its output and its compare strip: results/<stem>.png, results/<stem>_compare.png
 """
 
+import itertools
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -73,6 +74,15 @@ class Summary:
         return "\n".join(lines)
 
 
+def output_stems(rel: Path):
+    """The names an input `rel` (`sub/cat.jpg`) may give its outputs, in order of preference, made one
+    at a time as they are needed: `sub/cat`, `sub/cat_jpg`, `sub/cat_2`, `sub/cat_3`, ..."""
+    yield rel.parent / rel.stem
+    yield rel.parent / f"{rel.stem}_{rel.suffix.lstrip('.').lower()}"
+    for i in itertools.count(2):
+        yield rel.parent / f"{rel.stem}_{i}"
+
+
 def plan_jobs(inputs, out_dir, image_format: str = "png", compare: bool = False):
     """Files, folders (recursive) and globs -> (jobs, failures).
 
@@ -122,11 +132,9 @@ def plan_jobs(inputs, out_dir, image_format: str = "png", compare: bool = False)
         return [Path(out_dir) / n for n in names]
 
     for path, rel in sources:
-        candidates = [rel.parent / rel.stem, rel.parent / f"{rel.stem}_{rel.suffix.lstrip('.').lower()}"]
-        candidates += [rel.parent / f"{rel.stem}_{i}" for i in range(2, 2 * len(sources) + 3)]
         # no two outputs share a name (cat.jpg and cat.png; cat.jpg's cat_compare.png and a
         # cat_compare.png), also on file systems that ignore case
-        stem = next(c for c in candidates if not {str(p).lower() for p in outputs_of(c)} & taken)
+        stem = next(c for c in output_stems(rel) if not {str(p).lower() for p in outputs_of(c)} & taken)
         taken.update(str(p).lower() for p in outputs_of(stem))
         output, *rest = outputs_of(stem)
         job = Job(source=path, output=str(output), compare=str(rest[0]) if rest else None)

@@ -2,6 +2,7 @@
 (issue 15, section 3). Every bad file is made here, tiny, in tmp_path."""
 
 import csv
+import itertools
 import json
 import os
 import struct
@@ -202,6 +203,41 @@ def test_output_names_never_collide(tmp_path, tiny, capsys):
     assert "4 colorized" in capsys.readouterr().out
     written = sorted(p.name.lower() for p in out.iterdir())
     assert len(written) == 8 and len(set(written)) == 8  # 4 results and 4 strips, none replaced
+
+
+def test_output_names_are_tried_one_at_a_time(tmp_path, monkeypatch):
+    # A folder of thousands of photos is planned in time linear in their number: each photo tries
+    # the names `output_stems` gives until one is free, and those are made only as they are tried.
+    from colornet import infer_jobs
+
+    photos = tmp_path / "in"
+    photos.mkdir()
+    names = ["cat.jpg", "cat.png", "Cat.bmp", "cat_png.tif"] + [f"p{i:04d}.jpg" for i in range(1500)]
+    for name in names:
+        (photos / name).write_bytes(b"")  # planning reads names only
+    tried = []
+
+    def counted(rel):
+        for stem in output_stems(rel):
+            tried.append(stem)
+            yield stem
+
+    output_stems = infer_jobs.output_stems
+    monkeypatch.setattr(infer_jobs, "output_stems", counted)
+    jobs, failures = infer_jobs.plan_jobs(str(photos), tmp_path / "out", "png")
+    assert failures == [] and len(jobs) == len(names)
+    outputs = {Path(job.source).name: Path(job.output).name for job in jobs}
+    assert len({o.lower() for o in outputs.values()}) == len(names)
+    assert [outputs[n] for n in names[:4]] == ["cat_jpg.png", "cat_png.png", "Cat.png", "cat_png_tif.png"]
+    assert len(tried) == len(names) + 3  # one name each, and three more for the photos named cat
+    stems = output_stems(Path("a/cat.JPG"))
+    assert iter(stems) is stems  # an iterator: no list of names made ahead
+    assert list(itertools.islice(stems, 4)) == [
+        Path("a/cat"),
+        Path("a/cat_jpg"),
+        Path("a/cat_2"),
+        Path("a/cat_3"),
+    ]
 
 
 # --- 5. a loss that becomes NaN ---------------------------------------------------------
