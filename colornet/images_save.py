@@ -1,7 +1,6 @@
 """Writing photos: the project's image writers (`colorize`, the page, the training sample strips),
 PNG or JPEG from RGB, or JPEG from its own YCbCr planes, never leaving a truncated file."""
 
-import io
 import os
 from pathlib import Path
 
@@ -37,8 +36,9 @@ def save_ycbcr(path, y, cb, cr, quality: int = 95) -> None:
     luma = Image.fromarray(np.asarray(y))
     # each chroma sample repeated over its 2 x 2 block (which the encoder averages back)
     up = [Image.fromarray(np.asarray(c)).resize(luma.size, Image.NEAREST) for c in (cb, cr)]
-    encoded = io.BytesIO()  # encoded in memory, then written at once: faster than Pillow's writes to a file
-    Image.merge("YCbCr", [luma, *up]).save(encoded, format="JPEG", quality=quality, subsampling="4:2:0")
+    photo = Image.merge("YCbCr", [luma, *up])
     os.makedirs(Path(path).parent.resolve(), exist_ok=True)
     with atomic_path(path) as tmp:
-        Path(tmp).write_bytes(encoded.getbuffer())
+        # into the file itself: Pillow then encodes with Python's lock released (into memory it holds
+        # it throughout), so photos written on two threads are encoded side by side
+        photo.save(tmp, format="JPEG", quality=quality, subsampling="4:2:0")
