@@ -16,6 +16,9 @@ written to a temporary folder. In one process, with one loaded colorizer:
                  photos' shape (one photo prepared with `prepare_for`, repeated to the batch), the same
                  batch size, as many photos as the folder (at least 2 s), after an untimed call
     ratio        folder / network: the share of the network's speed the whole path keeps (target 0.6)
+`--rounds` (default 3) runs the folder and then the network alone that many times, one after the other,
+and reports each round and the medians (the ratio: the median of the rounds' ratios): a shared machine's
+speed drifts by a tenth or more within a minute, and a round's two runs see the same drift.
 """
 
 import argparse
@@ -74,11 +77,16 @@ def main(argv=None) -> dict:
         action="store_true",
         help="JPEGs too in RGB at full resolution, not on their chroma grid",
     )
-    parser.add_argument("--quick", action="store_true", help="16 photos")
+    parser.add_argument(
+        "--rounds", type=int, default=3, help="folder and network runs, one after the other (default: 3)"
+    )
+    parser.add_argument("--quick", action="store_true", help="16 photos and 1 round")
     parser.add_argument("--json", help="also write the result here")
     args = parser.parse_args(argv)
     if args.quick:
-        args.n = 16
+        args.n, args.rounds = 16, 1
+    if args.rounds < 1:
+        parser.error(f"--rounds {args.rounds}: use 1 or more")
 
     from colornet.files import atomic_write_json
     from colornet.infer import colorize_files
@@ -113,22 +121,29 @@ def main(argv=None) -> dict:
         # photos than one batch, as the folder has)
         warm = [str(p) for p in inputs[: args.batch_size + 1]]
         colorize_files(warm, Path(tmp) / "warmup", **options)
-        began = time.perf_counter()
-        summary = colorize_files(str(Path(tmp) / "in"), Path(tmp) / "out", **options)
-        folder = len(summary.colorized) / (time.perf_counter() - began)
         L = ready_canvases(colorizer, np.asarray(Image.open(inputs[0]).convert("RGB")), args.batch_size)
+        print(
+            "| round | photos | size | canvas | folder photos/s | network alone photos/s | folder / network |"
+        )
+        print("|---|---|---|---|---|---|---|")
+        rounds = []
+        for i in range(args.rounds):
+            began = time.perf_counter()
+            summary = colorize_files(str(Path(tmp) / "in"), Path(tmp) / "out", **options)
+            folder = len(summary.colorized) / (time.perf_counter() - began)
+            network = network_speed(colorizer, L, args.n)
+            rounds.append((folder, network, folder / network))
+            print(
+                f"| {i + 1} | {len(summary.colorized)} | {size[0]}x{size[1]} | {L.shape[2]}x{L.shape[1]} "
+                f"| {folder:.2f} | {network:.2f} | {folder / network:.2f} |",
+                flush=True,
+            )
     if summary.failed:
         print("failed: " + "; ".join(summary.failed))
-    network = network_speed(colorizer, L, args.n)
-    ratio = folder / network
+    folder, network, ratio = (float(np.median(column)) for column in zip(*rounds))
     load_after = os.getloadavg()[0]
-
-    print("| photos | size | canvas | folder photos/s | network alone photos/s | folder / network |")
-    print("|---|---|---|---|---|---|")
-    print(
-        f"| {len(summary.colorized)} | {size[0]}x{size[1]} | {L.shape[2]}x{L.shape[1]} | {folder:.2f} "
-        f"| {network:.2f} | {ratio:.2f} |"
-    )
+    if args.rounds > 1:
+        print(f"| median | | | | {folder:.2f} | {network:.2f} | {ratio:.2f} |")
     print(f"ratio: {ratio:.3f} (target {TARGET}); load average after {load_after:.2f}")
     result = {
         "benchmark": "folder_speed",
@@ -146,6 +161,7 @@ def main(argv=None) -> dict:
         "folder_img_s": round(folder, 3),
         "network_img_s": round(network, 3),
         "ratio": round(ratio, 3),
+        "rounds": [{"folder_img_s": round(f, 3), "network_img_s": round(n, 3)} for f, n, _ in rounds],
         "targets": {"ratio": TARGET},
     }
     print("BENCH_JSON " + json.dumps(result), flush=True)
