@@ -5,10 +5,11 @@ whole video against the RGB path at full resolution."""
 import av
 import numpy as np
 import pytest
+import tensorflow as tf
 from PIL import Image
 
-from colornet import frames420
-from colornet.color import rgb_to_lab
+from colornet import frames420, fullres
+from colornet.color import lab_to_linear_planes, rgb_to_lab
 from colornet.predict import load_colorizer
 
 from conftest import bundled_photo
@@ -108,6 +109,25 @@ def test_a_colored_frame_keeps_its_lightness_and_takes_the_colors(colorspace, fu
     assert np.abs(lab[..., 0] - L_in).mean() < 1.0  # FFmpeg truncates on the way back: ~0.5 of it
     mid = (L_in > 35) & (L_in < 75)  # where an orange of chroma 36 fits in sRGB
     assert np.abs(lab[mid][:, 1:].mean(0) - [20, 30]).max() < 2.5
+
+
+def test_colors_outside_the_gamut_are_fitted_as_the_rgb_path_fits_them():
+    gray = gray_photo()
+    planes = frames420.planes_of(yuv_frame(gray))
+    ab = np.zeros((12, 16, 2), np.float32)
+    ab[:, :8], ab[:, 8:] = (90.0, -90.0), (-80.0, 90.0)  # a violet and a yellow-green sRGB cannot show
+    y, cb, cr, rgb = frames420.merge_420(planes, ab)
+    on_grid = tf.image.resize(ab[None], planes.L.shape)[0].numpy().reshape(-1, 2)
+    L = planes.L.reshape(-1)
+    linear = lab_to_linear_planes(L, on_grid[:, 0], on_grid[:, 1])
+    outside = np.any([(np.asarray(c) <= 0) | (np.asarray(c) >= 1) for c in linear], axis=0)
+    assert outside.mean() > 0.5
+    # there the chroma is reduced, hue and L kept, as the RGB path at full resolution does
+    expected = fullres.fit_in_gamut(L[outside], on_grid[outside])
+    got = rgb.reshape(-1, 3)[outside].astype(np.float32)
+    assert np.abs(got - expected * 255).max() <= 1.0
+    lab = np.asarray(rgb_to_lab(frames420.to_frame(y, cb, cr, planes.matrix, 2).to_ndarray(format="rgb24")))
+    assert np.abs(lab[..., 0] - np.asarray(rgb_to_lab(gray))[..., 0]).mean() < 1.0
 
 
 BT601 = frames420.Matrix(0.299, 0.114, False)
