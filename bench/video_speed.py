@@ -16,6 +16,9 @@ and with one loaded colorizer:
                  frame shape (one frame prepared with `prepare_for`, repeated to the batch), the same
                  batch size, as many frames as the clip (at least 2 s), after an untimed call
     ratio        video / network: the share of the network's speed the whole path keeps
+`--rounds` (default 3) runs the video and then the network alone that many times for each size, one
+after the other, and reports the medians (the ratio: the median of the rounds' ratios): a shared
+machine's speed drifts by a tenth or more within a minute, and a round's two runs see the same drift.
 Top-level ratios `ratio_<W>x<H>` (targets 0.6 at 640x480 and 0.4 at 1280x720) and `fps_<W>x<H>`; the
 project also aims at 15 frames/s at 640x480 (`target_fps_640x480`).
 
@@ -100,11 +103,14 @@ def measure_size(colorizer, photos, size, args, tmp: Path) -> dict:
     out = tmp / f"out_{name}.mp4"
     kwargs = {"batch_size": args.batch_size, "preset": args.preset, "overwrite": True}
     colorize_video(clip, out, colorizer, duration=1.0, **kwargs)  # untimed: traces this canvas
-    began = time.perf_counter()
-    summary = colorize_video(clip, out, colorizer, **kwargs)
-    video = summary.frames / (time.perf_counter() - began)
     L = ready_canvases(colorizer, pan(photos[0][1], 0.0, size), args.batch_size)
-    network = network_speed(colorizer, L, summary.frames)
+    rounds = []
+    for _ in range(args.rounds):
+        began = time.perf_counter()
+        summary = colorize_video(clip, out, colorizer, **kwargs)
+        video = summary.frames / (time.perf_counter() - began)
+        rounds.append((video, network_speed(colorizer, L, summary.frames)))
+    video, network, ratio = (float(np.median(c)) for c in zip(*((v, n, v / n) for v, n in rounds)))
     return {
         "size": name,
         "frames": summary.frames,
@@ -112,7 +118,8 @@ def measure_size(colorizer, photos, size, args, tmp: Path) -> dict:
         "canvas": [int(L.shape[2]), int(L.shape[1])],
         "video_fps": round(video, 2),
         "network_fps": round(network, 2),
-        "ratio": round(video / network, 3),
+        "ratio": round(ratio, 3),
+        "rounds": [{"video_fps": round(v, 2), "network_fps": round(n, 2)} for v, n in rounds],
     }
 
 
@@ -171,12 +178,22 @@ def main(argv=None) -> dict:
         "--work-size", type=int, help="the working size colors are predicted at (default: the model's own)"
     )
     parser.add_argument("--memory", action="store_true", help="also the peak memory, 10 s against 2 min")
-    parser.add_argument("--quick", action="store_true", help="3-second clips, 320x240 and 640x480 only")
+    parser.add_argument(
+        "--rounds",
+        type=int,
+        default=3,
+        help="video and network runs per size, one after the other (default: 3)",
+    )
+    parser.add_argument(
+        "--quick", action="store_true", help="3-second clips, 320x240 and 640x480 only, 1 round"
+    )
     parser.add_argument("--json", help="also write the result here")
     args = parser.parse_args(argv)
     sizes = QUICK_SIZES if args.quick else SIZES
     if args.quick:
-        args.seconds = 3.0
+        args.seconds, args.rounds = 3.0, 1
+    if args.rounds < 1:
+        parser.error(f"--rounds {args.rounds}: use 1 or more")
 
     from colornet.files import atomic_write_json
     from colornet.precision import bf16_units, cpu_name, gpu_count
@@ -209,9 +226,11 @@ def main(argv=None) -> dict:
     print("| size | frames | canvas | video frames/s | network alone frames/s | video / network |")
     print("|---|---|---|---|---|---|")
     for r in rows:
+        each = [(x["video_fps"], x["network_fps"]) for x in r["rounds"]]
+        rounds = f" ({', '.join(f'{v:.1f} / {n:.1f}' for v, n in each)})" if len(each) > 1 else ""
         print(
             f"| {r['size']} | {r['frames']} | {r['canvas'][0]}x{r['canvas'][1]} | {r['video_fps']:.1f} "
-            f"| {r['network_fps']:.1f} | {r['ratio']:.2f} |"
+            f"| {r['network_fps']:.1f} | {r['ratio']:.2f}{rounds} |"
         )
     measured = {f"ratio_{r['size']}" for r in rows}
     targets = {k: v for k, v in TARGETS.items() if k in measured}
