@@ -27,8 +27,8 @@ import av
 import numpy as np
 import tensorflow as tf
 
-from colornet.color import lab_to_linear_planes, lab_to_rgb_planes, lightness_of_planes
-from colornet.fullres import gamut_factor
+from colornet.color import lab_to_rgb_planes, lightness_of_planes
+from colornet.fullres import fit_in_gamut
 
 # FFmpeg's colorspace (AVColorSpace) -> the matrix's (Kr, Kb); 2 (unspecified) is read as BT.601, as
 # FFmpeg's scaler does.
@@ -175,28 +175,37 @@ def _pooled_lightness_xla(y, cb, cr, k):  # -> the 2 x 2 blocks' luma (H/2, W/2)
     return pooled, lightness_of_planes(*rgb, polynomial=True)
 
 
-# The out-of-gamut pixels of a frame (often a tenth of them) are fitted in chunks of at most the
-# larger of these sizes, each padded to the next one: two compiled functions in all, shared by every
-# frame size (each compiled once per process, in about half a second), where more sizes would compile
-# new ones in the middle of a film.
+# The out-of-gamut pixels of a frame (often a tenth of them) are fitted, then written into its planes,
+# in chunks of at most the larger of these sizes, each padded to the next one: two compiled fits in
+# all, shared by every frame size (each compiled once per process, in about half a second), and two
+# compiled writes for each frame size (a tenth of a second each), where a size for each count of pixels
+# would compile new ones in the middle of a film.
 FIT_SIZES = (8192, 32768)
 
 
 @tf.function(jit_compile=True)
-def _outside_xla(L, ab):  # L and ab on the grid -> where the color is outside the sRGB gamut
+def _merge_xla(L, ab):  # L and ab on the grid -> its R, G, B planes, and where they were clipped
     a, b = ab[..., 0], ab[..., 1]
-    # where a channel of its linear RGB is at 0 or 1 or beyond (sRGB's curve keeps those there: no need
-    # to encode them); a gray (a = b = 0) is always inside, black and white included (as
-    # `fullres.merge_full`)
-    outside = tf.zeros_like(L, tf.bool)
-    for c in lab_to_linear_planes(L, a, b):
-        outside |= (c <= 0.0) | (c >= 1.0)
-    return outside & ~((a == 0.0) & (b == 0.0))
+    rgb = lab_to_rgb_planes(L, a, b, polynomial=True)
+    # A channel at 0 or 1 was (almost always) clipped: the color was outside the gamut; a gray
+    # (a = b = 0) is always inside, black and white included (as `fullres.merge_full`).
+    clipped = tf.zeros_like(L, tf.bool)
+    for c in rgb:
+        clipped |= (c <= 0.0) | (c >= 1.0)
+    return rgb + (clipped & ~((a == 0.0) & (b == 0.0)),)
 
 
 @tf.function(jit_compile=True)
-def _planes_xla(y, pooled, L, ab, chroma, k, small):  # the colors on the chroma grid -> the output
-    r, g, b = lab_to_rgb_planes(L, ab[..., 0] * chroma, ab[..., 1] * chroma, polynomial=True)
+def _scatter_xla(r, g, b, index, fitted):  # the colors `fitted` (n, 3) at the flat `index` (n,)
+    index = index[:, None]
+    return tuple(
+        tf.reshape(tf.tensor_scatter_nd_update(tf.reshape(c, [-1]), index, fitted[:, i]), tf.shape(c))
+        for i, c in enumerate((r, g, b))
+    )
+
+
+@tf.function(jit_compile=True)
+def _planes_xla(y, pooled, r, g, b, k, small):  # the merged colors on the chroma grid -> the output
     luma, cb, cr = _to_codes(r, g, b, k)
     out = _blocks(tf.cast(y, tf.float32)) + _upsampled(luma - pooled)
     planes = _code(tf.reshape(out, tf.shape(y))), _code(cb), _code(cr)
@@ -209,10 +218,15 @@ def merge_420(planes: Planes, ab, small: bool = True) -> tuple[np.ndarray, ...]:
     such as the flicker; not made if not `small`). See the module's docstring."""
     L = planes.L
     ab = tf.image.resize(np.asarray(ab, np.float32)[None], L.shape, "bilinear")[0]  # as merge_full
-    outside = np.flatnonzero(np.asarray(_outside_xla(L, ab)))
-    chroma = np.ones(L.shape, np.float32)  # the factor of each color's chroma
+    r, g, b, clipped = _merge_xla(L, ab)
+    outside = np.flatnonzero(np.asarray(clipped)).astype(np.int32)
     if outside.size:  # there the chroma is reduced (hue kept) until the color fits: L is kept
-        ab_outside = np.asarray(ab).reshape(-1, 2)[outside]
-        chroma.flat[outside] = gamut_factor(L.reshape(-1)[outside], ab_outside, FIT_SIZES)
-    out = _planes_xla(planes.y, planes.pooled, L, ab, chroma, planes.matrix.constants(), small)
+        fitted = fit_in_gamut(L.reshape(-1)[outside], np.asarray(ab).reshape(-1, 2)[outside], FIT_SIZES)
+        chunk = FIT_SIZES[-1]
+        for start in range(0, outside.size, chunk):
+            index, colors = outside[start : start + chunk], fitted[start : start + chunk]
+            pad = next(size for size in FIT_SIZES if size >= index.size) - index.size
+            index, colors = np.pad(index, (0, pad), "edge"), np.pad(colors, ((0, pad), (0, 0)), "edge")
+            r, g, b = _scatter_xla(r, g, b, index, colors)  # (the last pixel again over the padding)
+    out = _planes_xla(planes.y, planes.pooled, r, g, b, planes.matrix.constants(), small)
     return tuple(np.asarray(o) for o in out)

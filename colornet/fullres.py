@@ -58,14 +58,9 @@ def _merge_in_gamut_xla(L, ab):  # (n,), (n, 2) -> (n, 3)
     return tf.stack(in_gamut_planes(L, ab[:, 0], ab[:, 1]), axis=-1)
 
 
-@tf.function(jit_compile=True)
-def _gamut_factor_xla(L, ab):  # (n,), (n, 2) -> (n,)
-    return in_gamut_factor(L, ab[:, 0], ab[:, 1])
-
-
-def in_gamut_factor(L, a, b):
-    """The factor in [0, 1] of the chroma of the colors L, a, b (planes of the same shape) that makes
-    them fit the sRGB gamut at their L, hue kept, to 1/64 of it."""
+def in_gamut_planes(L, a, b):
+    """The colors L, a, b (planes of the same shape) with their chroma reduced (hue kept) until they
+    fit the sRGB gamut at their L, to 1/64 of it: their R, G, B planes in [0, 1]."""
     # Bisection on a chroma factor in [0, 1]: the largest one whose color needs no clipping, its
     # linear RGB inside [0, 1] (where sRGB's curve keeps it inside, no curve needed to tell).
     low, high = tf.zeros_like(L), tf.ones_like(L)
@@ -75,13 +70,6 @@ def in_gamut_factor(L, a, b):
         for c in lab_to_linear_planes(L, a * mid, b * mid):
             inside &= (c > 0.0) & (c < 1.0)
         low, high = tf.where(inside, mid, low), tf.where(inside, high, mid)
-    return low
-
-
-def in_gamut_planes(L, a, b):
-    """The colors L, a, b (planes of the same shape) with their chroma reduced (hue kept) until they
-    fit the sRGB gamut at their L (`in_gamut_factor`): their R, G, B planes in [0, 1]."""
-    low = in_gamut_factor(L, a, b)
     return lab_to_rgb_planes(L, a * low, b * low)
 
 
@@ -99,12 +87,6 @@ def _per_pixel(fn, *arrays, sizes=CHUNKS):
         pieces.append([np.asarray(r)[:m] for r in (results if several else [results])])
     outputs = [parts[0] if len(parts) == 1 else np.concatenate(parts) for parts in zip(*pieces)]
     return tuple(outputs) if several else outputs[0]
-
-
-def gamut_factor(L, ab, sizes=CHUNKS) -> np.ndarray:
-    """`in_gamut_factor` `(n,)` of `n` colors L `(n,)`, ab `(n, 2)`, in chunks padded to the next of
-    `sizes`: their chroma times it fits the sRGB gamut at their L."""
-    return _per_pixel(_gamut_factor_xla, L, ab, sizes=sizes)
 
 
 def fit_in_gamut(L, ab, sizes=CHUNKS) -> np.ndarray:
