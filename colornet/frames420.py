@@ -109,8 +109,9 @@ def to_frame(y, cb, cr, matrix: Matrix, colorspace: int):
     h, w = y.shape
     frame = av.VideoFrame(w, h, "yuv420p")
     for plane, values in zip(frame.planes, (y, cb, cr)):
-        # copied by NumPy into the frame's own lines (FFmpeg may pad them), with Python's lock released
-        # (PyAV's `from_ndarray` keeps it while it copies)
+        # copied once, straight into the frame's own lines (FFmpeg may pad them): concatenated for
+        # PyAV's `from_ndarray`, the planes were copied twice (0.54 ms a 1280 x 720 frame against
+        # 0.24, `bench/step_threads.py`)
         lines = np.frombuffer(plane, np.uint8).reshape(-1, plane.line_size)
         lines[: values.shape[0], : values.shape[1]] = values
     frame.colorspace = colorspace
