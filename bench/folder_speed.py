@@ -22,7 +22,6 @@ speed drifts by a tenth or more within a minute, and a round's two runs see the 
 """
 
 import argparse
-import json
 import os
 import sys
 import tempfile
@@ -35,6 +34,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
+from _report import report  # noqa: E402
 from PIL import Image  # noqa: E402
 from video_flicker import pick_photos  # noqa: E402
 from video_speed import network_speed, ready_canvases  # noqa: E402
@@ -88,7 +88,6 @@ def main(argv=None) -> dict:
     if args.rounds < 1:
         parser.error(f"--rounds {args.rounds}: use 1 or more")
 
-    from colornet.files import atomic_write_json
     from colornet.infer import colorize_files
     from colornet.precision import bf16_units, cpu_name, gpu_count
     from colornet.predict import load_colorizer
@@ -164,10 +163,7 @@ def main(argv=None) -> dict:
         "rounds": [{"folder_img_s": round(f, 3), "network_img_s": round(n, 3)} for f, n, _ in rounds],
         "targets": {"ratio": TARGET},
     }
-    print("BENCH_JSON " + json.dumps(result), flush=True)
-    if args.json:
-        atomic_write_json(args.json, result)
-    return result
+    return report(result, args.json)
 
 
 if __name__ == "__main__":

@@ -21,7 +21,6 @@ would mean no cost to running the stages side by side).
 """
 
 import argparse
-import json
 import os
 import sys
 import tempfile
@@ -34,6 +33,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
+from _report import report  # noqa: E402
 from folder_speed import write_folder  # noqa: E402
 from video_flicker import pick_photos  # noqa: E402
 from video_steps import cpu_ms  # noqa: E402
@@ -124,12 +124,7 @@ def main(argv=None) -> dict:
           f"| {row['ratio']:.2f} |")  # fmt: skip
     result = {"benchmark": "folder_steps", "device": "CPU", "cpu": cpu_name(), "model": args.model,
               "size": list(size), **row}  # fmt: skip
-    print("BENCH_JSON " + json.dumps(result), flush=True)
-    if args.json:
-        from colornet.files import atomic_write_json
-
-        atomic_write_json(args.json, result)
-    return result
+    return report(result, args.json)
 
 
 if __name__ == "__main__":

@@ -12,7 +12,6 @@ with its square (as it did when each photo listed 2n+3 candidate names).
 """
 
 import argparse
-import json
 import os
 import sys
 import tempfile
@@ -21,6 +20,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+from _report import report  # noqa: E402
 
 
 def plan_ms(folder: Path, out: Path, runs: int = 3) -> float:
@@ -51,7 +51,6 @@ def main(argv=None) -> dict:
     if not 0 < args.small < args.large:
         parser.error(f"--small {args.small} --large {args.large}: use 0 < small < large")
 
-    from colornet.files import atomic_write_json
     from colornet.precision import cpu_name
 
     rows = {}
@@ -77,10 +76,7 @@ def main(argv=None) -> dict:
         "plan_ms": [round(ms, 2) for ms in rows.values()],
         "ratio": round(ratio, 3),
     }
-    print("BENCH_JSON " + json.dumps(result), flush=True)
-    if args.json:
-        atomic_write_json(args.json, result)
-    return result
+    return report(result, args.json)
 
 
 if __name__ == "__main__":

@@ -21,7 +21,6 @@ loops over them, or one that waits on memory). Steps, on the photos
 
 import argparse
 import io
-import json
 import os
 import sys
 import tempfile
@@ -34,6 +33,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
+from _report import report  # noqa: E402
 from folder_speed import write_folder  # noqa: E402
 from video_flicker import pick_photos  # noqa: E402
 
@@ -108,7 +108,6 @@ def main(argv=None) -> dict:
     if args.items < 2:
         parser.error(f"--items {args.items}: use 2 or more")
 
-    from colornet.files import atomic_write_json
     from colornet.precision import cpu_name
     from colornet.predict import load_colorizer
 
@@ -141,10 +140,7 @@ def main(argv=None) -> dict:
         **{f"ms_2_threads_{name}": round(two, 3) for name, (_, two) in rows.items()},
         **{f"ratio_{name}": round(one / two, 3) for name, (one, two) in rows.items()},
     }
-    print("BENCH_JSON " + json.dumps(result), flush=True)
-    if args.json:
-        atomic_write_json(args.json, result)
-    return result
+    return report(result, args.json)
 
 
 if __name__ == "__main__":

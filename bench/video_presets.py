@@ -13,7 +13,6 @@ and the file's size; ratios against `veryfast`.
 """
 
 import argparse
-import json
 import os
 import sys
 import tempfile
@@ -24,6 +23,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import av  # noqa: E402
+from _report import report  # noqa: E402
 from video_flicker import pick_photos  # noqa: E402
 from video_speed import write_clip  # noqa: E402
 
@@ -85,12 +85,7 @@ def main(argv=None) -> dict:
               f"{r['time_ratio']:.2f} | {r['size_ratio']:.2f} |")  # fmt: skip
     result = {"benchmark": "video_presets", "device": "CPU", "cpu": cpu_name(), "size": list(args.size),
               "frames": len(frames), "presets": rows}  # fmt: skip
-    print("BENCH_JSON " + json.dumps(result), flush=True)
-    if args.json:
-        from colornet.files import atomic_write_json
-
-        atomic_write_json(args.json, result)
-    return result
+    return report(result, args.json)
 
 
 if __name__ == "__main__":

@@ -29,7 +29,6 @@ memory that stays flat as the clip grows gives about 1).
 """
 
 import argparse
-import json
 import math
 import os
 import subprocess
@@ -45,6 +44,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 import av  # noqa: E402
+from _report import report  # noqa: E402
 from video_flicker import pan, pick_photos  # noqa: E402
 
 REPO = Path(__file__).resolve().parent.parent
@@ -195,7 +195,6 @@ def main(argv=None) -> dict:
     if args.rounds < 1:
         parser.error(f"--rounds {args.rounds}: use 1 or more")
 
-    from colornet.files import atomic_write_json
     from colornet.precision import bf16_units, cpu_name, gpu_count
     from colornet.predict import load_colorizer
 
@@ -267,10 +266,7 @@ def main(argv=None) -> dict:
         "target_fps_640x480": TARGET_FPS_640x480,
         "targets": targets,
     }
-    print("BENCH_JSON " + json.dumps(result), flush=True)
-    if args.json:
-        atomic_write_json(args.json, result)
-    return result
+    return report(result, args.json)
 
 
 if __name__ == "__main__":

@@ -20,7 +20,6 @@ stages side by side).
 """
 
 import argparse
-import json
 import os
 import sys
 import tempfile
@@ -34,6 +33,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 import av  # noqa: E402
+from _report import report  # noqa: E402
 from video_flicker import pick_photos  # noqa: E402
 from video_presets import encode  # noqa: E402
 from video_speed import write_clip  # noqa: E402
@@ -134,12 +134,7 @@ def main(argv=None) -> dict:
         "model": args.model,
         "sizes": rows,
     }
-    print("BENCH_JSON " + json.dumps(result), flush=True)
-    if args.json:
-        from colornet.files import atomic_write_json
-
-        atomic_write_json(args.json, result)
-    return result
+    return report(result, args.json)
 
 
 if __name__ == "__main__":
