@@ -13,8 +13,9 @@ included):
                 included)
     prepare     the network's canvas from that lightness (`prepare_for`)
     network     `Colorizer.predict(compiled=True)` on a batch of 8 canvases, per photo
-    merge       the colors on the chroma grid (`frames420.merge_420`), the out-of-gamut fit included
-    write       the JPEG from its planes, quality 95 (`images_save.save_ycbcr`)
+    merge       the colors on the chroma grid, as YCbCr pixels (`frames420.merge_420_pixels`), the
+                out-of-gamut fit included
+    write       the JPEG from those pixels, quality 95 (`images_save.save_ycbcr`)
     whole path  `colorize_files` on the folder into JPEGs: process CPU time per photo, and its wall time
 `ratio`: the steps' sum (decode counted once, in read) over the whole path's CPU time per photo (1
 would mean no cost to running the stages side by side).
@@ -57,7 +58,7 @@ def measure(colorizer, paths, n_photos: int, out: Path) -> dict:
     canvases = np.stack([prepared[i % len(prepared)].canvas for i in range(BATCH)])
     ab = np.asarray(colorizer.predict(canvases, compiled=True)[0])
     ab = [colors(p, ab[i]) for i, p in enumerate(prepared)]
-    merged = [frames420.merge_420(q, a, small=False) for q, a in zip(planes, ab)]
+    merged = [frames420.merge_420_pixels(q, a) for q, a in zip(planes, ab)]
     each = len(distinct)
     steps = {
         "decode": cpu_ms(lambda: [jpeg420.stored_planes(p) for p in distinct], 4) / each,
@@ -66,8 +67,8 @@ def measure(colorizer, paths, n_photos: int, out: Path) -> dict:
             lambda: [prepare_for(colorizer, Photo(rgb=None), None, q.L) for q in planes], 8
         ) / each,
         "network": cpu_ms(lambda: colorizer.predict(canvases, compiled=True), 4) / BATCH,
-        "merge": cpu_ms(lambda: [frames420.merge_420(q, a, small=False) for q, a in zip(planes, ab)], 4) / each,
-        "write": cpu_ms(lambda: [save_ycbcr(out / "step.jpg", *m, 95) for m in merged], 4) / each,
+        "merge": cpu_ms(lambda: [frames420.merge_420_pixels(q, a) for q, a in zip(planes, ab)], 4) / each,
+        "write": cpu_ms(lambda: [save_ycbcr(out / "step.jpg", m, 95) for m in merged], 4) / each,
     }  # fmt: skip
     options = {"model": colorizer, "batch_size": BATCH, "overwrite": True, "image_format": "jpg"}
     colorize_files([str(p) for p in paths[: BATCH + 1]], out / "warmup", **options)  # traces the graph

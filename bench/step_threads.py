@@ -12,8 +12,8 @@ and less than 2 for one that already uses both cores, as TensorFlow's compiled f
 loops over them, or one that waits on memory). Steps, on the photos
 `bench/folder_speed.py` makes (1152x864, JPEG quality 92) and on 1280x720 planes:
     read          a JPEG's planes and the lightness of its chroma grid (`jpeg420.read_planes`)
-    merge         the network's colors merged on the grid (`frames420.merge_420`)
-    write         the JPEG written from its planes (`images_save.save_ycbcr`: encoded into the file)
+    merge         the network's colors merged on the grid, as YCbCr pixels (`frames420.merge_420_pixels`)
+    write         the JPEG written from those pixels (`images_save.save_ycbcr`: encoded into the file)
     write_memory  the same JPEG encoded by Pillow into memory (`io.BytesIO`), as `save_ycbcr` once did
     to_frame      1280x720 planes into a video frame (`frames420.to_frame`: NumPy copies into its lines)
     from_ndarray  the same with PyAV's `VideoFrame.from_ndarray`, as `to_frame` once did
@@ -65,13 +65,12 @@ def steps(colorizer, paths, out: Path) -> dict:
     ]
     ab = np.asarray(colorizer.predict(np.stack([p.canvas for p in prepared]), compiled=True)[0])
     ab = [colors(p, ab[i]) for i, p in enumerate(prepared)]
-    merged = [frames420.merge_420(q, a, small=False) for q, a in zip(planes, ab)]
+    merged = [frames420.merge_420_pixels(q, a) for q, a in zip(planes, ab)]
 
     def write_memory(i):
-        y, cb, cr = merged[i % len(merged)]
-        luma = Image.fromarray(y)
-        up = [Image.fromarray(c).resize(luma.size, Image.NEAREST) for c in (cb, cr)]
-        Image.merge("YCbCr", [luma, *up]).save(io.BytesIO(), format="JPEG", quality=95, subsampling="4:2:0")
+        pixels = merged[i % len(merged)]
+        photo = Image.frombuffer("YCbCr", pixels.shape[1::-1], pixels, "raw", "YCbCrX", 0, 1)
+        photo.save(io.BytesIO(), format="JPEG", quality=95, subsampling="4:2:0")
 
     rng = np.random.default_rng(0)
     y = rng.integers(0, 256, (720, 1280), dtype=np.uint8)
@@ -84,8 +83,8 @@ def steps(colorizer, paths, out: Path) -> dict:
     n = len(paths)
     return {
         "read": lambda i: jpeg420.read_planes(paths[i % n]),
-        "merge": lambda i: frames420.merge_420(planes[i % n], ab[i % n], small=False),
-        "write": lambda i: save_ycbcr(out / f"{i % n}.jpg", *merged[i % n]),
+        "merge": lambda i: frames420.merge_420_pixels(planes[i % n], ab[i % n]),
+        "write": lambda i: save_ycbcr(out / f"{i % n}.jpg", merged[i % n]),
         "write_memory": write_memory,
         "to_frame": lambda i: frames420.to_frame(y, cb, cr, jpeg420.JFIF, 2),
         "from_ndarray": from_ndarray,

@@ -21,6 +21,8 @@ used; other frames (10-bit, 4:2:2, 4:4:4, RGB, odd sizes, other matrices) take t
 `colornet.fullres` instead, as do outputs that are not 4:2:0 (`supported`).
 """
 
+import functools
+import sys
 from typing import NamedTuple
 
 import av
@@ -62,12 +64,15 @@ class Matrix(NamedTuple):
 class Planes(NamedTuple):
     """One 4:2:0 frame, read for the merge: its luma `(H, W)` uint8, and on the chroma grid
     `(H/2, W/2)` the mean luma of each 2 x 2 block and its CIE L (with the block's Cb and Cr);
-    and its matrix."""
+    and its matrix. `tensors`: the same luma, mean luma and L as TensorFlow tensors, which the
+    merge's compiled functions take as they are (a NumPy array would be copied into a new tensor
+    on each call, holding Python's lock); empty where the planes were made by hand."""
 
     y: np.ndarray
     pooled: np.ndarray
     L: np.ndarray
     matrix: Matrix
+    tensors: tuple = ()
 
 
 def matrix_of(frame) -> Matrix | None:
@@ -100,8 +105,16 @@ def split_420(packed, h: int, w: int) -> tuple[np.ndarray, np.ndarray, np.ndarra
 def planes_from(y, cb, cr, matrix: Matrix) -> Planes:
     """The `Planes` of luma `y` `(H, W)` uint8 (H and W even) and chroma `cb`, `cr` on its grid
     `(H/2, W/2)` (uint8 codes, or float: a JPEG's chroma averaged over each block)."""
-    pooled, L = _pooled_lightness_xla(y, cb, cr, matrix.constants())
-    return Planes(y, np.asarray(pooled), np.asarray(L), matrix)
+    y_tensor = tf.convert_to_tensor(y)
+    pooled, L = _pooled_lightness_xla(y_tensor, cb, cr, _constants(matrix))
+    # (a CPU tensor's NumPy array is a view of it, not a copy)
+    return Planes(y, np.asarray(pooled), np.asarray(L), matrix, (y_tensor, pooled, L))
+
+
+@functools.cache
+def _constants(matrix: Matrix) -> tf.Tensor:
+    """`matrix.constants()` as a tensor, made once for each matrix."""
+    return tf.constant(matrix.constants())
 
 
 def to_frame(y, cb, cr, matrix: Matrix, colorspace: int):
@@ -176,11 +189,12 @@ def _pooled_lightness_xla(y, cb, cr, k):  # -> the 2 x 2 blocks' luma (H/2, W/2)
     return pooled, lightness_of_planes(*rgb, polynomial=True)
 
 
-# The out-of-gamut pixels of a frame (often a tenth of them) are fitted, then written into its planes,
-# in chunks of at most the larger of these sizes, each padded to the next one: two compiled fits in
-# all, shared by every frame size (each compiled once per process, in about half a second), and two
-# compiled writes for each frame size (a tenth of a second each), where a size for each count of pixels
-# would compile new ones in the middle of a film.
+# The out-of-gamut pixels of a frame (often a tenth of them) are fitted, then written into its
+# planes, in chunks of at most the larger of these sizes, each padded to the next one: two compiled
+# fits in all, shared by every frame size (each compiled once per process, in about half a second),
+# and for each frame size two compiled functions that write the last chunk (or a chunk of padding
+# where every color fits) and make the output planes, where a size for each count of pixels would
+# compile new ones in the middle of a film.
 FIT_SIZES = (8192, 32768)
 
 
@@ -196,8 +210,7 @@ def _merge_xla(L, ab):  # L and ab on the grid -> its R, G, B planes, and where 
     return rgb + (clipped & ~((a == 0.0) & (b == 0.0)),)
 
 
-@tf.function(jit_compile=True)
-def _scatter_xla(r, g, b, index, fitted):  # the colors `fitted` (n, 3) at the flat `index` (n,)
+def _scatter(r, g, b, index, fitted):  # the colors `fitted` (n, 3) at the flat `index` (n,)
     index = index[:, None]
     return tuple(
         tf.reshape(tf.tensor_scatter_nd_update(tf.reshape(c, [-1]), index, fitted[:, i]), tf.shape(c))
@@ -205,29 +218,81 @@ def _scatter_xla(r, g, b, index, fitted):  # the colors `fitted` (n, 3) at the f
     )
 
 
-@tf.function(jit_compile=True)
-def _planes_xla(y, pooled, r, g, b, k, small):  # the merged colors on the chroma grid -> the output
+_scatter_xla = tf.function(_scatter, jit_compile=True)  # the chunks before the last
+
+
+def _output(y, pooled, r, g, b, index, fitted, k):  # the merged colors -> the output's codes (float)
+    # (the colors `fitted` written at `index` first, in the same compiled function as the output:
+    # a third less time than writing them in one and reading them back in another)
+    r, g, b = _scatter(r, g, b, index, fitted)
     luma, cb, cr = _to_codes(r, g, b, k)
-    out = _blocks(tf.cast(y, tf.float32)) + _upsampled(luma - pooled)
+    out = _blocks(tf.cast(y, tf.float32)) + _upsampled(luma - pooled)  # (H/2, 2, W/2, 2)
+    return out, cb, cr, (r, g, b)
+
+
+@tf.function(jit_compile=True)
+def _planes_xla(y, pooled, r, g, b, index, fitted, k, small):  # -> Y, Cb, Cr (and the small RGB)
+    out, cb, cr, rgb = _output(y, pooled, r, g, b, index, fitted, k)
     planes = _code(tf.reshape(out, tf.shape(y))), _code(cb), _code(cr)
-    return planes + ((_code(tf.stack([r, g, b], axis=-1) * 255.0),) if small else ())
+    return planes + ((_code(tf.stack(rgb, axis=-1) * 255.0),) if small else ())
+
+
+# The bytes Y, Cb, Cr, 0 of a pixel in the order memory holds them, as the bits of one uint32: the
+# compiled function then writes whole words (a stack of uint8 channels writes a byte at a time, 3x
+# slower).
+SHIFTS = (0, 8, 16) if sys.byteorder == "little" else (24, 16, 8)
+
+
+@tf.function(jit_compile=True)
+def _pixels_xla(y, pooled, r, g, b, index, fitted, k):  # -> YCbCr pixels of 4 bytes (H, W) uint32
+    out, cb, cr, _ = _output(y, pooled, r, g, b, index, fitted, k)
+    word = tf.zeros_like(out, tf.uint32)
+    for codes, shift in zip((out, cb[:, None, :, None], cr[:, None, :, None]), SHIFTS):
+        byte = tf.cast(tf.clip_by_value(tf.round(codes), 0.0, 255.0), tf.uint32)
+        word |= tf.bitwise.left_shift(byte, tf.constant(shift, tf.uint32))  # chroma: over its block
+    return tf.reshape(word, tf.shape(y))
 
 
 def merge_420(planes: Planes, ab, small: bool = True) -> tuple[np.ndarray, ...]:
     """The frame colored by `ab` (h, w, 2) in Lab units (any working size): its `(Y, Cb, Cr)`
     planes as uint8, and the colors on the chroma grid as uint8 RGB `(H/2, W/2, 3)` (for measures
     such as the flicker; not made if not `small`). See the module's docstring."""
-    L = planes.L
-    ab = tf.image.resize(np.asarray(ab, np.float32)[None], L.shape, "bilinear")[0]  # as merge_full
+    out = _planes_xla(*_merged(planes, ab), small)
+    return tuple(np.asarray(o) for o in out)
+
+
+def merge_420_pixels(planes: Planes, ab) -> np.ndarray:
+    """`merge_420`'s Y, Cb and Cr as the pixels of a YCbCr image, `(H, W, 4)` uint8: Y, Cb, Cr and
+    a 0 for each pixel, each Cb and Cr repeated over its 2 x 2 block. That is how Pillow holds a
+    YCbCr image, so `images_save.save_ycbcr` writes it as it is: a photo's JPEG is written without
+    Pillow upsampling the chroma and merging the planes, which holds Python's lock."""
+    words = np.asarray(_pixels_xla(*_merged(planes, ab)))
+    return words.view(np.uint8).reshape(*words.shape, 4)
+
+
+def _merged(planes: Planes, ab) -> tuple:
+    """The arguments of the output's compiled functions: the planes, the colors merged on the grid
+    with all but the last chunk of the out-of-gamut fit written in, that chunk (padded), and the
+    matrix's constants."""
+    y, pooled, L = planes.tensors or (planes.y, planes.pooled, planes.L)
+    # TensorFlow's bilinear resize with half-pixel centers, as `tf.image.resize` and merge_full call
+    # it, without its Python checks
+    ab = np.asarray(ab, np.float32)[None]
+    ab = tf.raw_ops.ResizeBilinear(images=ab, size=planes.L.shape, half_pixel_centers=True)[0]
     r, g, b, clipped = _merge_xla(L, ab)
     outside = np.flatnonzero(np.asarray(clipped)).astype(np.int32)
     if outside.size:  # there the chroma is reduced (hue kept) until the color fits: L is kept
-        fitted = fit_in_gamut(L.reshape(-1)[outside], np.asarray(ab).reshape(-1, 2)[outside], FIT_SIZES)
-        chunk = FIT_SIZES[-1]
-        for start in range(0, outside.size, chunk):
-            index, colors = outside[start : start + chunk], fitted[start : start + chunk]
-            pad = next(size for size in FIT_SIZES if size >= index.size) - index.size
-            index, colors = np.pad(index, (0, pad), "edge"), np.pad(colors, ((0, pad), (0, 0)), "edge")
-            r, g, b = _scatter_xla(r, g, b, index, colors)  # (the last pixel again over the padding)
-    out = _planes_xla(planes.y, planes.pooled, r, g, b, planes.matrix.constants(), small)
-    return tuple(np.asarray(o) for o in out)
+        L_out, ab_out = planes.L.reshape(-1)[outside], np.asarray(ab).reshape(-1, 2)[outside]
+        fitted = fit_in_gamut(L_out, ab_out, FIT_SIZES)
+    else:  # a chunk of padding: the first pixel's own color written back
+        outside = np.zeros(1, np.int32)
+        fitted = np.stack([np.asarray(c).reshape(-1)[:1] for c in (r, g, b)], axis=-1)
+    chunk = FIT_SIZES[-1]
+    last = (outside.size - 1) // chunk * chunk
+    for start in range(0, last, chunk):
+        r, g, b = _scatter_xla(r, g, b, outside[start : start + chunk], fitted[start : start + chunk])
+    index, colors = outside[last:], fitted[last:]
+    pad = next(size for size in FIT_SIZES if size >= index.size) - index.size
+    # (the last pixel again over the padding)
+    index, colors = np.pad(index, (0, pad), "edge"), np.pad(colors, ((0, pad), (0, 0)), "edge")
+    return y, pooled, r, g, b, index, colors, _constants(planes.matrix)

@@ -29,14 +29,15 @@ def save_image(path, rgb, alpha=None, quality: int = 95) -> None:
         Image.fromarray(np.asarray(arr)).save(tmp, **options)
 
 
-def save_ycbcr(path, y, cb, cr, quality: int = 95) -> None:
-    """Write luma `y` `(H, W)` and chroma `cb`, `cr` on its 2 x 2 grid `(H/2, W/2)` (uint8, JPEG's
-    YCbCr: BT.601, full range) as a 4:2:0 JPEG, through a temporary file and a rename as `save_image`
-    writes: the planes go to the encoder as they are, no RGB in between."""
-    luma = Image.fromarray(np.asarray(y))
-    # each chroma sample repeated over its 2 x 2 block (which the encoder averages back)
-    up = [Image.fromarray(np.asarray(c)).resize(luma.size, Image.NEAREST) for c in (cb, cr)]
-    photo = Image.merge("YCbCr", [luma, *up])
+def save_ycbcr(path, pixels, quality: int = 95) -> None:
+    """Write YCbCr pixels `(H, W, 4)` uint8 (Y, Cb, Cr and an unused byte, JPEG's YCbCr: BT.601,
+    full range; `frames420.merge_420_pixels`) as a 4:2:0 JPEG, through a temporary file and a rename
+    as `save_image` writes: the codes go to the encoder as they are, no RGB in between."""
+    pixels = np.ascontiguousarray(pixels, np.uint8)
+    if pixels.ndim != 3 or pixels.shape[2] != 4:
+        raise ValueError(f"save_ycbcr takes YCbCr pixels of shape (H, W, 4), not {pixels.shape}.")
+    # Pillow's own layout of a YCbCr image: copied in as it is (with Python's lock released)
+    photo = Image.frombuffer("YCbCr", pixels.shape[1::-1], pixels, "raw", "YCbCrX", 0, 1)
     os.makedirs(Path(path).parent.resolve(), exist_ok=True)
     with atomic_path(path) as tmp:
         # into the file itself: Pillow then encodes with Python's lock released (into memory it holds

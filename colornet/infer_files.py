@@ -21,7 +21,7 @@ from tqdm import tqdm
 from colornet import jpeg420
 from colornet.canvas import MIN_SIDE, colors
 from colornet.errors import ColornetError, HintError
-from colornet.frames420 import merge_420
+from colornet.frames420 import merge_420_pixels
 from colornet.hints import hint_map, read_hints
 from colornet.images import ImageError, Photo, load_image, save_image
 from colornet.images_save import save_ycbcr
@@ -194,14 +194,15 @@ def colorize_files(
         thread): the files written, and what failed (None)."""
         written = []
         try:
-            if prepared.planes is not None:  # the planes of a JPEG
-                rgb = merge_420(prepared.planes, colors(prepared, ab_canvas), small=False)
+            grid = prepared.planes is not None  # the planes of a JPEG: its YCbCr pixels out
+            if grid:
+                rgb = merge_420_pixels(prepared.planes, colors(prepared, ab_canvas))
             else:
                 rgb = finish(prepared, ab_canvas, np.uint8)
             if overwrite or not os.path.exists(job.output):
                 os.makedirs(os.path.dirname(job.output) or ".", exist_ok=True)
-                if isinstance(rgb, tuple):  # Y, Cb, Cr
-                    save_ycbcr(job.output, *rgb, quality)
+                if grid:
+                    save_ycbcr(job.output, rgb, quality)
                 else:
                     save_image(job.output, rgb, photo.alpha, quality)
                 written.append(job.output)

@@ -9,8 +9,8 @@ path does), and their Cb and Cr are written with the photo's own luma plus the c
 colors bring (`frames420.merge_420`), without RGB at full resolution:
 
     planes = read_planes("old.jpg")           # None: the photo takes the RGB path
-    y, cb, cr = merge_420(planes, ab, small=False)
-    save_ycbcr("old_color.jpg", y, cb, cr, quality=95)   # colornet.images_save
+    pixels = merge_420_pixels(planes, ab)     # Y, Cb, Cr (and a 0) of each pixel, as Pillow holds them
+    save_ycbcr("old_color.jpg", pixels, quality=95)   # colornet.images_save
 
 A JPEG of 4:2:0 (nearly every camera's and scanner's) is decoded by FFmpeg's decoder, which gives its
 planes as the file holds them: the chroma already on the grid, neither upsampled nor converted.

@@ -130,6 +130,28 @@ def test_colors_outside_the_gamut_are_fitted_as_the_rgb_path_fits_them():
     assert np.abs(lab[..., 0] - np.asarray(rgb_to_lab(gray))[..., 0]).mean() < 1.0
 
 
+def test_a_photos_pixels_hold_its_planes_and_planes_made_by_hand_merge_alike():
+    """`merge_420_pixels` (a JPEG's output) holds the planes `merge_420` gives, each chroma sample
+    over its 2 x 2 block; planes without their tensors (made by hand) give the same output."""
+    planes = frames420.planes_of(yuv_frame(gray_photo(), full_range=True))
+    ab = np.zeros((12, 16, 2), np.float32)
+    ab[:, :8], ab[:, 8:] = (70.0, 20.0), (-30.0, 60.0)  # a red partly outside the gamut, a green
+    y, cb, cr, _ = frames420.merge_420(planes, ab)
+    pixels = frames420.merge_420_pixels(planes, ab)
+    assert pixels.shape == (96, 128, 4) and pixels.dtype == np.uint8
+    assert np.array_equal(pixels[..., 0], y) and not pixels[..., 3].any()
+    for channel, plane in ((1, cb), (2, cr)):
+        for dy in (0, 1):
+            for dx in (0, 1):
+                assert np.array_equal(pixels[dy::2, dx::2, channel], plane)
+    assert len(np.unique(cr)) > 2  # colors, not a gray
+    by_hand = frames420.Planes(planes.y, planes.pooled, planes.L, planes.matrix)
+    assert not by_hand.tensors
+    again = frames420.merge_420(by_hand, ab)
+    assert all(np.array_equal(a, b) for a, b in zip(again, (y, cb, cr)))
+    assert np.array_equal(frames420.merge_420_pixels(by_hand, ab), pixels)
+
+
 BT601 = frames420.Matrix(0.299, 0.114, False)
 
 

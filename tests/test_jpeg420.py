@@ -164,3 +164,23 @@ def test_a_folder_read_and_merged_on_two_threads_gives_what_one_thread_gives(tmp
         f"p{i:02d}.jpg" for i in range(10) if i != 4
     ]
     assert len(two.failed) == 1 and "p04.jpg" in two.failed[0]
+
+
+def test_ycbcr_pixels_are_written_as_a_420_jpeg_of_those_codes(tmp_path):
+    """`save_ycbcr` writes YCbCr pixels (chroma repeated over 2 x 2 blocks) as a 4:2:0 JPEG that
+    decodes to the same codes (within JPEG's loss), and refuses pixels of another shape."""
+    from colornet.images_save import save_ycbcr
+
+    luma = np.asarray(Image.fromarray(bundled_photo("chelsea")).convert("L").resize((128, 96)))
+    rows, cols = np.mgrid[0:48, 0:64]
+    chroma = np.stack([90 + cols, 170 - rows], axis=-1).astype(np.uint8).repeat(2, 0).repeat(2, 1)
+    pixels = np.concatenate([luma[..., None], chroma, np.zeros_like(luma)[..., None]], axis=-1)
+    save_ycbcr(tmp_path / "photo.jpg", pixels, quality=95)
+    y, cb, cr = jpeg420.stored_planes(tmp_path / "photo.jpg")  # 4:2:0, as FFmpeg reads it
+    assert np.abs(y.astype(int) - luma).mean() < 2.0  # JPEG at quality 95: about 1 level
+    assert np.abs(cb.astype(int) - chroma[::2, ::2, 0]).mean() < 3.0
+    assert np.abs(cr.astype(int) - chroma[::2, ::2, 1]).mean() < 3.0
+    assert [p.name for p in tmp_path.iterdir()] == ["photo.jpg"]  # no temporary file left
+    with pytest.raises(ValueError, match=r"\(H, W, 4\)"):
+        save_ycbcr(tmp_path / "bad.jpg", pixels[..., :3])
+    assert not (tmp_path / "bad.jpg").exists()
