@@ -27,7 +27,7 @@ from pathlib import Path
 import av
 import numpy as np
 
-from colornet.frames420 import Matrix, Planes, planes_from, split_420
+from colornet.frames420 import Matrix, Planes, planes_420, planes_from
 from colornet.images import MAX_PIXELS, _open, load_ycbcr, recorded_warnings
 
 JFIF = Matrix(kr=0.299, kb=0.114, full_range=True)  # JPEG's YCbCr
@@ -87,7 +87,7 @@ def stored_planes(path) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
     frame = frames[0]
     if frame.width % 2 or frame.height % 2:
         return None
-    return split_420(frame.to_ndarray(), frame.height, frame.width)
+    return planes_420(frame)
 
 
 def _block_means(plane) -> np.ndarray:
