@@ -23,6 +23,7 @@ used; other frames (10-bit, 4:2:2, 4:4:4, RGB, odd sizes, other matrices) take t
 
 import functools
 import sys
+import threading
 from typing import NamedTuple
 
 import av
@@ -66,7 +67,8 @@ class Planes(NamedTuple):
     `(H/2, W/2)` the mean luma of each 2 x 2 block and its CIE L (with the block's Cb and Cr);
     and its matrix. `tensors`: the same luma, mean luma and L as TensorFlow tensors, which the
     merge's compiled functions take as they are (a NumPy array would be copied into a new tensor
-    on each call, holding Python's lock); empty where the planes were made by hand."""
+    on each call, holding Python's lock), padded where `planes_from` was told to (`padded_size`);
+    empty where the planes were made by hand."""
 
     y: np.ndarray
     pooled: np.ndarray
@@ -108,13 +110,87 @@ def planes_420(frame) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return tuple(planes)
 
 
-def planes_from(y, cb, cr, matrix: Matrix) -> Planes:
+def planes_from(y, cb, cr, matrix: Matrix, padded: bool = False) -> Planes:
     """The `Planes` of luma `y` `(H, W)` uint8 (H and W even) and chroma `cb`, `cr` on its grid
-    `(H/2, W/2)` (uint8 codes, or float: a JPEG's chroma averaged over each block)."""
+    `(H/2, W/2)` (uint8 codes, or float: a JPEG's chroma averaged over each block).
+
+    `padded`: the merge works on the planes padded to the grid's `padded_size` (the edge's blocks
+    repeated, which leaves every output pixel as it was), so photos of many sizes share a few
+    compiled functions (a film's frames, of one size, need not)."""
+    h, w = (n // 2 for n in y.shape)
+    size = padded_size(h, w) if padded else (h, w)
+    if size != (h, w):
+        y, cb, cr = _padded(y, cb, cr, *size)
     y_tensor = _tensor(y)
     pooled, L = _pooled_lightness_xla(y_tensor, _tensor(cb), _tensor(cr), _constants(matrix))
     # (a CPU tensor's NumPy array is a view of it, not a copy)
-    return Planes(y, np.asarray(pooled), np.asarray(L), matrix, (y_tensor, pooled, L))
+    views = (y[: 2 * h, : 2 * w], np.asarray(pooled)[:h, :w], np.asarray(L)[:h, :w])
+    return Planes(*views, matrix, (y_tensor, pooled, L))
+
+
+# The padded grid sizes handed out in this process (`padded_size`), each with its compiled functions,
+# and how often each grid size (rounded) was asked for.
+_SIZES: set = set()
+_ASKED: dict = {}
+_SIZES_LOCK = threading.Lock()
+MAX_PADDING = 3.0  # a grid may take a size of up to this many times its own pixels...
+OWN_SIZE_AFTER = 64  # ...until its own size has been asked for this many times
+
+
+def padded_size(h: int, w: int) -> tuple[int, int]:
+    """The size a chroma grid of `h` x `w` is padded to for the merge (`planes_from(padded=True)`).
+
+    Every compiled function of the merge is compiled for each size it sees (0.7 s on 2 cores for a
+    new size), where a grid's own work takes a few ms. So a grid's size is rounded up (each side to
+    a multiple of an eighth of the power of 2 below it, at least 16: at most an eighth more), and a
+    size asked for fewer than `OWN_SIZE_AFTER` times takes the smallest size already handed out in
+    this process that holds it with at most `MAX_PADDING` times its pixels; else a new size, made as
+    large as that allows to hold the sizes handed out before too. A folder of photos of one size
+    compiles once; one of many sizes a few times (these limits gave the fewest seconds of compiling
+    and padding together, in a simulation of folders of 24 to 2000 photos of random sizes). The
+    padding leaves the outputs as they are (`_padded`), so the size taken does not change them."""
+
+    def side(n):
+        step = max(16, 1 << max(n.bit_length() - 4, 0))
+        return -(-n // step) * step
+
+    size, most = (side(h), side(w)), MAX_PADDING * h * w
+    with _SIZES_LOCK:
+        _ASKED[size] = _ASKED.get(size, 0) + 1
+        if size not in _SIZES and _ASKED[size] < OWN_SIZE_AFTER:
+            holding = [(a * b, (a, b)) for a, b in _SIZES if a >= size[0] and b >= size[1] and a * b <= most]
+            if holding:
+                return min(holding)[1]
+            for a, b in sorted(_SIZES, key=lambda s: -s[0] * s[1]):  # the largest first
+                union = (max(a, size[0]), max(b, size[1]))
+                size = union if union[0] * union[1] <= most else size
+        _SIZES.add(size)
+    return size
+
+
+def _padded(y, cb, cr, h: int, w: int):
+    """The planes padded to a grid of `h` x `w` in new aligned arrays: each padded block repeats the
+    edge's last block (luma its last two rows and columns, in mirror order; chroma its last row and
+    column). A padded block then has the same mean luma, L and colors as the edge block beside it,
+    so the bilinear upsampling at the edge, which holds the edge's values, sees the same values as
+    without the padding: the outputs are unchanged."""
+    out_y = _aligned((2 * h, 2 * w))
+    rows, cols = y.shape
+    out_y[:rows, :cols] = y
+    out_y[rows::2, :cols], out_y[rows + 1 :: 2, :cols] = y[-1], y[-2]
+    out_y[:, cols::2], out_y[:, cols + 1 :: 2] = out_y[:, cols - 1 : cols], out_y[:, cols - 2 : cols - 1]
+    return out_y, _edge_padded(cb, h, w), _edge_padded(cr, h, w)
+
+
+def _edge_padded(plane, h: int, w: int) -> np.ndarray:
+    """`plane` `(h0, w0, ...)` padded to `(h, w, ...)` in a new aligned array, its last row and column
+    repeated."""
+    rows, cols = plane.shape[:2]
+    out = _aligned((h, w, *plane.shape[2:]), plane.dtype)
+    out[:rows, :cols] = plane
+    out[rows:, :cols] = plane[-1]
+    out[:, cols:] = out[:, cols - 1 : cols]
+    return out
 
 
 ALIGN = 64  # bytes: the alignment TensorFlow's CPU kernels expect of a tensor's data
@@ -135,6 +211,7 @@ def _tensor(array) -> tf.Tensor:
     if (
         isinstance(array, np.ndarray)
         and array.flags.c_contiguous
+        and array.flags.writeable  # (DLPack cannot export a read-only array)
         and array.ctypes.data % ALIGN == 0
         and array.dtype in (np.uint8, np.float32)
     ):
@@ -221,11 +298,12 @@ def _pooled_lightness_xla(y, cb, cr, k):  # -> the 2 x 2 blocks' luma (H/2, W/2)
 
 
 # The out-of-gamut pixels of a frame (often a tenth of them) are fitted, then written into its
-# planes, in chunks of at most the larger of these sizes, each padded to the next one: two compiled
-# fits in all, shared by every frame size (each compiled once per process, in about half a second),
-# and for each frame size two compiled functions that write the last chunk (or a chunk of padding
-# where every color fits) and make the output planes, where a size for each count of pixels would
-# compile new ones in the middle of a film.
+# planes, in chunks of at most the larger of these sizes: each fitted padded to the next one (two
+# compiled fits in all, shared by every frame size, each compiled once per process in about half a
+# second), and written padded to the larger, the last chunk (or a chunk of padding where every color
+# fits) in the function that makes the output. So a frame size compiles one such function (two where
+# more than one chunk is written), where a size for each count of pixels would compile new ones in the
+# middle of a film.
 FIT_SIZES = (8192, 32768)
 
 
@@ -289,16 +367,19 @@ def merge_420(planes: Planes, ab, small: bool = True) -> tuple[np.ndarray, ...]:
     planes as uint8, and the colors on the chroma grid as uint8 RGB `(H/2, W/2, 3)` (for measures
     such as the flicker; not made if not `small`). See the module's docstring."""
     out = _planes_xla(*_merged(planes, ab), small)
-    return tuple(np.asarray(o) for o in out)
+    (h, w), (hc, wc) = planes.y.shape, planes.L.shape  # the padding cut off
+    return tuple(np.asarray(o)[: h if i == 0 else hc, : w if i == 0 else wc] for i, o in enumerate(out))
 
 
 def merge_420_pixels(planes: Planes, ab) -> np.ndarray:
     """`merge_420`'s Y, Cb and Cr as the pixels of a YCbCr image, `(H, W, 4)` uint8: Y, Cb, Cr and
     a 0 for each pixel, each Cb and Cr repeated over its 2 x 2 block. That is how Pillow holds a
     YCbCr image, so `images_save.save_ycbcr` writes it as it is: a photo's JPEG is written without
-    Pillow upsampling the chroma and merging the planes, which holds Python's lock."""
+    Pillow upsampling the chroma and merging the planes, which holds Python's lock. (A view whose
+    lines are those of the padded planes where they were padded.)"""
     words = np.asarray(_pixels_xla(*_merged(planes, ab)))
-    return words.view(np.uint8).reshape(*words.shape, 4)
+    h, w = planes.y.shape
+    return words.view(np.uint8).reshape(*words.shape, 4)[:h, :w]
 
 
 def _merged(planes: Planes, ab) -> tuple:
@@ -307,13 +388,16 @@ def _merged(planes: Planes, ab) -> tuple:
     matrix's constants."""
     y, pooled, L = planes.tensors or (planes.y, planes.pooled, planes.L)
     # TensorFlow's bilinear resize with half-pixel centers, as `tf.image.resize` and merge_full call
-    # it, without its Python checks
+    # it, without its Python checks; then, on padded planes, the edge's colors repeated over the padding
     ab = np.asarray(ab, np.float32)[None]
     ab = tf.raw_ops.ResizeBilinear(images=ab, size=planes.L.shape, half_pixel_centers=True)[0]
+    (h, w), (hp, wp) = planes.L.shape, L.shape
+    if (hp, wp) != (h, w):
+        ab = _tensor(_edge_padded(np.asarray(ab), hp, wp))
     r, g, b, clipped = _merge_xla(L, ab)
     outside = np.flatnonzero(np.asarray(clipped)).astype(np.int32)
     if outside.size:  # there the chroma is reduced (hue kept) until the color fits: L is kept
-        L_out, ab_out = planes.L.reshape(-1)[outside], np.asarray(ab).reshape(-1, 2)[outside]
+        L_out, ab_out = np.asarray(L).reshape(-1)[outside], np.asarray(ab).reshape(-1, 2)[outside]
         fitted = fit_in_gamut(L_out, ab_out, FIT_SIZES)
     else:  # a chunk of padding: the first pixel's own color written back
         outside = np.zeros(1, np.int32)
@@ -323,7 +407,7 @@ def _merged(planes: Planes, ab) -> tuple:
     for start in range(0, last, chunk):
         r, g, b = _scatter_xla(r, g, b, outside[start : start + chunk], fitted[start : start + chunk])
     index, colors = outside[last:], fitted[last:]
-    pad = next(size for size in FIT_SIZES if size >= index.size) - index.size
+    pad = chunk - index.size
     # (the last pixel again over the padding)
     index, colors = np.pad(index, (0, pad), "edge"), np.pad(colors, ((0, pad), (0, 0)), "edge")
     return y, pooled, r, g, b, index, colors, _constants(planes.matrix)

@@ -33,11 +33,20 @@ def save_ycbcr(path, pixels, quality: int = 95) -> None:
     """Write YCbCr pixels `(H, W, 4)` uint8 (Y, Cb, Cr and an unused byte, JPEG's YCbCr: BT.601,
     full range; `frames420.merge_420_pixels`) as a 4:2:0 JPEG, through a temporary file and a rename
     as `save_image` writes: the codes go to the encoder as they are, no RGB in between."""
-    pixels = np.ascontiguousarray(pixels, np.uint8)
-    if pixels.ndim != 3 or pixels.shape[2] != 4:
-        raise ValueError(f"save_ycbcr takes YCbCr pixels of shape (H, W, 4), not {pixels.shape}.")
-    # Pillow's own layout of a YCbCr image: copied in as it is (with Python's lock released)
-    photo = Image.frombuffer("YCbCr", pixels.shape[1::-1], pixels, "raw", "YCbCrX", 0, 1)
+    pixels = np.asarray(pixels)
+    if pixels.ndim != 3 or pixels.shape[2] != 4 or pixels.dtype != np.uint8:
+        raise ValueError(
+            f"save_ycbcr takes YCbCr pixels (H, W, 4) of uint8, not {pixels.shape} of {pixels.dtype}."
+        )
+    h, w = pixels.shape[:2]
+    if pixels.strides[1:] != (4, 1) or pixels.strides[0] < 4 * w:
+        pixels = np.ascontiguousarray(pixels)
+    # Pillow's own layout of a YCbCr image, copied in line by line as it is; the lines may be longer
+    # than the photo (`merge_420_pixels` on padded planes): each line's bytes, padding included, as
+    # one contiguous buffer
+    line = pixels.strides[0]
+    lines = np.lib.stride_tricks.as_strided(pixels, (h, line), (line, 1))
+    photo = Image.frombuffer("YCbCr", (w, h), lines, "raw", "YCbCrX", line, 1)
     os.makedirs(Path(path).parent.resolve(), exist_ok=True)
     with atomic_path(path) as tmp:
         # into the file itself: Pillow then encodes with Python's lock released (into memory it holds

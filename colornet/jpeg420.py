@@ -64,12 +64,12 @@ def read_planes(path, max_pixels: int | None = MAX_PIXELS) -> Planes | None:
     if stored is not None:
         turn = TURNS.get(orientation)
         planes = stored if turn is None else [np.ascontiguousarray(turn(p)) for p in stored]
-        return planes_from(*planes, JFIF)
+        return planes_from(*planes, JFIF, padded=True)
     ycc = load_ycbcr(path, max_pixels)
     if ycc is None or ycc.shape[0] % 2 or ycc.shape[1] % 2:
         return None
     cb, cr = (_block_means(ycc[..., i]) for i in (1, 2))
-    return planes_from(np.ascontiguousarray(ycc[..., 0]), cb, cr, JFIF)
+    return planes_from(np.ascontiguousarray(ycc[..., 0]), cb, cr, JFIF, padded=True)
 
 
 def stored_planes(path) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:

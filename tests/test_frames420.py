@@ -152,6 +152,59 @@ def test_a_photos_pixels_hold_its_planes_and_planes_made_by_hand_merge_alike():
     assert np.array_equal(frames420.merge_420_pixels(by_hand, ab), pixels)
 
 
+@pytest.mark.parametrize("size", [(130, 98), (318, 202), (36, 20)])  # grids 65x49, 159x101, 18x10
+def test_planes_padded_for_the_merge_give_the_same_output(size, tmp_path, monkeypatch):
+    """Planes padded to a larger grid (`planes_from(padded=True)`, photos of many sizes sharing the
+    merge's compiled functions) give every output pixel as unpadded planes do, bit for bit, vivid
+    colors outside the gamut included; the padded pixels are written as a JPEG as they are."""
+    from colornet.images_save import save_ycbcr
+
+    monkeypatch.setattr(frames420, "_SIZES", set())
+    monkeypatch.setattr(frames420, "_ASKED", {})
+    gray = gray_photo("coffee", size)
+    planes = frames420.planes_of(yuv_frame(gray, 1))
+    y, cb, cr = (np.ascontiguousarray(p) for p in (planes.y, *frames420.planes_420(yuv_frame(gray, 1))[1:]))
+    padded = frames420.planes_from(y, cb, cr, planes.matrix, padded=True)
+    assert padded.tensors[0].shape[0] > y.shape[0] and padded.y.shape == y.shape
+    assert np.array_equal(padded.L, planes.L) and np.array_equal(padded.pooled, planes.pooled)
+    rng = np.random.default_rng(0)
+    ab = rng.normal(0.0, 60.0, (9, 12, 2)).astype(np.float32)  # many colors outside the gamut
+    for ours, theirs in zip(frames420.merge_420(padded, ab), frames420.merge_420(planes, ab)):
+        assert np.array_equal(ours, theirs)
+    pixels = frames420.merge_420_pixels(padded, ab)
+    assert not pixels.flags.c_contiguous  # a view of the padded lines
+    assert np.array_equal(pixels, frames420.merge_420_pixels(planes, ab))
+    save_ycbcr(tmp_path / "view.jpg", pixels)
+    save_ycbcr(tmp_path / "copy.jpg", np.ascontiguousarray(pixels))
+    assert (tmp_path / "view.jpg").read_bytes() == (tmp_path / "copy.jpg").read_bytes()
+
+
+def test_grids_of_many_sizes_share_a_few_padded_sizes(monkeypatch):
+    """`padded_size`: a grid takes a size handed out before where it holds it with at most
+    `MAX_PADDING` times its pixels, a new one made to hold earlier ones too where it can, and its own
+    once asked for `OWN_SIZE_AFTER` times."""
+    monkeypatch.setattr(frames420, "_SIZES", set())
+    monkeypatch.setattr(frames420, "_ASKED", {})
+    monkeypatch.setattr(frames420, "OWN_SIZE_AFTER", 4)
+    assert frames420.padded_size(432, 576) == (448, 576)  # the first: its own, rounded up
+    assert frames420.padded_size(400, 500) == (448, 576)  # held with 1.3 times its pixels
+    assert frames420.padded_size(200, 300) == (208, 320)  # 4.3 times: too many, a new size
+    assert frames420.padded_size(470, 560) == (480, 576)  # holds (448, 576) as well
+    assert frames420.padded_size(440, 570) == (448, 576)  # a size handed out: its own
+    sizes = [frames420.padded_size(400, 500) for _ in range(3)]
+    assert sizes == [(448, 576), (448, 576), (416, 512)]  # its own (rounded) from the 4th time
+    monkeypatch.setattr(frames420, "_SIZES", set())
+    monkeypatch.setattr(frames420, "_ASKED", {})
+    monkeypatch.setattr(frames420, "OWN_SIZE_AFTER", 64)
+    rng = np.random.default_rng(0)
+    for _ in range(200):  # photos of 0.5 to 1.4 MP, either way up
+        h, w = rng.integers(300, 500), rng.integers(400, 700)
+        h, w = (h, w) if rng.random() < 0.6 else (w, h)
+        ph, pw = frames420.padded_size(int(h), int(w))
+        assert ph >= h and pw >= w and ph * pw <= frames420.MAX_PADDING * h * w
+    assert len(frames420._SIZES) <= 10  # (3 here, for 69 sizes once rounded)
+
+
 BT601 = frames420.Matrix(0.299, 0.114, False)
 
 
