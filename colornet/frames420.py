@@ -129,7 +129,7 @@ def planes_from(y, cb, cr, matrix: Matrix, padded: bool = False) -> Planes:
 
 
 # The padded grid sizes handed out in this process (`padded_size`), each with its compiled functions,
-# and how often each grid size (rounded) was asked for.
+# and how often each grid size was asked for.
 _SIZES: set = set()
 _ASKED: dict = {}
 _SIZES_LOCK = threading.Lock()
@@ -141,26 +141,28 @@ def padded_size(h: int, w: int) -> tuple[int, int]:
     """The size a chroma grid of `h` x `w` is padded to for the merge (`planes_from(padded=True)`).
 
     Every compiled function of the merge is compiled for each size it sees (0.7 s on 2 cores for a
-    new size), where a grid's own work takes a few ms. So a grid's size is rounded up (each side to
-    a multiple of an eighth of the power of 2 below it, at least 16: at most an eighth more), and a
-    size asked for fewer than `OWN_SIZE_AFTER` times takes the smallest size already handed out in
-    this process that holds it with at most `MAX_PADDING` times its pixels; else a new size, made as
-    large as that allows to hold the sizes handed out before too. A folder of photos of one size
-    compiles once; one of many sizes a few times (these limits gave the fewest seconds of compiling
-    and padding together, in a simulation of folders of 24 to 2000 photos of random sizes). The
-    padding leaves the outputs as they are (`_padded`), so the size taken does not change them."""
+    new size), where a grid's own work takes a few ms. So a grid takes its own size where that was
+    handed out before, where it is the first, or where it was asked for `OWN_SIZE_AFTER` times (a
+    folder of photos of one size: no padding); else the smallest size handed out that holds it with
+    at most `MAX_PADDING` times its pixels; else a new size, each side rounded up (to a multiple of an
+    eighth of the power of 2 below it, at least 16: at most an eighth more) and made as large as
+    that limit allows to hold the sizes handed out before too. A folder of photos of many sizes then
+    compiles a few times (these limits gave the fewest seconds of compiling and padding together in
+    a simulation of folders of 24 to 2000 photos of random sizes). The padding leaves the outputs as
+    they are (`_padded`), so the size taken does not change them."""
 
     def side(n):
         step = max(16, 1 << max(n.bit_length() - 4, 0))
         return -(-n // step) * step
 
-    size, most = (side(h), side(w)), MAX_PADDING * h * w
+    size, most = (h, w), MAX_PADDING * h * w
     with _SIZES_LOCK:
         _ASKED[size] = _ASKED.get(size, 0) + 1
-        if size not in _SIZES and _ASKED[size] < OWN_SIZE_AFTER:
-            holding = [(a * b, (a, b)) for a, b in _SIZES if a >= size[0] and b >= size[1] and a * b <= most]
+        if _SIZES and size not in _SIZES and _ASKED[size] < OWN_SIZE_AFTER:
+            holding = [(a * b, (a, b)) for a, b in _SIZES if a >= h and b >= w and a * b <= most]
             if holding:
                 return min(holding)[1]
+            size = (side(h), side(w))
             for a, b in sorted(_SIZES, key=lambda s: -s[0] * s[1]):  # the largest first
                 union = (max(a, size[0]), max(b, size[1]))
                 size = union if union[0] * union[1] <= most else size

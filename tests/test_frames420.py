@@ -159,13 +159,14 @@ def test_planes_padded_for_the_merge_give_the_same_output(size, tmp_path, monkey
     colors outside the gamut included; the padded pixels are written as a JPEG as they are."""
     from colornet.images_save import save_ycbcr
 
-    monkeypatch.setattr(frames420, "_SIZES", set())
+    grid = (size[1] // 2, size[0] // 2)
+    monkeypatch.setattr(frames420, "_SIZES", {(grid[0] + 7, grid[1] + 5)})  # a size that holds it
     monkeypatch.setattr(frames420, "_ASKED", {})
     gray = gray_photo("coffee", size)
     planes = frames420.planes_of(yuv_frame(gray, 1))
     y, cb, cr = (np.ascontiguousarray(p) for p in (planes.y, *frames420.planes_420(yuv_frame(gray, 1))[1:]))
     padded = frames420.planes_from(y, cb, cr, planes.matrix, padded=True)
-    assert padded.tensors[0].shape[0] > y.shape[0] and padded.y.shape == y.shape
+    assert padded.tensors[0].shape == (2 * grid[0] + 14, 2 * grid[1] + 10) and padded.y.shape == y.shape
     assert np.array_equal(padded.L, planes.L) and np.array_equal(padded.pooled, planes.pooled)
     rng = np.random.default_rng(0)
     ab = rng.normal(0.0, 60.0, (9, 12, 2)).astype(np.float32)  # many colors outside the gamut
@@ -180,19 +181,20 @@ def test_planes_padded_for_the_merge_give_the_same_output(size, tmp_path, monkey
 
 
 def test_grids_of_many_sizes_share_a_few_padded_sizes(monkeypatch):
-    """`padded_size`: a grid takes a size handed out before where it holds it with at most
-    `MAX_PADDING` times its pixels, a new one made to hold earlier ones too where it can, and its own
-    once asked for `OWN_SIZE_AFTER` times."""
+    """`padded_size`: a grid takes its own size when it is the first or was asked for
+    `OWN_SIZE_AFTER` times, else a size handed out before that holds it with at most `MAX_PADDING`
+    times its pixels, else a new one made to hold earlier ones too where it can."""
     monkeypatch.setattr(frames420, "_SIZES", set())
     monkeypatch.setattr(frames420, "_ASKED", {})
     monkeypatch.setattr(frames420, "OWN_SIZE_AFTER", 4)
-    assert frames420.padded_size(432, 576) == (448, 576)  # the first: its own, rounded up
-    assert frames420.padded_size(400, 500) == (448, 576)  # held with 1.3 times its pixels
-    assert frames420.padded_size(200, 300) == (208, 320)  # 4.3 times: too many, a new size
-    assert frames420.padded_size(470, 560) == (480, 576)  # holds (448, 576) as well
-    assert frames420.padded_size(440, 570) == (448, 576)  # a size handed out: its own
+    assert frames420.padded_size(432, 576) == (432, 576)  # the first: its own
+    assert frames420.padded_size(400, 500) == (432, 576)  # held with 1.2 times its pixels
+    assert frames420.padded_size(200, 300) == (208, 320)  # 4.1 times: too many, a new size (rounded)
+    assert frames420.padded_size(470, 560) == (480, 576)  # rounded, and holds (432, 576) as well
+    assert frames420.padded_size(440, 570) == (480, 576)
+    assert frames420.padded_size(432, 576) == (432, 576)  # handed out before
     sizes = [frames420.padded_size(400, 500) for _ in range(3)]
-    assert sizes == [(448, 576), (448, 576), (416, 512)]  # its own (rounded) from the 4th time
+    assert sizes == [(432, 576), (432, 576), (400, 500)]  # its own from the 4th time
     monkeypatch.setattr(frames420, "_SIZES", set())
     monkeypatch.setattr(frames420, "_ASKED", {})
     monkeypatch.setattr(frames420, "OWN_SIZE_AFTER", 64)
