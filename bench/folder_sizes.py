@@ -12,7 +12,7 @@ with one loaded colorizer:
              traced for every canvas the folder makes, and the RGB path's compiled functions are made
     rgb      photos/s of `colorize_files` on the folder in RGB (`CHROMA_GRID` off), all compiled
     grid     photos/s on the chroma grid, the first time: the merge's functions compiled for each
-             padded size the folder takes (`frames420.padded_size`)
+             padded size the folder takes (`grid_sizes.padded_size`)
     again    photos/s on the grid a second time, nothing left to compile
 `ratio`: grid (the first time) / rgb. `sizes`: the padded grid sizes the process handed out.
 """
@@ -64,7 +64,7 @@ def main(argv=None) -> dict:
         parser.error(f"--n {args.n}: use 1 or more")
 
     import colornet.infer_files as infer_files
-    from colornet import frames420
+    from colornet import grid_sizes
     from colornet.precision import cpu_name
     from colornet.predict import load_colorizer
 
@@ -89,9 +89,9 @@ def main(argv=None) -> dict:
             run(warm, Path(tmp) / "warm_out", grid)
         run(Path(tmp) / "in", Path(tmp) / "rgb_warm", False)
         rgb = run(Path(tmp) / "in", Path(tmp) / "rgb", False)
-        before = set(frames420._SIZES)
+        before = set(grid_sizes._SIZES)
         grid = run(Path(tmp) / "in", Path(tmp) / "grid", True)
-        padded = sorted(set(frames420._SIZES) - before)
+        padded = sorted(set(grid_sizes._SIZES) - before)
         again = run(Path(tmp) / "in", Path(tmp) / "again", True)
     distinct = len(set(sizes))
     print(f"folder_sizes: model {args.model}, {args.n} JPEGs of {distinct} sizes into JPEGs; {cpu_name()}")

@@ -23,7 +23,6 @@ used; other frames (10-bit, 4:2:2, 4:4:4, RGB, odd sizes, other matrices) take t
 
 import functools
 import sys
-import threading
 from typing import NamedTuple
 
 import av
@@ -32,6 +31,7 @@ import tensorflow as tf
 
 from colornet.color import lab_to_rgb_planes, lightness_of_planes
 from colornet.fullres import fit_in_gamut
+from colornet.grid_sizes import aligned, as_tensor, edge_padded, padded_planes, padded_size
 
 # FFmpeg's colorspace (AVColorSpace) -> the matrix's (Kr, Kb); 2 (unspecified) is read as BT.601, as
 # FFmpeg's scaler does.
@@ -67,7 +67,7 @@ class Planes(NamedTuple):
     `(H/2, W/2)` the mean luma of each 2 x 2 block and its CIE L (with the block's Cb and Cr);
     and its matrix. `tensors`: the same luma, mean luma and L as TensorFlow tensors, which the
     merge's compiled functions take as they are (a NumPy array would be copied into a new tensor
-    on each call, holding Python's lock), padded where `planes_from` was told to (`padded_size`);
+    on each call, holding Python's lock), padded where `planes_from` was told to (`grid_sizes.padded_size`);
     empty where the planes were made by hand."""
 
     y: np.ndarray
@@ -99,12 +99,12 @@ def planes_of(frame) -> Planes:
 def planes_420(frame) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """A 4:2:0 frame's Y `(H, W)`, Cb and Cr `(H/2, W/2)` (H and W even), uint8, each copied once from
     the frame's lines into an array of its own that TensorFlow can take without copying it again
-    (`_tensor`)."""
+    (`grid_sizes.as_tensor`)."""
     planes = []
     for plane in frame.planes:
         lines = np.frombuffer(plane, np.uint8, plane.line_size * plane.height).reshape(plane.height, -1)
         lines = lines[:, : plane.width]
-        out = _aligned((plane.height, plane.width))
+        out = aligned((plane.height, plane.width))
         np.copyto(out, lines)
         planes.append(out)
     return tuple(planes)
@@ -120,105 +120,12 @@ def planes_from(y, cb, cr, matrix: Matrix, padded: bool = False) -> Planes:
     h, w = (n // 2 for n in y.shape)
     size = padded_size(h, w) if padded else (h, w)
     if size != (h, w):
-        y, cb, cr = _padded(y, cb, cr, *size)
-    y_tensor = _tensor(y)
-    pooled, L = _pooled_lightness_xla(y_tensor, _tensor(cb), _tensor(cr), _constants(matrix))
+        y, cb, cr = padded_planes(y, cb, cr, *size)
+    y_tensor = as_tensor(y)
+    pooled, L = _pooled_lightness_xla(y_tensor, as_tensor(cb), as_tensor(cr), _constants(matrix))
     # (a CPU tensor's NumPy array is a view of it, not a copy)
     views = (y[: 2 * h, : 2 * w], np.asarray(pooled)[:h, :w], np.asarray(L)[:h, :w])
     return Planes(*views, matrix, (y_tensor, pooled, L))
-
-
-# The padded grid sizes handed out in this process (`padded_size`), each with its compiled functions,
-# and how often each grid size was asked for.
-_SIZES: set = set()
-_ASKED: dict = {}
-_SIZES_LOCK = threading.Lock()
-MAX_PADDING = 3.0  # a grid may take a size of up to this many times its own pixels...
-OWN_SIZE_AFTER = 64  # ...until its own size has been asked for this many times
-
-
-def padded_size(h: int, w: int) -> tuple[int, int]:
-    """The size a chroma grid of `h` x `w` is padded to for the merge (`planes_from(padded=True)`).
-
-    Every compiled function of the merge is compiled for each size it sees (0.7 s on 2 cores for a
-    new size), where a grid's own work takes a few ms. So a grid takes its own size where that was
-    handed out before, where it is the first, or where it was asked for `OWN_SIZE_AFTER` times (a
-    folder of photos of one size: no padding); else the smallest size handed out that holds it with
-    at most `MAX_PADDING` times its pixels; else a new size, each side rounded up (to a multiple of an
-    eighth of the power of 2 below it, at least 16: at most an eighth more) and made as large as
-    that limit allows to hold the sizes handed out before too. A folder of photos of many sizes then
-    compiles a few times (these limits gave the fewest seconds of compiling and padding together in
-    a simulation of folders of 24 to 2000 photos of random sizes). The padding leaves the outputs as
-    they are (`_padded`), so the size taken does not change them."""
-
-    def side(n):
-        step = max(16, 1 << max(n.bit_length() - 4, 0))
-        return -(-n // step) * step
-
-    size, most = (h, w), MAX_PADDING * h * w
-    with _SIZES_LOCK:
-        _ASKED[size] = _ASKED.get(size, 0) + 1
-        if _SIZES and size not in _SIZES and _ASKED[size] < OWN_SIZE_AFTER:
-            holding = [(a * b, (a, b)) for a, b in _SIZES if a >= h and b >= w and a * b <= most]
-            if holding:
-                return min(holding)[1]
-            size = (side(h), side(w))
-            for a, b in sorted(_SIZES, key=lambda s: -s[0] * s[1]):  # the largest first
-                union = (max(a, size[0]), max(b, size[1]))
-                size = union if union[0] * union[1] <= most else size
-        _SIZES.add(size)
-    return size
-
-
-def _padded(y, cb, cr, h: int, w: int):
-    """The planes padded to a grid of `h` x `w` in new aligned arrays: each padded block repeats the
-    edge's last block (luma its last two rows and columns, in mirror order; chroma its last row and
-    column). A padded block then has the same mean luma, L and colors as the edge block beside it,
-    so the bilinear upsampling at the edge, which holds the edge's values, sees the same values as
-    without the padding: the outputs are unchanged."""
-    out_y = _aligned((2 * h, 2 * w))
-    rows, cols = y.shape
-    out_y[:rows, :cols] = y
-    out_y[rows::2, :cols], out_y[rows + 1 :: 2, :cols] = y[-1], y[-2]
-    out_y[:, cols::2], out_y[:, cols + 1 :: 2] = out_y[:, cols - 1 : cols], out_y[:, cols - 2 : cols - 1]
-    return out_y, _edge_padded(cb, h, w), _edge_padded(cr, h, w)
-
-
-def _edge_padded(plane, h: int, w: int) -> np.ndarray:
-    """`plane` `(h0, w0, ...)` padded to `(h, w, ...)` in a new aligned array, its last row and column
-    repeated."""
-    rows, cols = plane.shape[:2]
-    out = _aligned((h, w, *plane.shape[2:]), plane.dtype)
-    out[:rows, :cols] = plane
-    out[rows:, :cols] = plane[-1]
-    out[:, cols:] = out[:, cols - 1 : cols]
-    return out
-
-
-ALIGN = 64  # bytes: the alignment TensorFlow's CPU kernels expect of a tensor's data
-
-
-def _aligned(shape, dtype=np.uint8) -> np.ndarray:
-    """An empty C-contiguous array whose data starts at a multiple of `ALIGN` bytes."""
-    size = int(np.prod(shape)) * np.dtype(dtype).itemsize
-    raw = np.empty(size + ALIGN, np.uint8)
-    start = -raw.ctypes.data % ALIGN
-    return raw[start : start + size].view(dtype).reshape(shape)
-
-
-def _tensor(array) -> tf.Tensor:
-    """A NumPy array as a tensor: its own memory where it is C-contiguous and aligned (DLPack: no copy,
-    where `tf.convert_to_tensor` copies it holding Python's lock, 0.1 to 0.6 ms a 1 MP plane), else a
-    copy."""
-    if (
-        isinstance(array, np.ndarray)
-        and array.flags.c_contiguous
-        and array.flags.writeable  # (DLPack cannot export a read-only array)
-        and array.ctypes.data % ALIGN == 0
-        and array.dtype in (np.uint8, np.float32)
-    ):
-        return tf.experimental.dlpack.from_dlpack(array.__dlpack__())
-    return tf.convert_to_tensor(array)
 
 
 @functools.cache
@@ -395,7 +302,7 @@ def _merged(planes: Planes, ab) -> tuple:
     ab = tf.raw_ops.ResizeBilinear(images=ab, size=planes.L.shape, half_pixel_centers=True)[0]
     (h, w), (hp, wp) = planes.L.shape, L.shape
     if (hp, wp) != (h, w):
-        ab = _tensor(_edge_padded(np.asarray(ab), hp, wp))
+        ab = as_tensor(edge_padded(np.asarray(ab), hp, wp))
     r, g, b, clipped = _merge_xla(L, ab)
     outside = np.flatnonzero(np.asarray(clipped)).astype(np.int32)
     if outside.size:  # there the chroma is reduced (hue kept) until the color fits: L is kept

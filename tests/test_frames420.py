@@ -8,7 +8,7 @@ import pytest
 import tensorflow as tf
 from PIL import Image
 
-from colornet import frames420, fullres
+from colornet import frames420, fullres, grid_sizes
 from colornet.color import lab_to_linear_planes, rgb_to_lab
 from colornet.predict import load_colorizer
 
@@ -160,8 +160,8 @@ def test_planes_padded_for_the_merge_give_the_same_output(size, tmp_path, monkey
     from colornet.images_save import save_ycbcr
 
     grid = (size[1] // 2, size[0] // 2)
-    monkeypatch.setattr(frames420, "_SIZES", {(grid[0] + 7, grid[1] + 5)})  # a size that holds it
-    monkeypatch.setattr(frames420, "_ASKED", {})
+    monkeypatch.setattr(grid_sizes, "_SIZES", {(grid[0] + 7, grid[1] + 5)})  # a size that holds it
+    monkeypatch.setattr(grid_sizes, "_ASKED", {})
     gray = gray_photo("coffee", size)
     planes = frames420.planes_of(yuv_frame(gray, 1))
     y, cb, cr = (np.ascontiguousarray(p) for p in (planes.y, *frames420.planes_420(yuv_frame(gray, 1))[1:]))
@@ -184,27 +184,27 @@ def test_grids_of_many_sizes_share_a_few_padded_sizes(monkeypatch):
     """`padded_size`: a grid takes its own size when it is the first or was asked for
     `OWN_SIZE_AFTER` times, else a size handed out before that holds it with at most `MAX_PADDING`
     times its pixels, else a new one made to hold earlier ones too where it can."""
-    monkeypatch.setattr(frames420, "_SIZES", set())
-    monkeypatch.setattr(frames420, "_ASKED", {})
-    monkeypatch.setattr(frames420, "OWN_SIZE_AFTER", 4)
-    assert frames420.padded_size(432, 576) == (432, 576)  # the first: its own
-    assert frames420.padded_size(400, 500) == (432, 576)  # held with 1.2 times its pixels
-    assert frames420.padded_size(200, 300) == (208, 320)  # 4.1 times: too many, a new size (rounded)
-    assert frames420.padded_size(470, 560) == (480, 576)  # rounded, and holds (432, 576) as well
-    assert frames420.padded_size(440, 570) == (480, 576)
-    assert frames420.padded_size(432, 576) == (432, 576)  # handed out before
-    sizes = [frames420.padded_size(400, 500) for _ in range(3)]
+    monkeypatch.setattr(grid_sizes, "_SIZES", set())
+    monkeypatch.setattr(grid_sizes, "_ASKED", {})
+    monkeypatch.setattr(grid_sizes, "OWN_SIZE_AFTER", 4)
+    assert grid_sizes.padded_size(432, 576) == (432, 576)  # the first: its own
+    assert grid_sizes.padded_size(400, 500) == (432, 576)  # held with 1.2 times its pixels
+    assert grid_sizes.padded_size(200, 300) == (208, 320)  # 4.1 times: too many, a new size (rounded)
+    assert grid_sizes.padded_size(470, 560) == (480, 576)  # rounded, and holds (432, 576) as well
+    assert grid_sizes.padded_size(440, 570) == (480, 576)
+    assert grid_sizes.padded_size(432, 576) == (432, 576)  # handed out before
+    sizes = [grid_sizes.padded_size(400, 500) for _ in range(3)]
     assert sizes == [(432, 576), (432, 576), (400, 500)]  # its own from the 4th time
-    monkeypatch.setattr(frames420, "_SIZES", set())
-    monkeypatch.setattr(frames420, "_ASKED", {})
-    monkeypatch.setattr(frames420, "OWN_SIZE_AFTER", 64)
+    monkeypatch.setattr(grid_sizes, "_SIZES", set())
+    monkeypatch.setattr(grid_sizes, "_ASKED", {})
+    monkeypatch.setattr(grid_sizes, "OWN_SIZE_AFTER", 64)
     rng = np.random.default_rng(0)
     for _ in range(200):  # photos of 0.5 to 1.4 MP, either way up
         h, w = rng.integers(300, 500), rng.integers(400, 700)
         h, w = (h, w) if rng.random() < 0.6 else (w, h)
-        ph, pw = frames420.padded_size(int(h), int(w))
-        assert ph >= h and pw >= w and ph * pw <= frames420.MAX_PADDING * h * w
-    assert len(frames420._SIZES) <= 10  # (3 here, for 69 sizes once rounded)
+        ph, pw = grid_sizes.padded_size(int(h), int(w))
+        assert ph >= h and pw >= w and ph * pw <= grid_sizes.MAX_PADDING * h * w
+    assert len(grid_sizes._SIZES) <= 10  # (3 here, for 69 sizes once rounded)
 
 
 BT601 = frames420.Matrix(0.299, 0.114, False)
